@@ -1,0 +1,112 @@
+// Exceptions of the RocketMQ client layer, and Outcome<T>: the value-or-error handed to callbacks.
+// Every exception derives from MQException (itself a std::runtime_error) and tells what happened through its
+// ErrorCode, so callers can react without parsing messages.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace rocketrpc {
+
+enum class ErrorCode : int {
+  kInvalidArgument = 1,  // an argument or option is unusable
+  kNotStarted,           // start() was not called (or failed)
+  kClosed,               // shutdown()/close() was called; also pending work failed by it
+  kNoRoute,              // the name server knows no route (or no writable queue) for the topic
+  kSendFailed,           // the message could not be handed to a broker (network, broker error)
+  kBrokerError,          // a broker answered with an error code (responseCode() says which)
+  kRequestTimeout,       // the request was sent, but no reply arrived in time
+  kReplyError,           // a reply arrived and says the responder failed (its message is the reason)
+  kOverLimit,            // a configured bound is reached (in-flight requests, cache, size)
+  kNetwork,              // a connection could not be made or broke
+  kTimeout,              // an operation other than a request timed out (e.g. a sync send)
+  kInternal,             // a bug or an unexpected state
+};
+
+std::string_view errorCodeName(ErrorCode code);
+
+class MQException : public std::runtime_error {
+ public:
+  MQException(ErrorCode code, const std::string& message, int response_code = 0)
+      : std::runtime_error(message), code_(code), response_code_(response_code) {}
+  ErrorCode code() const noexcept { return code_; }
+  /// Broker response code for kBrokerError / kSendFailed caused by a broker, else 0.
+  int responseCode() const noexcept { return response_code_; }
+  /// True when the same call may succeed later without changes (network, busy broker, timeout).
+  bool retriable() const noexcept;
+
+ private:
+  ErrorCode code_;
+  int response_code_;
+};
+
+/// The request was sent, but no reply arrived before the timeout.
+class RequestTimeoutException : public MQException {
+ public:
+  explicit RequestTimeoutException(const std::string& message) : MQException(ErrorCode::kRequestTimeout, message) {}
+};
+
+/// A reply arrived, marked as an error by the responder (its handler threw).
+class ReplyErrorException : public MQException {
+ public:
+  explicit ReplyErrorException(const std::string& message) : MQException(ErrorCode::kReplyError, message) {}
+};
+
+/// A value or the exception that explains its absence. Handed to asynchronous callbacks, which are called
+/// exactly once. Thread-compatible.
+template <typename T>
+class Outcome {
+ public:
+  Outcome(T value) : value_(std::move(value)) {}                       // NOLINT(google-explicit-constructor)
+  Outcome(std::exception_ptr error) : error_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return !error_; }
+  /// The value; rethrows the error when there is none.
+  const T& value() const& {
+    if (error_) std::rethrow_exception(error_);
+    return *value_;
+  }
+  T&& value() && {
+    if (error_) std::rethrow_exception(error_);
+    return std::move(*value_);
+  }
+  std::exception_ptr error() const { return error_; }
+  /// The error's code (kInternal for an exception that is not an MQException); undefined when ok().
+  ErrorCode errorCode() const;
+  /// The error's what(), or "" when ok().
+  std::string errorMessage() const;
+
+ private:
+  std::optional<T> value_;
+  std::exception_ptr error_;
+};
+
+template <typename T>
+ErrorCode Outcome<T>::errorCode() const {
+  try {
+    if (error_) std::rethrow_exception(error_);
+  } catch (const MQException& e) {
+    return e.code();
+  } catch (...) {
+  }
+  return ErrorCode::kInternal;
+}
+
+template <typename T>
+std::string Outcome<T>::errorMessage() const {
+  try {
+    if (error_) std::rethrow_exception(error_);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown error";
+  }
+  return {};
+}
+
+}  // namespace rocketrpc

@@ -1,0 +1,98 @@
+// PushConsumer: a consumer group member that pulls with long polling and hands messages to a listener,
+// as Apache RocketMQ's DefaultMQPushConsumer does (rebalance, offsets on the broker, retries).
+// It can also answer requests (RIP-16): a reply listener returns the reply body, which is sent back
+// automatically; a thrown exception becomes an error reply. Thread-safe after start().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rocketrpc/client_options.h"
+#include "rocketrpc/errors.h"
+#include "rocketrpc/message.h"
+
+namespace rocketrpc {
+
+enum class ConsumeStatus { kSuccess, kReconsumeLater };
+enum class OrderlyConsumeStatus { kSuccess, kSuspendCurrentQueueAMoment };
+enum class MessageModel { kClustering, kBroadcasting };
+enum class ConsumeFromWhere { kLastOffset, kFirstOffset, kTimestamp };
+
+/// Concurrent listener: messages of one call are from one queue; calls for different queues and batches
+/// run in parallel. Throwing counts as kReconsumeLater.
+using MessageListenerConcurrently = std::function<ConsumeStatus(const std::vector<MessageExt>& msgs)>;
+/// Orderly listener: one queue is consumed by one thread at a time, in queue order (queue locked on the broker).
+using MessageListenerOrderly = std::function<OrderlyConsumeStatus(const std::vector<MessageExt>& msgs)>;
+/// Reply listener: returns the reply body for a request; a thrown exception becomes an error reply.
+/// Messages that are not requests (no REPLY_TO_CLIENT) are consumed without a reply.
+using ReplyListener = std::function<std::string(const MessageExt& request)>;
+
+struct PushConsumerOptions : ClientOptions {
+  /// Consumer group. Required.
+  std::string group;
+  MessageModel message_model = MessageModel::kClustering;
+  ConsumeFromWhere consume_from_where = ConsumeFromWhere::kLastOffset;
+  /// For kTimestamp: "yyyyMMddHHmmss" (UTC). Default: 30 minutes ago.
+  std::string consume_timestamp;
+  /// Threads running the listener. Default 4; 1..1000.
+  int consume_threads = 4;
+  /// Messages asked per pull. Default 32; 1..1024.
+  int pull_batch_size = 32;
+  /// Messages per listener call. Default 1; 1..1024.
+  int consume_batch_size = 1;
+  /// Flow control: pulls of a queue pause while it caches more messages or bytes than this.
+  int pull_threshold_for_queue = 1000;
+  size_t pull_threshold_bytes_for_queue = 100 * 1024 * 1024;
+  /// Long-poll hold asked of the broker. Default 15 s.
+  std::chrono::milliseconds broker_suspend_max_time{15000};
+  /// Failed messages are retried at most this many times before the dead-letter queue. Default 16.
+  int max_reconsume_times = 16;
+  /// Orderly: pause before retrying a queue whose listener asked to suspend. Default 1 s.
+  std::chrono::milliseconds suspend_current_queue_time{1000};
+  /// Rebalance period (also runs on group changes). Default 20 s.
+  std::chrono::milliseconds rebalance_interval{20000};
+  /// Offset commit period. Default 5 s.
+  std::chrono::milliseconds persist_offset_interval{5000};
+};
+
+class PushConsumer {
+ public:
+  /// @throws MQException(kInvalidArgument) when an option is invalid.
+  explicit PushConsumer(PushConsumerOptions options);
+  ~PushConsumer();  ///< calls shutdown()
+  PushConsumer(const PushConsumer&) = delete;
+  PushConsumer& operator=(const PushConsumer&) = delete;
+
+  /// Subscribes to `topic` with a tag expression: "*" or "TagA || TagB". Call before start().
+  /// @throws MQException(kInvalidArgument)
+  void subscribe(const std::string& topic, const std::string& expression = "*");
+  /// Exactly one listener must be set before start().
+  void setMessageListener(MessageListenerConcurrently listener);
+  void setMessageListener(MessageListenerOrderly listener);
+  void setReplyListener(ReplyListener listener);
+
+  /// @throws MQException (kInvalidArgument when no listener/subscription; kNetwork, kNoRoute).
+  void start();
+  /// Stops pulling, waits for running listener calls, commits offsets, unregisters. Idempotent; noexcept.
+  void shutdown() noexcept;
+  const PushConsumerOptions& options() const;
+  std::string clientId() const;
+
+  /// Queues currently assigned to this member (after rebalance).
+  std::vector<MessageQueue> assignedQueues() const;
+
+  /// Sends a reply built with createReplyMessage/createErrorReplyMessage through this consumer's client
+  /// (manual replies). @throws MQException as Producer::send.
+  void sendReply(const Message& reply);
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace rocketrpc

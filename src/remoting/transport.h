@@ -1,0 +1,128 @@
+// Remoting transport over TCP (asio): connections, pending calls, and dispatch of peer-initiated requests.
+//
+// RemotingClient owns a small pool of I/O threads and one connection per "host:port" address, created on
+// first use and re-created after it closes. RemotingServer accepts connections and dispatches requests.
+// Both use the same Connection machinery: a connection is pinned to one I/O loop; frames are decoded with
+// the frame codec (limits checked before allocating); a malformed frame closes that connection only.
+//
+// Pending calls: opaque -> {deadline timer, callback}. Each completes exactly once: with the response, with
+// Timeout when its own timer fires (no periodic scans), or with Network when the connection closes.
+// Callbacks run on an I/O thread and must be short and non-blocking (hand real work to an executor).
+//
+// Thread-safety: every public method of RemotingClient / RemotingServer is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "remoting/remoting_command.h"
+
+namespace rocketrpc::remoting {
+
+inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
+
+/// A handle to answer a peer's request. Copyable; answering twice, or answering a oneway request, is a no-op.
+/// Safe to call from any thread, after the connection closed too (then the response is dropped).
+class Responder {
+ public:
+  class Impl;
+  Responder() = default;
+  explicit Responder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  void respond(RemotingCommand response) const;
+  /// "host:port" of the peer, as seen on the socket.
+  const std::string& remoteAddress() const;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// Handles a peer-initiated request (not a response). Runs on an I/O thread: answer at once or hand off.
+using RequestHandler = std::function<void(RemotingCommand request, Responder responder)>;
+/// Completes a call exactly once.
+using ResponseCallback = std::function<void(Result<RemotingCommand>)>;
+
+struct TransportOptions {
+  /// Number of I/O threads (event loops). Default 1; 1..64.
+  int io_threads = 1;
+  /// Connect timeout. Default 3 s.
+  std::chrono::milliseconds connect_timeout{3000};
+  /// Largest frame accepted or sent (length prefix + 4). Default 16 MiB as in Apache RocketMQ.
+  size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  /// Connections with no traffic in either direction for this long are closed. 0 disables. Default 120 s.
+  std::chrono::milliseconds idle_timeout{120000};
+  /// Name used in log lines.
+  std::string name = "remoting";
+};
+
+class RemotingClient {
+ public:
+  explicit RemotingClient(TransportOptions options = {});
+  ~RemotingClient();  // calls shutdown()
+  RemotingClient(const RemotingClient&) = delete;
+  RemotingClient& operator=(const RemotingClient&) = delete;
+
+  /// Starts the I/O threads. Idempotent.
+  void start();
+  /// Fails all pending calls with Closed, closes every connection, joins the I/O threads. Idempotent.
+  /// Must not be called from an I/O thread.
+  void shutdown();
+
+  /// Registers the handler for requests the peer sends us with `code`. Requests with no handler are answered
+  /// REQUEST_CODE_NOT_SUPPORTED (3). Register before start().
+  void registerHandler(int32_t code, RequestHandler handler);
+
+  /// Sends `request` to `addr` ("host:port"), assigning its opaque. `callback` gets the response, Timeout after
+  /// `timeout` (counted from this call, connect time included), or Network/Closed.
+  void invokeAsync(const std::string& addr, RemotingCommand request, std::chrono::milliseconds timeout,
+                   ResponseCallback callback);
+  /// Blocking form of invokeAsync. Must not be called from an I/O thread.
+  Result<RemotingCommand> invokeSync(const std::string& addr, RemotingCommand request,
+                                     std::chrono::milliseconds timeout);
+  /// Sends with the ONEWAY flag; OK once written to the socket buffer queue (connect failure -> Network).
+  Status invokeOneway(const std::string& addr, RemotingCommand request, std::chrono::milliseconds timeout);
+
+  /// Closes the connection to `addr` if any (its pending calls fail with Network).
+  void closeConnection(const std::string& addr);
+  /// Number of calls awaiting a response (all connections).
+  size_t pendingCount() const;
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+class RemotingServer {
+ public:
+  explicit RemotingServer(TransportOptions options = {});
+  ~RemotingServer();
+  RemotingServer(const RemotingServer&) = delete;
+  RemotingServer& operator=(const RemotingServer&) = delete;
+
+  void registerHandler(int32_t code, RequestHandler handler);
+  /// Called when a connection closes, with its remote address (for producer/consumer table clean-up).
+  void setCloseListener(std::function<void(const std::string& remote_addr)> listener);
+
+  /// Binds host:port (port 0 = any free port) and starts the I/O threads.
+  Status start(const std::string& host, uint16_t port);
+  /// The bound port (after start).
+  uint16_t port() const;
+  void shutdown();
+
+  /// Sends a request to the client connected from `remote_addr` over its existing connection (server push,
+  /// e.g. PUSH_REPLY_MESSAGE_TO_CLIENT). No such connection -> Network.
+  void invokeAsync(const std::string& remote_addr, RemotingCommand request, std::chrono::milliseconds timeout,
+                   ResponseCallback callback);
+  Status invokeOneway(const std::string& remote_addr, RemotingCommand request);
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace rocketrpc::remoting
