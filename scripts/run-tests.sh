@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies, builds, runs unit tests, integration and
+# interop tests against real Apache RocketMQ (4.9.8 one broker, 4.9.8 two brokers, 5.3.x), unit tests under
+# ASan+UBSan, and a short libFuzzer run of every fuzz target.
+#
+#   scripts/run-tests.sh            everything
+#   STAGES="unit asan" scripts/run-tests.sh   only some stages (unit integration cluster2 apache5 asan tsan fuzz)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STAGES="${STAGES:-unit integration cluster2 apache5 asan tsan fuzz}"
+JOBS="${JOBS:-$(nproc)}"
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+FAILED_STAGES=()
+
+log() { printf '\n=== %s ===\n' "$*"; }
+has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
+
+# Runs ctest with the given arguments and adds its counts to the totals.
+run_ctest() {
+  local stage="$1"; shift
+  local out
+  out="$(mktemp)"
+  set +e
+  ctest "$@" --output-on-failure 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line passed failed total
+  line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -1 || true)"
+  if [ -n "$line" ]; then
+    failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total="$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")"
+    passed=$((total - failed))
+    TOTAL_PASSED=$((TOTAL_PASSED + passed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  elif [ "$rc" -ne 0 ]; then
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+  rm -f "$out"
+  if [ "$rc" -ne 0 ]; then FAILED_STAGES+=("$stage"); fi
+}
+
+cleanup() {
+  "$ROOT/scripts/apache-rocketmq.sh" stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+start_cluster() {  # version [extra args]; exports ROCKETRPC_TEST_NAMESRV
+  local out
+  out="$("$ROOT/scripts/apache-rocketmq.sh" start "$@")"
+  echo "$out" | tail -5
+  ROCKETRPC_TEST_NAMESRV="$(echo "$out" | grep -E '^NAMESRV=' | tail -1 | cut -d= -f2)"
+  export ROCKETRPC_TEST_NAMESRV
+  [ -n "$ROCKETRPC_TEST_NAMESRV" ] || { echo "cluster did not start"; return 1; }
+}
+
+log "setup"
+bash "$ROOT/scripts/setup.sh"
+
+log "build (debug)"
+cmake --preset debug >/dev/null
+cmake --build --preset debug -j "$JOBS"
+export ROCKETRPC_CLI="$ROOT/build/debug/tools/rocketrpc"
+
+if has_stage unit; then
+  log "unit tests"
+  run_ctest unit --test-dir build/debug -L unit -j "$JOBS"
+fi
+
+if has_stage integration || has_stage cluster2 || has_stage apache5; then
+  log "java peer"
+  mvn -q -B -f "$ROOT/java-peer/pom.xml" package -DskipTests
+  export ROCKETRPC_JAVA_PEER_JAR="$ROOT/java-peer/target/java-peer.jar"
+fi
+
+if has_stage integration; then
+  log "integration + interop: Apache RocketMQ 4.9.8, one broker"
+  start_cluster 4.9.8
+  run_ctest integration --test-dir build/debug -L 'integration|interop' -E 'TwoBroker' --timeout 600
+  "$ROOT/scripts/apache-rocketmq.sh" stop
+fi
+
+if has_stage cluster2; then
+  log "two-broker cluster: Apache RocketMQ 4.9.8"
+  start_cluster 4.9.8 --brokers 2
+  ROCKETRPC_TEST_BROKERS=2 run_ctest cluster2 --test-dir build/debug -R 'TwoBroker' --timeout 600
+  "$ROOT/scripts/apache-rocketmq.sh" stop
+fi
+
+if has_stage apache5; then
+  log "request-reply against Apache RocketMQ 5.3.x"
+  start_cluster 5.3
+  run_ctest apache5 --test-dir build/debug -R 'RequestReplyTest.SyncRequestGetsEchoReply|RequestReplyTest.AllSixFormsComplete|ProducerTest.SyncSend|Interop.*JavaRequester' --timeout 600
+  "$ROOT/scripts/apache-rocketmq.sh" stop
+fi
+
+if has_stage asan; then
+  log "unit tests under ASan+UBSan"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$JOBS" --target all
+  run_ctest asan --test-dir build/asan -L unit -j "$JOBS"
+fi
+
+if has_stage tsan; then
+  log "unit tests under TSan"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$JOBS" --target all
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_ctest tsan --test-dir build/tsan -L unit -j "$JOBS"
+fi
+
+if has_stage fuzz; then
+  log "fuzz smoke runs"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$JOBS"
+  run_ctest fuzz --test-dir build/fuzz -L fuzz
+fi
+
+echo
+if [ ${#FAILED_STAGES[@]} -gt 0 ]; then
+  echo "failed stages: ${FAILED_STAGES[*]}"
+fi
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ ${#FAILED_STAGES[@]} -eq 0 ] && [ "$TOTAL_FAILED" -eq 0 ]

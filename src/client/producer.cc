@@ -1,0 +1,544 @@
+// rocketrpc::Producer: public API over MessageSender and the instance's RequestFutureTable.
+#include "rocketrpc/producer.h"
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "client/client_instance.h"
+#include "client/error_mapping.h"
+#include "client/message_sender.h"
+#include "client/request_future_table.h"
+#include "common/log.h"
+
+namespace rocketrpc {
+
+using client::ClientInstance;
+using client::MessageSender;
+using client::QueueChoice;
+
+namespace {
+
+constexpr const char* kLog = "producer";
+
+std::string newCorrelationId() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    s += kHex[(hi >> (i * 4)) & 0xF];
+    if (i == 8 || i == 4) s += '-';
+  }
+  s += '-';
+  for (int i = 15; i >= 0; --i) {
+    s += kHex[(lo >> (i * 4)) & 0xF];
+    if (i == 12) s += '-';
+  }
+  return s;
+}
+
+bool validGroup(const std::string& g) {
+  if (g.empty() || g.size() > 255) return false;
+  for (char c : g) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' || c == '|' ||
+              c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void checkTimeout(std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) throw MQException(ErrorCode::kInvalidArgument, "timeout must be positive");
+}
+
+}  // namespace
+
+class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
+ public:
+  explicit Impl(ProducerOptions options) : options_(std::move(options)) {
+    if (!validGroup(options_.group)) {
+      throw MQException(ErrorCode::kInvalidArgument,
+                        "producer group '" + options_.group + "' is empty, too long or has characters outside "
+                        "[%|a-zA-Z0-9_-]");
+    }
+    if (options_.retry_times < 0 || options_.retry_times > 16 || options_.retry_times_async < 0 ||
+        options_.retry_times_async > 16) {
+      throw MQException(ErrorCode::kInvalidArgument, "retry_times must be 0..16");
+    }
+    if (options_.compress_level < 1 || options_.compress_level > 9) {
+      throw MQException(ErrorCode::kInvalidArgument, "compress_level must be 1..9");
+    }
+    if (options_.max_message_size == 0 || options_.max_message_size > 16 * 1024 * 1024 - 1024) {
+      throw MQException(ErrorCode::kInvalidArgument, "max_message_size must be 1..16 MiB - 1 KiB");
+    }
+    if (options_.send_timeout.count() <= 0) throw MQException(ErrorCode::kInvalidArgument, "send_timeout must be > 0");
+    if (options_.max_pending_requests == 0) {
+      throw MQException(ErrorCode::kInvalidArgument, "max_pending_requests must be > 0");
+    }
+  }
+
+  void start() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (state_ == State::kStarted) return;
+    if (state_ == State::kClosed) throw MQException(ErrorCode::kClosed, "producer was shut down; create a new one");
+    auto inst = ClientInstance::acquire(options_);
+    if (!inst.isOk()) client::throwStatus(inst.status());
+    instance_ = *inst;
+    instance_->registerProducer(options_.group);
+    client::SenderConfig cfg;
+    cfg.group = options_.group;
+    cfg.retry_times = options_.retry_times;
+    cfg.retry_times_async = options_.retry_times_async;
+    cfg.compress_over = options_.compress_over;
+    cfg.compress_level = options_.compress_level;
+    cfg.max_message_size = options_.max_message_size;
+    cfg.create_topic_key = options_.create_topic_key;
+    cfg.default_topic_queue_nums = options_.default_topic_queue_nums;
+    sender_ = std::make_shared<MessageSender>(instance_, cfg);
+    state_ = State::kStarted;
+  }
+
+  void shutdown() noexcept {
+    std::shared_ptr<ClientInstance> inst;
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      if (state_ != State::kStarted) {
+        state_ = State::kClosed;
+        return;
+      }
+      state_ = State::kClosed;
+      inst = std::move(instance_);
+    }
+    // Fail our own pending requests now; the instance may live on for other users.
+    std::set<std::string> mine;
+    {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      mine.swap(my_requests_);
+    }
+    for (const auto& id : mine) {
+      inst->requestFutures().fail(id, Status::closed("producer " + options_.group + " shut down"));
+    }
+    inst->unregisterProducer(options_.group);
+    inst->release();
+  }
+
+  std::shared_ptr<MessageSender> sender() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (state_ == State::kNew) throw MQException(ErrorCode::kNotStarted, "producer is not started; call start()");
+    if (state_ == State::kClosed) throw MQException(ErrorCode::kClosed, "producer is shut down");
+    return sender_;
+  }
+
+  SendResult sendSync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout) {
+    checkTimeout(timeout);
+    auto s = sender();
+    auto r = s->sendSync(msg, choice, timeout);
+    if (!r.isOk()) client::throwStatus(r.status());
+    return std::move(r).value();
+  }
+
+  void sendAsync(const Message& msg, const QueueChoice& choice, SendCallback cb) {
+    std::shared_ptr<MessageSender> s;
+    try {
+      s = sender();
+    } catch (...) {
+      deliver(std::move(cb), Outcome<SendResult>(std::current_exception()));
+      return;
+    }
+    auto inst = instance_ptr();
+    s->sendAsync(msg, choice, options_.send_timeout, [inst, cb = std::move(cb)](Result<SendResult> r) mutable {
+      Outcome<SendResult> out = r.isOk() ? Outcome<SendResult>(std::move(r).value())
+                                         : Outcome<SendResult>(client::toException(r.status()));
+      auto task = [cb = std::move(cb), out = std::move(out)]() mutable { cb(std::move(out)); };
+      if (!inst || !inst->callbackPool().post(task)) task();
+    });
+  }
+
+  template <typename T>
+  void deliver(std::function<void(Outcome<T>)> cb, Outcome<T> out) {
+    auto inst = instance_ptr();
+    auto task = [cb = std::move(cb), out = std::move(out)]() mutable { cb(std::move(out)); };
+    if (!inst || !inst->callbackPool().post(task)) task();
+  }
+
+  std::shared_ptr<ClientInstance> instance_ptr() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return instance_;
+  }
+
+  /// Route + heartbeat prefetch before the first request to a topic: every broker that may push the reply
+  /// (all brokers holding <cluster>_REPLY_TOPIC) must know our channel first.
+  Status prepareRequestTopic(const std::string& topic) {
+    {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      if (prepared_topics_.count(topic)) return Status::ok();
+    }
+    auto inst = instance_ptr();
+    auto info = inst->publishInfo(topic, true, options_.create_topic_key, options_.default_topic_queue_nums);
+    if (!info.isOk()) return info.status();
+    std::set<std::string> clusters;
+    for (const auto& bd : info->route.broker_datas) {
+      if (!bd.cluster.empty()) clusters.insert(bd.cluster);
+    }
+    for (const auto& c : clusters) {
+      std::string reply_topic = c + "_REPLY_TOPIC";
+      inst->addTopicOfInterest(reply_topic);
+      auto r = inst->updateRoute(reply_topic);
+      if (!r.isOk()) RRPC_LOG(kDebug, kLog, "route of {}: {}", reply_topic, r.status().toString());
+    }
+    Status hb = inst->sendHeartbeatToAllBrokers();
+    if (!hb.isOk()) RRPC_LOG(kWarn, kLog, "heartbeat before first request to {}: {}", topic, hb.toString());
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    prepared_topics_.insert(topic);
+    return Status::ok();
+  }
+
+  /// Starts a request; `done` gets the reply or the mapped exception exactly once.
+  void requestAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout,
+                    std::function<void(Outcome<MessageExt>)> done, bool inline_done) {
+    std::shared_ptr<MessageSender> s;
+    try {
+      checkTimeout(timeout);
+      s = sender();
+    } catch (...) {
+      if (inline_done) {
+        done(Outcome<MessageExt>(std::current_exception()));
+      } else {
+        deliver(std::move(done), Outcome<MessageExt>(std::current_exception()));
+      }
+      return;
+    }
+    auto fail_now = [&](const Status& st) {
+      Outcome<MessageExt> out(client::toException(st, true));
+      if (inline_done) {
+        done(std::move(out));
+      } else {
+        deliver(std::move(done), std::move(out));
+      }
+    };
+    Status st = s->validate(msg);
+    if (!st.isOk()) return fail_now(st);
+    st = prepareRequestTopic(msg.topic());
+    if (!st.isOk()) return fail_now(st);
+
+    auto inst = instance_ptr();
+    std::string correlation = newCorrelationId();
+    Message req = msg;
+    req.putProperty(property::kCorrelationId, correlation);
+    req.putProperty(property::kReplyToClient, inst->clientId());
+    req.putProperty(property::kTtl, std::to_string(timeout.count()));
+
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto on_done = [weak, correlation, done = std::move(done)](Result<MessageExt> r) mutable {
+      if (auto self = weak.lock()) {
+        std::lock_guard<std::mutex> lock(self->pending_mu_);
+        self->my_requests_.erase(correlation);
+      }
+      if (r.isOk()) {
+        MessageExt reply = std::move(r).value();
+        if (reply.getProperty(reply_property::kStatus) == reply_property::kStatusError) {
+          std::string why = reply.getProperty(reply_property::kError);
+          if (why.empty()) why = reply.body();
+          done(Outcome<MessageExt>(std::make_exception_ptr(ReplyErrorException("responder failed: " + why))));
+          return;
+        }
+        done(Outcome<MessageExt>(std::move(reply)));
+        return;
+      }
+      const Status& e = r.status();
+      if (e.code() == StatusCode::kTimeout) {
+        done(Outcome<MessageExt>(std::make_exception_ptr(RequestTimeoutException(e.message()))));
+      } else {
+        done(Outcome<MessageExt>(client::toException(e, true)));
+      }
+    };
+    {
+      std::lock_guard<std::mutex> lock(pending_mu_);
+      my_requests_.insert(correlation);
+    }
+    auto shared_done = std::make_shared<decltype(on_done)>(std::move(on_done));
+    st = inst->requestFutures().add(
+        correlation, timeout, msg.topic(), options_.max_pending_requests,
+        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done);
+    if (!st.isOk()) {
+      // Not registered (over the limit): report at once, never as a timeout.
+      if (inline_done) {
+        (*shared_done)(st);
+      } else {
+        inst->callbackPool().post([shared_done, st] { (*shared_done)(st); });
+      }
+      return;
+    }
+    auto table = &inst->requestFutures();
+    s->sendAsync(req, choice, timeout, [inst, table, correlation](Result<SendResult> r) {
+      if (r.isOk()) {
+        table->markSent(correlation);
+      } else {
+        table->fail(correlation, r.status().withContext("send request message failed"));
+      }
+    });
+  }
+
+  ProducerOptions options_;
+  std::mutex state_mu_;
+  enum class State { kNew, kStarted, kClosed } state_ = State::kNew;
+  std::shared_ptr<ClientInstance> instance_;
+  std::shared_ptr<MessageSender> sender_;
+
+  std::mutex pending_mu_;
+  std::set<std::string> my_requests_;
+  std::set<std::string> prepared_topics_;
+};
+
+}  // namespace rocketrpc
+
+namespace rocketrpc {
+
+Producer::Producer(ProducerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+Producer::~Producer() { shutdown(); }
+void Producer::start() { impl_->start(); }
+void Producer::shutdown() noexcept { impl_->shutdown(); }
+const ProducerOptions& Producer::options() const { return impl_->options_; }
+
+std::string Producer::clientId() const {
+  auto inst = impl_->instance_ptr();
+  return inst ? inst->clientId() : std::string();
+}
+
+SendResult Producer::send(const Message& msg) { return impl_->sendSync(msg, {}, impl_->options_.send_timeout); }
+
+SendResult Producer::send(const Message& msg, std::chrono::milliseconds timeout) {
+  return impl_->sendSync(msg, {}, timeout);
+}
+
+SendResult Producer::send(const Message& msg, const MessageQueue& mq) {
+  QueueChoice c;
+  c.fixed = &mq;
+  return impl_->sendSync(msg, c, impl_->options_.send_timeout);
+}
+
+SendResult Producer::send(const Message& msg, const MessageQueueSelector& selector, const std::any& arg) {
+  QueueChoice c;
+  c.selector = &selector;
+  c.arg = &arg;
+  return impl_->sendSync(msg, c, impl_->options_.send_timeout);
+}
+
+void Producer::send(const Message& msg, SendCallback callback) { impl_->sendAsync(msg, {}, std::move(callback)); }
+
+void Producer::send(const Message& msg, const MessageQueue& mq, SendCallback callback) {
+  QueueChoice c;
+  c.fixed = &mq;
+  impl_->sendAsync(msg, c, std::move(callback));
+}
+
+void Producer::send(const Message& msg, const MessageQueueSelector& selector, const std::any& arg,
+                    SendCallback callback) {
+  // The selector runs before this call returns (no retries for selected queues), so pointers stay valid.
+  QueueChoice c;
+  c.selector = &selector;
+  c.arg = &arg;
+  impl_->sendAsync(msg, c, std::move(callback));
+}
+
+void Producer::sendOneway(const Message& msg) {
+  auto s = impl_->sender();
+  client::throwIfError(s->sendOneway(msg, {}, impl_->options_.send_timeout));
+}
+
+void Producer::sendOneway(const Message& msg, const MessageQueue& mq) {
+  auto s = impl_->sender();
+  QueueChoice c;
+  c.fixed = &mq;
+  client::throwIfError(s->sendOneway(msg, c, impl_->options_.send_timeout));
+}
+
+SendResult Producer::send(const std::vector<Message>& batch) {
+  auto s = impl_->sender();
+  auto r = s->sendBatch(batch, nullptr, impl_->options_.send_timeout);
+  if (!r.isOk()) client::throwStatus(r.status());
+  return std::move(r).value();
+}
+
+SendResult Producer::send(const std::vector<Message>& batch, const MessageQueue& mq) {
+  auto s = impl_->sender();
+  auto r = s->sendBatch(batch, &mq, impl_->options_.send_timeout);
+  if (!r.isOk()) client::throwStatus(r.status());
+  return std::move(r).value();
+}
+
+std::vector<MessageQueue> Producer::fetchPublishMessageQueues(const std::string& topic) {
+  auto s = impl_->sender();
+  auto info = s->instance().publishInfo(topic, true, impl_->options_.create_topic_key,
+                                        impl_->options_.default_topic_queue_nums);
+  if (!info.isOk()) client::throwStatus(info.status());
+  return info->queues;
+}
+
+namespace {
+
+MessageExt waitReply(const std::shared_ptr<Producer::Impl>& impl, const Message& msg, const QueueChoice& choice,
+                     std::chrono::milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<Outcome<MessageExt>>>();
+  auto future = promise->get_future();
+  impl->requestAsync(msg, choice, timeout, [promise](Outcome<MessageExt> o) { promise->set_value(std::move(o)); },
+                     /*inline_done=*/true);
+  return future.get().value();
+}
+
+}  // namespace
+
+MessageExt Producer::request(const Message& msg, std::chrono::milliseconds timeout) {
+  return waitReply(impl_, msg, {}, timeout);
+}
+
+void Producer::request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout) {
+  impl_->requestAsync(msg, {}, timeout, std::move(callback), false);
+}
+
+MessageExt Producer::request(const Message& msg, const MessageQueueSelector& selector, const std::any& arg,
+                             std::chrono::milliseconds timeout) {
+  QueueChoice c;
+  c.selector = &selector;
+  c.arg = &arg;
+  return waitReply(impl_, msg, c, timeout);
+}
+
+void Producer::request(const Message& msg, const MessageQueueSelector& selector, const std::any& arg,
+                       RequestCallback callback, std::chrono::milliseconds timeout) {
+  QueueChoice c;
+  c.selector = &selector;
+  c.arg = &arg;
+  impl_->requestAsync(msg, c, timeout, std::move(callback), false);
+}
+
+MessageExt Producer::request(const Message& msg, const MessageQueue& mq, std::chrono::milliseconds timeout) {
+  QueueChoice c;
+  c.fixed = &mq;
+  return waitReply(impl_, msg, c, timeout);
+}
+
+void Producer::request(const Message& msg, const MessageQueue& mq, RequestCallback callback,
+                       std::chrono::milliseconds timeout) {
+  QueueChoice c;
+  c.fixed = &mq;
+  impl_->requestAsync(msg, c, timeout, std::move(callback), false);
+}
+
+std::future<MessageExt> Producer::requestAsync(const Message& msg, std::chrono::milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<MessageExt>>();
+  auto future = promise->get_future();
+  impl_->requestAsync(
+      msg, {}, timeout,
+      [promise](Outcome<MessageExt> o) {
+        if (o.ok()) {
+          promise->set_value(std::move(o).value());
+        } else {
+          promise->set_exception(o.error());
+        }
+      },
+      /*inline_done=*/true);
+  return future;
+}
+
+size_t Producer::pendingRequests() const {
+  std::lock_guard<std::mutex> lock(impl_->pending_mu_);
+  return impl_->my_requests_.size();
+}
+
+MessageQueue SelectMessageQueueByHash::select(const std::vector<MessageQueue>& queues, const Message&,
+                                              const std::any& arg) const {
+  if (queues.empty()) throw MQException(ErrorCode::kNoRoute, "no queue to select from");
+  size_t h = 0;
+  if (const auto* s = std::any_cast<std::string>(&arg)) {
+    h = std::hash<std::string>{}(*s);
+  } else if (const auto* c = std::any_cast<const char*>(&arg)) {
+    h = std::hash<std::string_view>{}(*c);
+  } else if (const auto* i = std::any_cast<int>(&arg)) {
+    h = static_cast<size_t>(*i < 0 ? -static_cast<int64_t>(*i) : *i);
+  } else if (const auto* l = std::any_cast<int64_t>(&arg)) {
+    h = static_cast<size_t>(*l < 0 ? -*l : *l);
+  } else if (const auto* u = std::any_cast<uint64_t>(&arg)) {
+    h = static_cast<size_t>(*u);
+  } else if (const auto* z = std::any_cast<size_t>(&arg)) {
+    h = *z;
+  } else {
+    throw MQException(ErrorCode::kInvalidArgument,
+                      "SelectMessageQueueByHash needs a std::string, const char* or integer argument");
+  }
+  return queues[h % queues.size()];
+}
+
+Message createReplyMessage(const MessageExt& request, std::string body) {
+  std::string cluster = request.getProperty(property::kCluster);
+  if (cluster.empty()) {
+    throw MQException(ErrorCode::kInvalidArgument,
+                      "create reply message fail, requestMessage error, property[CLUSTER] is null.");
+  }
+  std::string reply_to = request.getProperty(property::kReplyToClient);
+  if (reply_to.empty()) {
+    throw MQException(ErrorCode::kInvalidArgument,
+                      "create reply message fail, the request has no REPLY_TO_CLIENT property (not a request)");
+  }
+  Message reply(cluster + "_REPLY_TOPIC", std::move(body));
+  reply.putProperty(property::kMessageType, property::kReplyMessageFlag);
+  reply.putProperty(property::kCorrelationId, request.getProperty(property::kCorrelationId));
+  reply.putProperty(property::kReplyToClient, reply_to);
+  reply.putProperty(property::kTtl, request.getProperty(property::kTtl));
+  return reply;
+}
+
+Message createErrorReplyMessage(const MessageExt& request, std::string_view error) {
+  Message reply = createReplyMessage(request, std::string(error));
+  reply.putProperty(reply_property::kStatus, reply_property::kStatusError);
+  // Property values cannot hold the separators; the body keeps the exact text.
+  std::string safe(error.substr(0, 1024));
+  for (char& c : safe) {
+    if (c == '\x01' || c == '\x02') c = ' ';
+  }
+  reply.putProperty(reply_property::kError, safe.empty() ? "error" : safe);
+  return reply;
+}
+
+std::string_view errorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "InvalidArgument";
+    case ErrorCode::kNotStarted: return "NotStarted";
+    case ErrorCode::kClosed: return "Closed";
+    case ErrorCode::kNoRoute: return "NoRoute";
+    case ErrorCode::kSendFailed: return "SendFailed";
+    case ErrorCode::kBrokerError: return "BrokerError";
+    case ErrorCode::kRequestTimeout: return "RequestTimeout";
+    case ErrorCode::kReplyError: return "ReplyError";
+    case ErrorCode::kOverLimit: return "OverLimit";
+    case ErrorCode::kNetwork: return "Network";
+    case ErrorCode::kTimeout: return "Timeout";
+    case ErrorCode::kInternal: return "Internal";
+  }
+  return "Unknown";
+}
+
+bool MQException::retriable() const noexcept {
+  switch (code_) {
+    case ErrorCode::kSendFailed:
+    case ErrorCode::kNetwork:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kRequestTimeout:
+    case ErrorCode::kOverLimit:
+      return true;
+    case ErrorCode::kBrokerError:
+      return response_code_ == 2 || response_code_ == 14 || response_code_ == 1500;
+    default:
+      return false;
+  }
+}
+
+}  // namespace rocketrpc

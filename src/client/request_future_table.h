@@ -1,0 +1,64 @@
+// RequestFutureTable: correlation id -> pending request of this client instance (RIP-16 request-reply).
+// Each entry completes exactly once: with the reply pushed by a broker, with a send failure, with a timeout
+// when its own deadline timer fires, or with Closed on shutdown. Completions run on the callback pool,
+// never on an I/O thread and never while the table's lock is held. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/executor.h"
+#include "common/status.h"
+#include "rocketrpc/message.h"
+
+namespace rocketrpc::client {
+
+using RequestDone = std::function<void(Result<MessageExt>)>;
+
+class RequestFutureTable {
+ public:
+  RequestFutureTable(ThreadPool* pool, Scheduler* scheduler);
+
+  /// Registers `correlation_id` with a deadline `timeout` from now. OverLimit when `max_pending` entries exist.
+  /// With `inline_done` the completion runs on the completing thread (I/O, scheduler or caller): only for
+  /// completions that merely wake a waiting thread.
+  Status add(const std::string& correlation_id, std::chrono::milliseconds timeout, std::string topic,
+             size_t max_pending, RequestDone done, bool inline_done = false);
+  /// The request was sent (a later timeout reports "sent, no reply"). Returns false if already completed.
+  bool markSent(const std::string& correlation_id);
+  /// Completes with the reply; false when the id is unknown (late or foreign reply).
+  bool completeWithReply(const std::string& correlation_id, MessageExt reply);
+  /// Completes with an error (e.g. send failure); false when unknown.
+  bool fail(const std::string& correlation_id, Status status);
+  /// Fails every entry with Closed.
+  void failAll(const Status& status);
+  size_t size() const;
+  /// Replies that matched nothing (late or unknown), for stats.
+  uint64_t unmatchedReplies() const { return unmatched_.load(); }
+
+ private:
+  struct Entry {
+    RequestDone done;
+    std::string topic;
+    std::chrono::milliseconds timeout;
+    std::chrono::steady_clock::time_point start;
+    bool sent = false;
+    bool inline_done = false;
+    uint64_t timer = 0;
+  };
+  void onTimeout(const std::string& correlation_id);
+  void finish(std::shared_ptr<Entry> entry, Result<MessageExt> result);
+
+  ThreadPool* pool_;
+  Scheduler* scheduler_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
+  std::atomic<uint64_t> unmatched_{0};
+};
+
+}  // namespace rocketrpc::client

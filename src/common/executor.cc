@@ -1,0 +1,162 @@
+#include "common/executor.h"
+
+#include <exception>
+
+#include "common/log.h"
+
+namespace rocketrpc {
+
+ThreadPool::ThreadPool(std::string name, int threads) : name_(std::move(name)) {
+  if (threads < 1) threads = 1;
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+ThreadPool::~ThreadPool() { shutdown(); }
+
+bool ThreadPool::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void ThreadPool::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();  // shutting down from our own task: cannot join ourselves
+    } else {
+      t.join();
+    }
+  }
+}
+
+size_t ThreadPool::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tasks_.size();
+}
+
+namespace {
+thread_local const void* tl_current_pool = nullptr;
+}
+
+bool ThreadPool::inPool() const { return tl_current_pool == this; }
+
+void ThreadPool::run() {
+  tl_current_pool = this;
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping and drained
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    try {
+      task();
+    } catch (const std::exception& e) {
+      RRPC_LOG(kError, "executor", "{}: task threw: {}", name_, e.what());
+    } catch (...) {
+      RRPC_LOG(kError, "executor", "{}: task threw a non-std exception", name_);
+    }
+  }
+}
+
+Scheduler::Scheduler(std::string name) : name_(std::move(name)), thread_([this] { run(); }) {}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+Scheduler::TaskId Scheduler::schedule(std::chrono::milliseconds delay, std::function<void()> task) {
+  return scheduleRepeating(delay, std::chrono::milliseconds(0), std::move(task));
+}
+
+Scheduler::TaskId Scheduler::scheduleRepeating(std::chrono::milliseconds initial, std::chrono::milliseconds period,
+                                               std::function<void()> task) {
+  TaskId id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return 0;
+    id = next_id_++;
+    index_[id] = timers_.emplace(std::chrono::steady_clock::now() + initial, Entry{id, period, std::move(task)});
+  }
+  cv_.notify_one();
+  return id;
+}
+
+void Scheduler::cancel(TaskId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(id);
+  if (it != index_.end()) {
+    timers_.erase(it->second);
+    index_.erase(it);
+  }
+  if (running_id_ == id) running_id_ = 0;  // a repeating task being run now is not re-armed
+}
+
+void Scheduler::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    timers_.clear();
+    index_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+}
+
+void Scheduler::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (timers_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto due = timers_.begin()->first;
+    if (std::chrono::steady_clock::now() < due) {
+      cv_.wait_until(lock, due);
+      continue;
+    }
+    Entry entry = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    index_.erase(entry.id);
+    running_id_ = entry.id;
+    lock.unlock();
+    try {
+      entry.task();
+    } catch (const std::exception& e) {
+      RRPC_LOG(kError, "scheduler", "{}: task threw: {}", name_, e.what());
+    } catch (...) {
+      RRPC_LOG(kError, "scheduler", "{}: task threw a non-std exception", name_);
+    }
+    lock.lock();
+    if (entry.period.count() > 0 && running_id_ == entry.id && !stopping_) {
+      TaskId id = entry.id;
+      auto period = entry.period;
+      index_[id] = timers_.emplace(std::chrono::steady_clock::now() + period, Entry{id, period, std::move(entry.task)});
+    }
+    running_id_ = 0;
+  }
+}
+
+}  // namespace rocketrpc

@@ -1,0 +1,82 @@
+#include "client/request_future_table.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+namespace rocketrpc::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RequestFutureTableTest : public ::testing::Test {
+ protected:
+  ThreadPool pool_{"cb", 2};
+  Scheduler scheduler_{"sched"};
+  RequestFutureTable table_{&pool_, &scheduler_};
+};
+
+TEST_F(RequestFutureTableTest, ReplyCompletesOnceAndLaterEventsAreIgnored) {
+  std::atomic<int> calls{0};
+  std::promise<std::string> body;
+  ASSERT_TRUE(table_.add("c1", 60s, "T", 10, [&](Result<MessageExt> r) {
+    calls++;
+    body.set_value(r.isOk() ? r->body() : r.status().toString());
+  }).isOk());
+  EXPECT_TRUE(table_.markSent("c1"));
+  MessageExt reply;
+  reply.setBody("pong");
+  EXPECT_TRUE(table_.completeWithReply("c1", reply));
+  EXPECT_EQ(body.get_future().get(), "pong");
+  EXPECT_FALSE(table_.completeWithReply("c1", reply));
+  EXPECT_FALSE(table_.fail("c1", Status::network("x")));
+  pool_.shutdown();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(table_.size(), 0u);
+  EXPECT_EQ(table_.unmatchedReplies(), 1u);
+}
+
+TEST_F(RequestFutureTableTest, TimeoutAfterSendSaysSentButNoReply) {
+  std::promise<Status> st;
+  ASSERT_TRUE(table_.add("c2", 10ms, "Topic", 10, [&](Result<MessageExt> r) { st.set_value(r.status()); }).isOk());
+  table_.markSent("c2");
+  Status s = st.get_future().get();
+  EXPECT_EQ(s.code(), StatusCode::kTimeout);
+  EXPECT_NE(s.message().find("send request message to Topic OK, but wait reply message timeout"), std::string::npos)
+      << s.message();
+}
+
+TEST_F(RequestFutureTableTest, SendFailureIsNotATimeout) {
+  std::promise<Status> st;
+  ASSERT_TRUE(table_.add("c3", 60s, "T", 10, [&](Result<MessageExt> r) { st.set_value(r.status()); }).isOk());
+  EXPECT_TRUE(table_.fail("c3", Status::network("connect refused")));
+  EXPECT_EQ(st.get_future().get().code(), StatusCode::kNetwork);
+}
+
+TEST_F(RequestFutureTableTest, LimitRejectsAtOnceAndFailAllClosesEverything) {
+  std::atomic<int> closed{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(table_.add("k" + std::to_string(i), 60s, "T", 3, [&](Result<MessageExt> r) {
+      if (r.status().code() == StatusCode::kClosed) closed++;
+    }).isOk());
+  }
+  Status over = table_.add("k3", 60s, "T", 3, [](Result<MessageExt>) { FAIL() << "must not be called"; });
+  EXPECT_EQ(over.code(), StatusCode::kOverLimit);
+  EXPECT_EQ(table_.add("k0", 60s, "T", 10, [](Result<MessageExt>) {}).code(), StatusCode::kInvalidArgument);
+  table_.failAll(Status::closed("bye"));
+  pool_.shutdown();
+  EXPECT_EQ(closed.load(), 3);
+  EXPECT_EQ(table_.size(), 0u);
+}
+
+TEST_F(RequestFutureTableTest, InlineCompletionRunsOnTheCompletingThread) {
+  std::thread::id where;
+  ASSERT_TRUE(table_.add("i1", 60s, "T", 10, [&](Result<MessageExt>) { where = std::this_thread::get_id(); }, true)
+                  .isOk());
+  table_.completeWithReply("i1", MessageExt());
+  EXPECT_EQ(where, std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace rocketrpc::client

@@ -1,0 +1,105 @@
+#include "common/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "common/status.h"
+
+namespace rocketrpc {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ThreadPoolTest, RunsEveryPostedTaskBeforeShutdownReturns) {
+  std::atomic<int> n{0};
+  {
+    ThreadPool pool("t", 3);
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(pool.post([&] { n++; }));
+    pool.shutdown();
+    EXPECT_EQ(n.load(), 1000);
+    EXPECT_FALSE(pool.post([&] { n++; }));
+    pool.shutdown();  // idempotent
+  }
+  EXPECT_EQ(n.load(), 1000);
+}
+
+TEST(ThreadPoolTest, ThrowingTaskDoesNotKillTheWorker) {
+  ThreadPool pool("t", 1);
+  pool.post([] { throw std::runtime_error("boom"); });
+  std::promise<bool> ran;
+  pool.post([&] { ran.set_value(pool.inPool()); });
+  EXPECT_TRUE(ran.get_future().get());
+  EXPECT_FALSE(pool.inPool());
+}
+
+TEST(SchedulerTest, RunsTasksInDeadlineOrder) {
+  Scheduler s("s");
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> done;
+  s.schedule(60ms, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(3);
+    done.set_value();
+  });
+  s.schedule(0ms, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(1);
+  });
+  s.schedule(30ms, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(2);
+  });
+  done.get_future().wait();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(SchedulerTest, CancelledTaskNeverRuns) {
+  Scheduler s("s");
+  std::atomic<bool> cancelled_ran{false};
+  auto id = s.schedule(20ms, [&] { cancelled_ran = true; });
+  s.cancel(id);
+  std::promise<void> later;
+  s.schedule(60ms, [&] { later.set_value(); });
+  later.get_future().wait();
+  EXPECT_FALSE(cancelled_ran.load());
+}
+
+TEST(SchedulerTest, RepeatingTaskRepeatsUntilCancelled) {
+  Scheduler s("s");
+  std::atomic<int> runs{0};
+  std::promise<void> three;
+  Scheduler::TaskId id = 0;
+  id = s.scheduleRepeating(0ms, 1ms, [&] {
+    if (++runs == 3) three.set_value();
+  });
+  three.get_future().wait();
+  s.cancel(id);
+  int after = runs.load();
+  std::promise<void> fence;
+  s.schedule(20ms, [&] { fence.set_value(); });
+  fence.get_future().wait();
+  EXPECT_LE(runs.load(), after + 1);  // at most the run in progress when cancelled
+}
+
+TEST(StatusTest, CarriesCodeMessageAndContext) {
+  Status ok;
+  EXPECT_TRUE(ok.isOk());
+  Status r = Status::remote(17, "topic missing").withContext("send");
+  EXPECT_EQ(r.code(), StatusCode::kRemoteError);
+  EXPECT_EQ(r.remoteCode(), 17);
+  EXPECT_EQ(r.message(), "send: topic missing");
+  EXPECT_EQ(r.toString(), "RemoteError(17): send: topic missing");
+  Result<int> v = 5;
+  EXPECT_TRUE(v.isOk());
+  EXPECT_EQ(*v, 5);
+  Result<int> e = Status::timeout("late");
+  EXPECT_FALSE(e.isOk());
+  EXPECT_EQ(e.status().code(), StatusCode::kTimeout);
+}
+
+}  // namespace
+}  // namespace rocketrpc
