@@ -39,6 +39,26 @@ class Interop : public ::testing::Test {
     p.send(Message(topic_, "create"));
     p.shutdown();
   }
+  // Until the responder has rebalanced and answers (it prints READY before its first pull completes).
+  void warmUp() {
+    ProducerOptions o;
+    o.namesrv_addr = ns_;
+    o.group = testing::uniqueName("interop_warm");
+    Producer p(o);
+    p.start();
+    bool ok = testing::waitUntil(
+        [&] {
+          try {
+            p.request(Message(topic_, "ping"), 2000ms);
+            return true;
+          } catch (const MQException&) {
+            return false;
+          }
+        },
+        90s);
+    p.shutdown();
+    ASSERT_TRUE(ok) << "responder never answered";
+  }
   std::string jar_, cli_, ns_, topic_;
 };
 
@@ -46,8 +66,9 @@ TEST_F(Interop, JavaRequesterIsAnsweredByRocketrpcRespond) {
   Subprocess responder({cli_, "respond", "-n", ns_, "-t", topic_, "-g", testing::uniqueName("cpp_resp"), "--mode",
                         "echo"});
   ASSERT_TRUE(responder.waitForLine("READY", 60s)) << responder.output();
+  warmUp();
   Subprocess requester({"java", "-jar", jar_, "requester", "-n", ns_, "-t", topic_, "--count", "20", "--size",
-                        "10240", "--timeout-ms", "10000", "--wait-ready-ms", "60000", "--prop",
+                        "10240", "--timeout-ms", "10000", "--prop",
                         std::string("X-Name=") + kNonAscii});
   auto rc = requester.wait(180s);
   ASSERT_TRUE(rc.has_value()) << "java requester hung: " << requester.output();

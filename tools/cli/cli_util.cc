@@ -1,0 +1,146 @@
+#include "cli_util.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <random>
+
+namespace rocketrpc::cli {
+
+void printError(std::string_view kind, std::string_view text) {
+  std::string line = "error: ";
+  line.append(kind).append(": ").append(text);
+  std::replace(line.begin(), line.end(), '\n', ' ');  // always one line
+  std::cerr << line << std::endl;
+}
+
+void printError(ErrorCode kind, std::string_view text) { printError(errorCodeName(kind), text); }
+
+std::string describeRequestError(ErrorCode code, std::string_view what, std::string_view topic,
+                                 std::chrono::milliseconds timeout) {
+  std::string t(topic), w(what);
+  switch (code) {
+    case ErrorCode::kNoRoute:
+      return "no route for topic " + t + " (" + w + ")";
+    case ErrorCode::kRequestTimeout:
+      return "request timed out after " + std::to_string(timeout.count()) + " ms (sent, no reply)";
+    case ErrorCode::kSendFailed:
+      return "send failed, request not sent to topic " + t + " (" + w + ")";
+    case ErrorCode::kReplyError:
+      return "responder failed: " + w;
+    default:
+      return w;
+  }
+}
+
+namespace {
+std::optional<int64_t> parseInt(std::string_view s) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+}  // namespace
+
+std::string checkNamesrvAddr(const std::string& addr) {
+  for (size_t begin = 0; begin <= addr.size();) {
+    size_t end = std::min(addr.find(';', begin), addr.size());
+    std::string_view entry(addr.data() + begin, end - begin);
+    size_t colon = entry.find(':');
+    auto port = colon == std::string_view::npos ? std::nullopt : parseInt(entry.substr(colon + 1));
+    if (colon == 0 || !port || *port < 1 || *port > 65535 ||
+        entry.find_first_of(" \t") != std::string_view::npos) {
+      return "bad name-server address '" + addr + "' (expected host:port[;host:port])";
+    }
+    begin = end + 1;
+  }
+  return {};
+}
+
+std::string checkResourceName(const std::string& name, size_t max_len) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > max_len)
+    return "'" + name + "' is longer than " + std::to_string(max_len) + " characters";
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '%' || c == '|' || c == '_' || c == '-')) {
+      return "'" + name + "' has characters outside [%|a-zA-Z0-9_-]";
+    }
+  }
+  return {};
+}
+
+std::string checkProperty(const std::string& prop) {
+  size_t eq = prop.find('=');
+  if (eq == std::string::npos || eq == 0) return "bad property '" + prop + "' (expected NAME=VALUE)";
+  if (prop.find_first_of("\x01\x02") != std::string::npos) return "property must not contain \\x01 or \\x02";
+  return {};
+}
+
+CLI::Validator integerIn(int64_t min, int64_t max) {
+  const std::string range = max == INT64_MAX
+                                ? ">= " + std::to_string(min)
+                                : "in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+  return checkWith(
+      [=](const std::string& s) -> std::string {
+        auto value = parseInt(s);
+        return value && *value >= min && *value <= max ? ""
+                                                       : "expected an integer " + range + ", got '" + s + "'";
+      },
+      "INT " + range);
+}
+
+CLI::Validator checkWith(std::function<std::string(const std::string&)> check,
+                         const std::string& description) {
+  return CLI::Validator([check](std::string& s) { return check(s); }, description, description);
+}
+
+void addNamesrvOption(CLI::App& app, std::string& namesrv) {
+  app.add_option("-n,--namesrv", namesrv, "Name servers, host:port[;host:port]")
+      ->required()
+      ->check(checkWith(checkNamesrvAddr, "HOST:PORT[;HOST:PORT]"));
+}
+
+void addTopicOption(CLI::App& app, std::string& topic) {
+  app.add_option("-t,--topic", topic, "Topic")
+      ->required()
+      ->check(checkWith([](const std::string& s) { return checkResourceName(s, 127); }, "TOPIC"));
+}
+
+std::pair<std::string, std::string> splitProperty(const std::string& prop) {
+  size_t eq = prop.find('=');
+  return {prop.substr(0, eq), prop.substr(eq + 1)};
+}
+
+std::string patternBody(size_t size) {
+  static constexpr std::string_view kAlphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string body(size, '\0');
+  for (size_t i = 0; i < size; ++i) body[i] = kAlphabet[i % kAlphabet.size()];
+  return body;
+}
+
+std::string asciiUpper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+std::string uniqueInstanceName(std::string_view role) {
+  std::random_device rd;
+  return "rocketrpc_cli_" + std::string(role) + "_" + std::to_string(::getpid()) + "_" +
+         std::to_string(rd() % 100000);
+}
+
+int64_t percentile(const std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace rocketrpc::cli

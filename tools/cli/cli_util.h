@@ -1,0 +1,54 @@
+// Helpers shared by the rocketrpc CLI subcommands: exit codes, error lines, argument validation, bodies,
+// percentiles.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rocketrpc/errors.h"
+
+namespace rocketrpc::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntimeError = 1;
+inline constexpr int kExitUsageError = 2;
+
+/// Prints "error: <kind>: <text>" as one line on stderr.
+void printError(std::string_view kind, std::string_view text);
+void printError(ErrorCode kind, std::string_view text);
+/// Text for a failed request: "no route for topic T (...)", "request timed out after N ms (sent, no
+/// reply)"...
+std::string describeRequestError(ErrorCode code, std::string_view what, std::string_view topic,
+                                 std::chrono::milliseconds timeout);
+
+/// Checks return "" when valid, else the reason.
+std::string checkNamesrvAddr(const std::string& addr);                   // host:port[;host:port]
+std::string checkResourceName(const std::string& name, size_t max_len);  // [%|a-zA-Z0-9_-]{1,max_len}
+std::string checkProperty(const std::string& prop);                      // NAME=VALUE
+/// Wraps a check as a CLI11 validator; `description` shows in --help.
+CLI::Validator checkWith(std::function<std::string(const std::string&)> check,
+                         const std::string& description);
+/// Accepts decimal integers in [min, max].
+CLI::Validator integerIn(int64_t min, int64_t max);
+/// The options every client subcommand shares: required -n/--namesrv and -t/--topic.
+void addNamesrvOption(CLI::App& app, std::string& namesrv);
+void addTopicOption(CLI::App& app, std::string& topic);
+
+/// Splits a checked "NAME=VALUE".
+std::pair<std::string, std::string> splitProperty(const std::string& prop);
+/// `size` bytes of a repeating printable pattern.
+std::string patternBody(size_t size);
+/// ASCII letters uppercased, other bytes unchanged.
+std::string asciiUpper(std::string s);
+/// "rocketrpc_cli_<role>_<pid>_<random>".
+std::string uniqueInstanceName(std::string_view role);
+/// Nearest-rank percentile (q in (0,1]) of an ascending vector; 0 when empty.
+int64_t percentile(const std::vector<int64_t>& sorted, double q);
+
+}  // namespace rocketrpc::cli

@@ -1,0 +1,92 @@
+// `rocketrpc respond`: answers requests on a topic (echo or uppercase) until SIGINT/SIGTERM or
+// --max-requests.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "rocketrpc/push_consumer.h"
+
+namespace rocketrpc::cli {
+namespace {
+
+struct RespondOptions {
+  std::string namesrv;
+  std::string topic;
+  std::string group;
+  std::string mode = "echo";
+  int64_t max_requests = 0;  // 0: unlimited
+};
+
+// SIGUSR1 is what the listener raises (process-directed) once --max-requests replies are made.
+constexpr int kDoneSignal = SIGUSR1;
+
+int runRespond(const RespondOptions& o) {
+  // Block the signals before any library thread exists, so every thread inherits the mask and only sigwait
+  // below receives them: no handler runs, nothing async-signal-unsafe happens in signal context.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, kDoneSignal);
+  if (int rc = pthread_sigmask(SIG_BLOCK, &signals, nullptr); rc != 0) {
+    printError(ErrorCode::kInternal, "pthread_sigmask failed");
+    return kExitRuntimeError;
+  }
+
+  PushConsumerOptions options;
+  options.group = o.group;
+  options.namesrv_addr = o.namesrv;
+  options.instance_name = uniqueInstanceName("respond");
+  PushConsumer consumer(options);
+  consumer.subscribe(o.topic, "*");
+  auto replied = std::make_shared<std::atomic<int64_t>>(0);
+  const bool upper = o.mode == "upper";
+  const int64_t max_requests = o.max_requests;
+  consumer.setReplyListener([replied, upper, max_requests](const MessageExt& request) {
+    std::string reply = upper ? asciiUpper(request.body()) : request.body();
+    if (replied->fetch_add(1) + 1 == max_requests) ::kill(::getpid(), kDoneSignal);
+    return reply;
+  });
+  try {
+    consumer.start();
+  } catch (const MQException& e) {
+    printError(e.code(), std::string("cannot start consumer: ") + e.what());
+    return kExitRuntimeError;
+  }
+  std::cout << "READY" << std::endl;
+
+  int signal_number = 0;
+  if (int rc = sigwait(&signals, &signal_number); rc != 0) {
+    printError(ErrorCode::kInternal, "sigwait failed");
+  }
+  consumer.shutdown();  // waits for running listener calls and their replies
+  return kExitOk;
+}
+
+}  // namespace
+
+Command addRespondCommand(CLI::App& parent) {
+  auto o = std::make_shared<RespondOptions>();
+  CLI::App* app = parent.add_subcommand("respond", "Answer requests on a topic until SIGINT/SIGTERM");
+  app->footer(
+      "Prints READY once started; replies with the request body (echo) or its ASCII uppercase (upper).");
+  addNamesrvOption(*app, o->namesrv);
+  addTopicOption(*app, o->topic);
+  app->add_option("-g,--group", o->group, "Consumer group")
+      ->required()
+      ->check(checkWith([](const std::string& s) { return checkResourceName(s, 255); }, "GROUP"));
+  app->add_option("--mode", o->mode, "Reply body: echo (default) or upper")
+      ->check(CLI::IsMember({"echo", "upper"}));
+  app->add_option("--max-requests", o->max_requests, "Exit after N replies")->check(integerIn(1, INT64_MAX));
+  return {app, [o] { return runRespond(*o); }};
+}
+
+}  // namespace rocketrpc::cli
