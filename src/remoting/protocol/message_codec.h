@@ -1,4 +1,4 @@
-// Message encodings shared by the client and the broker (docs/design/wire-protocol.md, "Messages"):
+// Message encodings shared by the client and the broker (docs/design/message-format.md):
 // properties strings, stored-message records (pull bodies), batch bodies, message ids, tag hash codes and
 // body compression. Decoders of untrusted bytes return Corrupt instead of reading out of bounds and check
 // lengths before allocating. Pure functions (thread-safe) unless stated.
