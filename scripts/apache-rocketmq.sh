@@ -1,0 +1,740 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC1091  # cluster.env files are written at run time
+# Start / stop a local Apache RocketMQ cluster (name server + N brokers) from the
+# official Maven jars, for integration tests of rocketrpc against real RocketMQ.
+#
+#   scripts/apache-rocketmq.sh start [VERSION] [--brokers N] [--dir DIR]
+#   scripts/apache-rocketmq.sh stop  [VERSION] [--dir DIR] [--all] [--kill]
+#        stops the brokers, then the name server (SIGTERM; SIGKILL after ROCKETMQ_STOP_TIMEOUT,
+#        at once with --kill) and deletes the message store. --all: every cluster whose run
+#        dir is under .rocketmq/. Without VERSION/--dir: the cluster started last.
+#   scripts/apache-rocketmq.sh status [VERSION] [--dir DIR]
+#   scripts/apache-rocketmq.sh topic [--dir DIR] NAME[,NAME...] [QUEUES]   (default 4 queues)
+#   scripts/apache-rocketmq.sh admin [--dir DIR] MQADMIN-ARGS...   (e.g. admin clusterList)
+#   scripts/apache-rocketmq.sh fetch [VERSION]                      (only download the jars)
+#   scripts/apache-rocketmq.sh env [--dir DIR]                      (print the cluster's variables)
+#
+# VERSION: 4.9.8 (default), 4.9, 4.9.7, 5, 5.3, 5.3.3, or another exact version.
+#   The 4.9.8 server jars (rocketmq-namesrv, rocketmq-broker) were never published to
+#   Maven Central, so every 4.9 alias runs the newest published 4.x server, 4.9.7.
+#   5.3 runs 5.3.3 (5.3.4 is only partially published: its rocketmq-client, -remoting,
+#   -tools... jars are missing, so it cannot be resolved).
+#
+# `start` prints KEY=VALUE lines; the last line is always NAMESRV=127.0.0.1:<port>.
+# Other lines: ROCKETMQ_VERSION, ROCKETMQ_DIR, CLUSTER, BROKERS (name=addr,...).
+#
+# Environment (all optional):
+#   ROCKETMQ_NAMESRV_PORT   name server port (default 19876)
+#   ROCKETMQ_BROKER_PORT    first broker's port (default 20911); broker i uses +1000*i.
+#                           A broker also binds port-2 (VIP channel) and port+1 (HA).
+#   ROCKETMQ_CLUSTER        brokerClusterName (default DefaultCluster)
+#   ROCKETMQ_STORE_ROOT     parent directory of the message store (default /dev/shm when
+#                           writable with >= 2 GiB free, else <DIR>/store)
+#   ROCKETMQ_START_TIMEOUT  seconds to wait for the brokers to register (default 120)
+#   ROCKETMQ_VERIFY_CLUSTERLIST=1  also confirm the registration with mqadmin clusterList
+#                           (by default the brokers' own "registered" log lines suffice)
+#   ROCKETMQ_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (default 15)
+#   ROCKETMQ_NAMESRV_HEAP / ROCKETMQ_BROKER_HEAP   heap flags (default -Xms64m -Xmx256m / -Xms256m -Xmx512m)
+#   ROCKETMQ_JAVA_OPTS      extra JVM flags for the name server and brokers
+#   ROCKETMQ_BROKER_CONF_EXTRA  extra key=value lines appended to every broker config (use \n)
+#   ROCKETMQ_STATE_ROOT     cache and run-dir root (default <repo>/.rocketmq)
+#   JAVA_HOME               Java to use (default: java on PATH); Java 17 is supported.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+TEMPLATE_DIR="$SCRIPT_DIR/apache-rocketmq"
+STATE_ROOT=${ROCKETMQ_STATE_ROOT:-$REPO_ROOT/.rocketmq}
+JAVA_BIN=${JAVA_HOME:+$JAVA_HOME/bin/}java
+
+DEFAULT_VERSION=4.9.8
+NAMESRV_PORT=${ROCKETMQ_NAMESRV_PORT:-19876}
+BROKER_PORT=${ROCKETMQ_BROKER_PORT:-20911}
+CLUSTER=${ROCKETMQ_CLUSTER:-DefaultCluster}
+START_TIMEOUT=${ROCKETMQ_START_TIMEOUT:-120}
+STOP_TIMEOUT=${ROCKETMQ_STOP_TIMEOUT:-15}
+
+log() { printf '[apache-rocketmq] %s\n' "$*" >&2; }
+die() { printf '[apache-rocketmq] ERROR: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+
+usage() {
+  sed -n '/^# Start/,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2
+  exit "${1:-2}"
+}
+
+# ---------------------------------------------------------------------------
+# versions and jars
+# ---------------------------------------------------------------------------
+resolve_version() {
+  case "${1:-$DEFAULT_VERSION}" in
+    4|4.9|4.9.7|4.9.8) echo 4.9.7 ;;
+    5|5.3|5.3.x|5.3.3) echo 5.3.3 ;;
+    [0-9]*.[0-9]*.[0-9]*) echo "$1" ;;
+    *) die "unknown RocketMQ version '$1' (use 4.9.8 or 5.3)" ;;
+  esac
+}
+
+# fetch_jars VERSION -> prints the lib dir; downloads with Maven once, then reuses the cache.
+fetch_jars() {
+  local ver=$1 lib="$STATE_ROOT/lib-$1"
+  if [[ -f $lib/.complete ]]; then echo "$lib"; return 0; fi
+  mkdir -p "$STATE_ROOT"
+  command -v mvn >/dev/null 2>&1 || die "Maven (mvn) is needed to download the RocketMQ $ver jars"
+  (
+    flock 9
+    if [[ ! -f $lib/.complete ]]; then
+      log "downloading Apache RocketMQ $ver jars with Maven into ${lib#"$REPO_ROOT"/} (once)"
+      rm -rf "$lib.tmp"
+      local out mvn_cmd=(mvn -q -B -f "$TEMPLATE_DIR/pom.xml" -Drocketmq.version="$ver"
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib.tmp")
+      # a transient download failure is cached by Maven: retry once with -U
+      if ! out=$("${mvn_cmd[@]}" 2>&1) && ! out=$("${mvn_cmd[@]}" -U 2>&1); then
+        printf '%s\n' "$out" | tail -n 30 >&2
+        rm -rf "$lib.tmp"
+        die "could not resolve org.apache.rocketmq:rocketmq-{namesrv,broker,tools}:$ver with Maven"
+      fi
+      rm -rf "$lib"
+      mv "$lib.tmp" "$lib"
+      touch "$lib/.complete"
+    fi
+  ) 9>"$STATE_ROOT/.lib-$ver.lock"
+  echo "$lib"
+}
+
+# ---------------------------------------------------------------------------
+# JVM flags
+# ---------------------------------------------------------------------------
+# Opens/exports that RocketMQ 4.9.x/5.x and their Netty need on Java 9+ (mmap cleaning,
+# direct buffers, reflection on JDK internals). Harmless on the version that needs fewer.
+JDK_OPENS=(
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-exports=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-exports=java.management/sun.management=ALL-UNNAMED
+)
+
+# common_jvm_opts PROCESS-NAME -> fills array JVM_OPTS (uses RUN_DIR)
+common_jvm_opts() {
+  local proc=$1 conf
+  case "$proc" in
+    namesrv) conf=logback_namesrv.xml ;;
+    tools) conf=logback_tools.xml ;;
+    *) conf=logback_broker.xml ;;
+  esac
+  JVM_OPTS=(
+    "${JDK_OPENS[@]}"
+    -Dfile.encoding=UTF-8
+    -Djava.awt.headless=true
+    -Djava.net.preferIPv4Stack=true
+    -XX:+PerfDisableSharedMem
+    -XX:-OmitStackTraceInFastThrow
+    "-Duser.home=$RUN_DIR/home"
+    "-Drocketmq.home.dir=$RUN_DIR/home"
+    "-Drmq.logback.configurationFile=$RUN_DIR/home/conf/$conf"
+    "-Drmq.log.file=$RUN_DIR/logs/$proc.log"
+    "-Drocketmq.client.logRoot=$RUN_DIR/logs"
+    -Drocketmq.client.logUseSlf4j=true
+    # TLS "permissive" (the default) generates a self-signed RSA certificate at start-up:
+    # seconds of CPU on a small machine. Tests use plain TCP.
+    -Dtls.server.mode=disabled
+    -Dtls.enable=false
+    -Drocketmq.broker.diskSpaceWarningLevelRatio=0.98
+    -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.97
+  )
+}
+
+# ---------------------------------------------------------------------------
+# run-dir state
+# ---------------------------------------------------------------------------
+abspath() { # works for not-yet-existing paths
+  case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$1" ;; esac
+}
+
+# select_run_dir DIR VERSION: explicit --dir, else run dir of VERSION, else the last started.
+select_run_dir() {
+  local dir=$1 ver=$2
+  if [[ -n $dir ]]; then abspath "$dir"; return; fi
+  if [[ -n $ver ]]; then echo "$STATE_ROOT/run-$(resolve_version "$ver")"; return; fi
+  if [[ -f $STATE_ROOT/current ]]; then cat "$STATE_ROOT/current"; return; fi
+  echo "$STATE_ROOT/run-$(resolve_version "$DEFAULT_VERSION")"
+}
+
+load_env() { # load_env RUN_DIR
+  RUN_DIR=$1
+  [[ -f $RUN_DIR/cluster.env ]] || die "no cluster state in $RUN_DIR (not started with 'start'?)"
+  # shellcheck disable=SC1091
+  source "$RUN_DIR/cluster.env"
+}
+
+# pid_alive PIDFILE -> true if the pid in the file is a live java process of this run dir
+pid_alive() {
+  local f=$1 pid
+  [[ -f $f ]] || return 1
+  pid=$(cat "$f" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Duser.home=$RUN_DIR/home" || return 1
+  # zombies count as dead
+  [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
+
+# proc_running PID: exists and is not a zombie (for our own children during start-up)
+proc_running() {
+  [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+show_log_tail() { # show_log_tail NAME
+  local n=$1 f
+  for f in "$RUN_DIR/logs/$n.out" "$RUN_DIR/logs/$n.log"; do
+    if [[ -s $f ]]; then
+      printf -- '----- tail of %s -----\n' "$f" >&2
+      tail -n 25 "$f" >&2
+    fi
+  done
+}
+
+# Process control; only pids recorded in RUN_DIR whose command line names RUN_DIR are touched.
+term_procs() { # term_procs NAME...: SIGTERM
+  local n
+  for n in "$@"; do
+    if pid_alive "$RUN_DIR/$n.pid"; then kill -TERM "$(cat "$RUN_DIR/$n.pid")" 2>/dev/null || true; fi
+  done
+}
+
+wait_procs() { # wait_procs TENTHS NAME...: true once all are gone, false on timeout
+  local tenths=$1 n waited=0 live
+  shift
+  while :; do
+    live=0
+    for n in "$@"; do pid_alive "$RUN_DIR/$n.pid" && live=1; done
+    ((live == 0)) && return 0
+    ((waited >= tenths)) && return 1
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+kill_remaining() { # kill_remaining NAME...: SIGKILL what is still alive, forget the pid files
+  local n pid
+  for n in "$@"; do
+    if pid_alive "$RUN_DIR/$n.pid"; then
+      pid=$(cat "$RUN_DIR/$n.pid")
+      ((STOP_TIMEOUT == 0)) || log "$n (pid $pid) did not stop after ${STOP_TIMEOUT}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  wait_procs 20 "$@" || true
+  for n in "$@"; do rm -f "$RUN_DIR/$n.pid"; done
+}
+
+kill_procs() { # kill_procs NAME...: SIGTERM, wait up to STOP_TIMEOUT, SIGKILL
+  term_procs "$@"
+  wait_procs $((STOP_TIMEOUT * 10)) "$@" || true
+  kill_remaining "$@"
+}
+
+# ---------------------------------------------------------------------------
+# mqadmin
+# ---------------------------------------------------------------------------
+# admin_launcher_dir: compiles scripts/apache-rocketmq/AdminLauncher.java once (cached by
+# content); prints its class dir, or nothing when no javac is available.
+admin_launcher_dir() {
+  local src="$TEMPLATE_DIR/AdminLauncher.java" sum dir javac_bin=${JAVA_HOME:+$JAVA_HOME/bin/}javac
+  command -v "$javac_bin" >/dev/null 2>&1 || return 0
+  sum=$(cksum <"$src" | awk '{print $1}')
+  dir="$STATE_ROOT/admin-launcher-$sum"
+  if [[ ! -f $dir/AdminLauncher.class ]]; then
+    mkdir -p "$dir.tmp.$$"
+    if "$javac_bin" -nowarn -d "$dir.tmp.$$" "$src" >/dev/null 2>&1; then
+      rm -rf "$dir"; mv "$dir.tmp.$$" "$dir" 2>/dev/null || true
+    fi
+    rm -rf "$dir.tmp.$$"
+  fi
+  [[ -f $dir/AdminLauncher.class ]] && echo "$dir"
+  return 0
+}
+
+# run_mqadmin ARGS... [--next ARGS...] (needs RUN_DIR, RMQ_LIB): mqadmin command(s) in one JVM
+run_mqadmin() {
+  common_jvm_opts tools
+  local jvm=("$JAVA_BIN" -Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k "${JVM_OPTS[@]}")
+  local launcher
+  launcher=$(admin_launcher_dir)
+  if [[ -n $launcher ]]; then
+    "${jvm[@]}" -cp "$launcher:$RMQ_LIB/*" AdminLauncher "$@"
+  else
+    # no javac: one JVM per command, each paying Netty's 2 s shutdown
+    local one=() a
+    for a in "$@" --next; do
+      if [[ $a == --next ]]; then
+        if ((${#one[@]})); then
+          "${jvm[@]}" -cp "$RMQ_LIB/*" org.apache.rocketmq.tools.command.MQAdminStartup "${one[@]}"
+        fi
+        one=()
+      else
+        one+=("$a")
+      fi
+    done
+  fi
+}
+
+has_n_option() {
+  local a
+  for a in "$@"; do
+    case "$a" in -n|--namesrvAddr|-n*|--namesrvAddr=*) return 0 ;; esac
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------
+cmd_fetch() {
+  local ver
+  ver=$(resolve_version "${1:-}")
+  fetch_jars "$ver" >/dev/null
+  echo "ROCKETMQ_LIB=$STATE_ROOT/lib-$ver"
+}
+
+cmd_start() {
+  local req="" nbrokers=1 dir="" arg
+  while (($#)); do
+    arg=$1; shift
+    case "$arg" in
+      --brokers) nbrokers=${1:?--brokers needs a number}; shift ;;
+      --brokers=*) nbrokers=${arg#*=} ;;
+      --dir) dir=${1:?--dir needs a directory}; shift ;;
+      --dir=*) dir=${arg#*=} ;;
+      -h|--help) usage 0 ;;
+      -*) die "start: unknown option $arg" ;;
+      *) [[ -z $req ]] || die "start: unexpected argument $arg"; req=$arg ;;
+    esac
+  done
+  if ! [[ $nbrokers =~ ^[1-9][0-9]*$ ]] || ((nbrokers > 20)); then die "--brokers must be 1..20"; fi
+  [[ $req == 4.9.8 || -z $req ]] && log "note: 4.9.8 server jars are not on Maven Central; running 4.9.7 (same 4.9 protocol)"
+  local ver t0
+  t0=$(now_ms)
+  ver=$(resolve_version "$req")
+  RMQ_VERSION=$ver
+  RUN_DIR=$(abspath "${dir:-$STATE_ROOT/run-$ver}")
+  mkdir -p "$RUN_DIR"
+  RUN_DIR=$(cd "$RUN_DIR" && pwd)
+
+  # refuse to start twice in the same run dir
+  if [[ -f $RUN_DIR/cluster.env ]]; then
+    local n running=0
+    for n in namesrv $(. "$RUN_DIR/cluster.env"; echo "${RMQ_BROKERS:-}"); do
+      if pid_alive "$RUN_DIR/$n.pid"; then running=1; fi
+    done
+    ((running == 0)) || die "a cluster is already running in $RUN_DIR; run '$0 stop --dir $RUN_DIR' first"
+    cleanup_store "$RUN_DIR"
+  fi
+
+  local lib
+  lib=$(fetch_jars "$ver")
+  RMQ_LIB=$lib
+  local t_jars
+  t_jars=$(now_ms)
+
+  # ports
+  local names=() addrs=() ports=() i p name letters=abcdefghijklmnopqrstuvwxyz
+  for ((i = 0; i < nbrokers; i++)); do
+    name="broker-${letters:i:1}"
+    p=$((BROKER_PORT + 1000 * i))
+    names+=("$name"); ports+=("$p"); addrs+=("127.0.0.1:$p")
+  done
+  port_in_use "$NAMESRV_PORT" && die "port $NAMESRV_PORT (name server) is already in use; set ROCKETMQ_NAMESRV_PORT"
+  for p in "${ports[@]}"; do
+    for q in $((p - 2)) "$p" $((p + 1)); do
+      port_in_use "$q" && die "port $q (broker $p, VIP $((p - 2)), HA $((p + 1))) is already in use; set ROCKETMQ_BROKER_PORT"
+    done
+  done
+
+  # store location
+  local store_parent store
+  store_parent=${ROCKETMQ_STORE_ROOT:-}
+  if [[ -z $store_parent ]]; then
+    if [[ -d /dev/shm && -w /dev/shm ]] && (($(df -Pk /dev/shm 2>/dev/null | awk 'NR==2{print $4}' || echo 0) > 2097152)); then
+      store_parent=/dev/shm
+    else
+      store_parent=$RUN_DIR/store
+    fi
+  fi
+  mkdir -p "$store_parent"
+  store=$(mktemp -d "$store_parent/rocketrpc-rmq-$ver-$NAMESRV_PORT.XXXXXX")
+
+  # layout: home/conf (logback), conf/*.properties, logs/
+  rm -rf "${RUN_DIR:?}/home" "${RUN_DIR:?}/conf"
+  mkdir -p "$RUN_DIR/home/conf" "$RUN_DIR/conf" "$RUN_DIR/logs"
+  cp "$TEMPLATE_DIR"/conf/logback_*.xml "$RUN_DIR/home/conf/"
+  # old logs of a previous run would confuse the readiness checks
+  rm -f "$RUN_DIR"/logs/*.log "$RUN_DIR"/logs/*.out
+
+  {
+    echo "# written by scripts/apache-rocketmq.sh"
+    echo "listenPort=$NAMESRV_PORT"
+    echo "bindAddress=127.0.0.1"
+    echo "kvConfigPath=$RUN_DIR/home/namesrv/kvConfig.json"
+    echo "configStorePath=$RUN_DIR/home/namesrv/namesrv.properties"
+  } >"$RUN_DIR/conf/namesrv.properties"
+
+  for ((i = 0; i < nbrokers; i++)); do
+    name=${names[i]}; p=${ports[i]}
+    {
+      echo "# written by scripts/apache-rocketmq.sh"
+      echo "brokerClusterName=$CLUSTER"
+      echo "brokerName=$name"
+      echo "brokerId=0"
+      echo "brokerRole=ASYNC_MASTER"
+      echo "flushDiskType=ASYNC_FLUSH"
+      echo "brokerIP1=127.0.0.1"
+      echo "brokerIP2=127.0.0.1"
+      echo "namesrvAddr=127.0.0.1:$NAMESRV_PORT"
+      echo "listenPort=$p"
+      echo "bindAddress=127.0.0.1"
+      echo "haListenPort=$((p + 1))"
+      echo "storePathRootDir=$store/$name"
+      echo "storePathCommitLog=$store/$name/commitlog"
+      echo "mappedFileSizeCommitLog=67108864"
+      echo "mappedFileSizeConsumeQueue=600000"
+      # the index file is sized for 20 M entries (~420 MiB, touched at random) by default
+      echo "maxHashSlotNum=100000"
+      echo "maxIndexNum=400000"
+      echo "autoCreateTopicEnable=true"
+      echo "autoCreateSubscriptionGroup=true"
+      echo "deleteWhen=04"
+      echo "fileReservedTime=48"
+      echo "diskMaxUsedSpaceRatio=95"
+      echo "diskSpaceWarningLevelRatio=98"
+      echo "diskSpaceCleanForciblyRatio=97"
+      # a shared 2-core CI machine is slow: do not reject sends after 200 ms in the queue
+      echo "waitTimeMillsInSendQueue=3000"
+      echo "osPageCacheBusyTimeOutMills=5000"
+      echo "warmMapedFileEnable=false"
+      echo "transientStorePoolEnable=false"
+      echo "fetchNamesrvAddrByAddressServer=false"
+      echo "traceTopicEnable=false"
+      # 5.x: plain broker, no timer wheel, no controller, no slave acting master
+      echo "timerWheelEnable=false"
+      echo "enableControllerMode=false"
+      echo "enableSlaveActingMaster=false"
+      echo "enableDLegerCommitLog=false"
+      if [[ -n ${ROCKETMQ_BROKER_CONF_EXTRA:-} ]]; then printf '%b\n' "$ROCKETMQ_BROKER_CONF_EXTRA"; fi
+    } >"$RUN_DIR/conf/$name.properties"
+  done
+
+  local brokers_csv=""
+  for ((i = 0; i < nbrokers; i++)); do brokers_csv+="${brokers_csv:+,}${names[i]}=${addrs[i]}"; done
+  {
+    echo "RMQ_VERSION=$ver"
+    echo "RMQ_REQUESTED=${req:-$DEFAULT_VERSION}"
+    echo "RMQ_LIB='$lib'"
+    echo "RMQ_NAMESRV=127.0.0.1:$NAMESRV_PORT"
+    echo "RMQ_CLUSTER='$CLUSTER'"
+    echo "RMQ_BROKERS='${names[*]}'"
+    echo "RMQ_BROKER_ADDRS='${addrs[*]}'"
+    echo "RMQ_BROKERS_CSV='$brokers_csv'"
+    echo "RMQ_STORE='$store'"
+  } >"$RUN_DIR/cluster.env"
+  echo "$RUN_DIR" >"$STATE_ROOT/current"
+
+  # name server
+  local heap_ns heap_br
+  read -r -a heap_ns <<<"${ROCKETMQ_NAMESRV_HEAP:--Xms64m -Xmx256m}"
+  read -r -a heap_br <<<"${ROCKETMQ_BROKER_HEAP:--Xms256m -Xmx512m}"
+  local extra=()
+  [[ -n ${ROCKETMQ_JAVA_OPTS:-} ]] && read -r -a extra <<<"$ROCKETMQ_JAVA_OPTS"
+
+  common_jvm_opts namesrv
+  (cd "$RUN_DIR" && exec setsid "$JAVA_BIN" "${heap_ns[@]}" -XX:+UseSerialGC -XX:MaxDirectMemorySize=128m \
+    "${JVM_OPTS[@]}" "${extra[@]+"${extra[@]}"}" -cp "$lib/*" \
+    org.apache.rocketmq.namesrv.NamesrvStartup -c "$RUN_DIR/conf/namesrv.properties" \
+    </dev/null >"$RUN_DIR/logs/namesrv.out" 2>&1) &
+  echo $! >"$RUN_DIR/namesrv.pid"
+
+  fail_start() {
+    log "$1"
+    local n
+    show_log_tail namesrv
+    for n in "${names[@]}"; do show_log_tail "$n"; done
+    kill_procs "${names[@]}" namesrv
+    cleanup_store "$RUN_DIR"
+    rm -f "$RUN_DIR/cluster.env"
+    die "RocketMQ $ver failed to start (logs: $RUN_DIR/logs)"
+  }
+
+  local deadline=$(( $(date +%s) + START_TIMEOUT ))
+  until port_in_use "$NAMESRV_PORT"; do
+    proc_running "$(cat "$RUN_DIR/namesrv.pid")" || fail_start "name server exited during start-up"
+    (($(date +%s) < deadline)) || fail_start "name server did not listen on $NAMESRV_PORT within ${START_TIMEOUT}s"
+    sleep 0.1
+  done
+  local t_ns
+  t_ns=$(now_ms)
+
+  # brokers, started together
+  common_jvm_opts broker
+  for ((i = 0; i < nbrokers; i++)); do
+    name=${names[i]}
+    local bopts=("${JVM_OPTS[@]}")
+    bopts=("${bopts[@]/#-Drmq.log.file=*/-Drmq.log.file=$RUN_DIR/logs/$name.log}")
+    (cd "$RUN_DIR" && exec setsid "$JAVA_BIN" "${heap_br[@]}" -XX:+UseSerialGC -XX:MaxDirectMemorySize=512m \
+      "${bopts[@]}" "${extra[@]+"${extra[@]}"}" -cp "$lib/*" \
+      org.apache.rocketmq.broker.BrokerStartup -c "$RUN_DIR/conf/$name.properties" \
+      </dev/null >"$RUN_DIR/logs/$name.out" 2>&1) &
+    echo $! >"$RUN_DIR/$name.pid"
+  done
+
+  # Wait for "boot success" and for the broker's own log line confirming that the name server
+  # accepted its registration (4.9: "register broker[0]to name server <ns> OK", 5.x:
+  # "Registering current broker to name server completed. TargetHost=<ns>"); cheaper than an
+  # mqadmin JVM. 4.9 registers synchronously before "boot success". 5.x only registers with
+  # name servers its background scan has already found reachable, so the registration made
+  # during start-up is silently skipped when the broker starts faster than that scan, and the
+  # next one comes 10 s later: when the line is missing 0.5 s after boot, touch the broker
+  # config (brokerPermission, unchanged) with mqadmin, which re-registers at once.
+  local ns_addr="127.0.0.1:$NAMESRV_PORT"
+  local reg_re="(register broker\\[[0-9]+\\] ?to name server ${ns_addr//./\\.} OK|Registering current broker to name server completed\\. TargetHost=${ns_addr//./\\.})"
+  local -A addr_of=() booted_at=() nudged=()
+  for ((i = 0; i < nbrokers; i++)); do addr_of[${names[i]}]=${addrs[i]}; done
+  local pending=("${names[@]}") left registered=1 nudge_args nudge_names now
+  while ((${#pending[@]} > 0)); do
+    left=()
+    nudge_args=()
+    nudge_names=()
+    now=$(now_ms)
+    for name in "${pending[@]}"; do
+      if grep -q 'boot success' "$RUN_DIR/logs/$name.out" 2>/dev/null; then
+        grep -qE "$reg_re" "$RUN_DIR/logs/$name.log" 2>/dev/null && continue
+        [[ -n ${booted_at[$name]:-} ]] || booted_at[$name]=$now
+        if [[ -z ${nudged[$name]:-} ]] && ((now - booted_at[$name] >= 500)); then
+          nudged[$name]=1
+          nudge_names+=("$name")
+          nudge_args+=(updateBrokerConfig -n "$ns_addr" -b "${addr_of[$name]}" -k brokerPermission -v 6 --next)
+        fi
+        # still no line 15 s after boot (other log configuration?): ask the name server itself
+        if ((now - booted_at[$name] >= 15000)); then registered=0; fi
+      fi
+      proc_running "$(cat "$RUN_DIR/$name.pid")" || fail_start "broker $name exited during start-up"
+      left+=("$name")
+    done
+    pending=("${left[@]+"${left[@]}"}")
+    ((${#pending[@]} == 0 || registered == 0)) && break
+    if ((${#nudge_args[@]})); then
+      log "${nudge_names[*]}: boot registration skipped by the broker (5.x name-server scan race); re-registering"
+      run_mqadmin "${nudge_args[@]}" >/dev/null 2>&1 || true
+    fi
+    (($(date +%s) < deadline)) || fail_start "broker(s) ${pending[*]} not up within ${START_TIMEOUT}s"
+    sleep 0.1
+  done
+  local t_boot
+  t_boot=$(now_ms)
+
+  # confirm with mqadmin clusterList when the logs did not tell (or when asked to)
+  if ((registered == 0)) || [[ ${ROCKETMQ_VERIFY_CLUSTERLIST:-0} == 1 ]]; then
+    local out missing
+    while :; do
+      out=$(run_mqadmin clusterList -n "$ns_addr" 2>&1) || true
+      missing=()
+      for a in "${addrs[@]}"; do
+        grep -qF "$a" <<<"$out" || missing+=("$a")
+      done
+      ((${#missing[@]} == 0)) && break
+      for name in "${names[@]}"; do proc_running "$(cat "$RUN_DIR/$name.pid")" || fail_start "broker $name exited"; done
+      (($(date +%s) < deadline)) || { printf '%s\n' "$out" >&2; fail_start "broker(s) ${missing[*]} not registered in the name server within ${START_TIMEOUT}s"; }
+      sleep 1
+    done
+  fi
+  local t_end
+  t_end=$(now_ms)
+  log "RocketMQ $ver up in $((t_end - t0))ms (jars $((t_jars - t0))ms, namesrv $((t_ns - t_jars))ms, brokers $((t_boot - t_ns))ms, check $((t_end - t_boot))ms); logs in $RUN_DIR/logs"
+  echo "ROCKETMQ_VERSION=$ver"
+  echo "ROCKETMQ_DIR=$RUN_DIR"
+  echo "CLUSTER=$CLUSTER"
+  echo "BROKERS=$brokers_csv"
+  echo "NAMESRV=127.0.0.1:$NAMESRV_PORT"
+}
+
+cleanup_store() { # cleanup_store RUN_DIR: delete the store recorded in cluster.env
+  local d=$1 s
+  [[ -f $d/cluster.env ]] || return 0
+  s=$(. "$d/cluster.env"; echo "${RMQ_STORE:-}")
+  # only ever delete directories this script created
+  if [[ -n $s && -d $s && $(basename "$s") == rocketrpc-rmq-* ]]; then
+    rm -rf "$s"
+  fi
+}
+
+parse_dir_opts() { # sets OPT_DIR, OPT_VER, OPT_ALL, REST
+  OPT_DIR=""; OPT_VER=""; OPT_ALL=0; REST=()
+  while (($#)); do
+    case "$1" in
+      --dir) OPT_DIR=${2:?--dir needs a directory}; shift 2 ;;
+      --dir=*) OPT_DIR=${1#*=}; shift ;;
+      --all) OPT_ALL=1; shift ;;
+      --kill) STOP_TIMEOUT=0; shift ;;
+      -h|--help) usage 0 ;;
+      -*) die "unknown option $1" ;;
+      *) if [[ -z $OPT_VER ]]; then OPT_VER=$1; shift; else die "unexpected argument $1"; fi ;;
+    esac
+  done
+}
+
+stop_dir() {
+  RUN_DIR=$1
+  if [[ ! -f $RUN_DIR/cluster.env ]]; then
+    log "nothing to stop in $RUN_DIR"
+    return 0
+  fi
+  local brokers
+  brokers=$(. "$RUN_DIR/cluster.env"; echo "${RMQ_BROKERS:-}")
+  # Brokers first (they unregister from the name server); the name server gets its SIGTERM
+  # 2 s later while the brokers are still busy with their slow graceful shutdown (5-10 s).
+  local -a bs
+  read -r -a bs <<<"$brokers"
+  term_procs "${bs[@]+"${bs[@]}"}"
+  if ((STOP_TIMEOUT > 0)); then
+    wait_procs 20 "${bs[@]+"${bs[@]}"}" || true
+  fi
+  term_procs namesrv
+  wait_procs $((STOP_TIMEOUT * 10)) "${bs[@]+"${bs[@]}"}" namesrv || true
+  kill_remaining "${bs[@]+"${bs[@]}"}" namesrv
+  cleanup_store "$RUN_DIR"
+  rm -f "$RUN_DIR/cluster.env"
+  if [[ -f $STATE_ROOT/current && $(cat "$STATE_ROOT/current") == "$RUN_DIR" ]]; then rm -f "$STATE_ROOT/current"; fi
+  log "stopped cluster in $RUN_DIR"
+}
+
+cmd_stop() {
+  parse_dir_opts "$@"
+  if ((OPT_ALL)); then
+    local d
+    for d in "$STATE_ROOT"/*/ ${OPT_DIR:+"$(abspath "$OPT_DIR")"}; do
+      [[ -f $d/cluster.env ]] && stop_dir "$(cd "$d" && pwd)"
+    done
+    return 0
+  fi
+  local d
+  d=$(select_run_dir "$OPT_DIR" "$OPT_VER")
+  [[ -d $d ]] || { log "nothing to stop in $d"; return 0; }
+  stop_dir "$(cd "$d" && pwd)"
+}
+
+cmd_status() {
+  parse_dir_opts "$@"
+  local d
+  d=$(select_run_dir "$OPT_DIR" "$OPT_VER")
+  if [[ ! -f $d/cluster.env ]]; then echo "not running ($d)"; return 3; fi
+  load_env "$(cd "$d" && pwd)"
+  local n pid rss state rc=0
+  echo "RocketMQ $RMQ_VERSION, cluster $RMQ_CLUSTER, run dir $RUN_DIR, store $RMQ_STORE"
+  for n in namesrv $RMQ_BROKERS; do
+    if pid_alive "$RUN_DIR/$n.pid"; then
+      pid=$(cat "$RUN_DIR/$n.pid")
+      rss=$(awk '/^VmRSS/{printf "%d MiB", $2/1024}' "/proc/$pid/status" 2>/dev/null || echo "?")
+      state="running pid=$pid rss=$rss"
+    else
+      state="NOT running"; rc=3
+    fi
+    echo "$n: $state"
+  done
+  echo "BROKERS=$RMQ_BROKERS_CSV"
+  echo "NAMESRV=$RMQ_NAMESRV"
+  return $rc
+}
+
+cmd_env() {
+  parse_dir_opts "$@"
+  local d
+  d=$(select_run_dir "$OPT_DIR" "$OPT_VER")
+  load_env "$d"
+  echo "ROCKETMQ_VERSION=$RMQ_VERSION"
+  echo "ROCKETMQ_DIR=$RUN_DIR"
+  echo "CLUSTER=$RMQ_CLUSTER"
+  echo "BROKERS=$RMQ_BROKERS_CSV"
+  echo "NAMESRV=$RMQ_NAMESRV"
+}
+
+# leading --dir DIR for admin/topic
+take_dir_prefix() {
+  PREFIX_DIR=""
+  while (($#)); do
+    case "$1" in
+      --dir) PREFIX_DIR=${2:?--dir needs a directory}; shift 2 ;;
+      --dir=*) PREFIX_DIR=${1#*=}; shift ;;
+      *) break ;;
+    esac
+  done
+  REST=("$@")
+}
+
+cmd_admin() {
+  take_dir_prefix "$@"
+  load_env "$(select_run_dir "$PREFIX_DIR" "")"
+  ((${#REST[@]} > 0)) || die "admin: give mqadmin arguments, e.g. 'admin clusterList'"
+  if has_n_option "${REST[@]}"; then
+    run_mqadmin "${REST[@]}"
+  else
+    run_mqadmin "${REST[@]}" -n "$RMQ_NAMESRV"
+  fi
+}
+
+cmd_topic() {
+  take_dir_prefix "$@"
+  set -- "${REST[@]+"${REST[@]}"}"
+  local topics=${1:-} queues=${2:-4} t
+  [[ -n $topics ]] || die "usage: topic NAME[,NAME...] [QUEUES]"
+  [[ $queues =~ ^[1-9][0-9]*$ ]] || die "QUEUES must be a positive number"
+  load_env "$(select_run_dir "$PREFIX_DIR" "")"
+  local args=() names=()
+  IFS=, read -r -a names <<<"$topics"
+  for t in "${names[@]}"; do
+    [[ $t =~ ^[%|a-zA-Z0-9_-]{1,127}$ ]] || die "invalid topic name '$t'"
+    args+=(updateTopic -n "$RMQ_NAMESRV" -c "$RMQ_CLUSTER" -t "$t" -r "$queues" -w "$queues" --next)
+  done
+  # one JVM for all topics; mqadmin prints "create topic to <addr> success." per broker
+  local out a missing=() n_ok
+  out=$(run_mqadmin "${args[@]}" 2>&1) || true
+  for a in $RMQ_BROKER_ADDRS; do
+    n_ok=$(grep -cF "create topic to $a success" <<<"$out" || true)
+    ((n_ok >= ${#names[@]})) || missing+=("$a")
+  done
+  if ((${#missing[@]} > 0)); then
+    printf '%s\n' "$out" >&2
+    die "topic(s) $topics not created on every broker (missing on ${missing[*]})"
+  fi
+  for t in "${names[@]}"; do
+    echo "TOPIC=$t queues=$queues brokers=${RMQ_BROKER_ADDRS// /,}"
+  done
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  case "$cmd" in
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    status) cmd_status "$@" ;;
+    env) cmd_env "$@" ;;
+    admin) cmd_admin "$@" ;;
+    topic) cmd_topic "$@" ;;
+    fetch) cmd_fetch "$@" ;;
+    -h|--help|help) usage 0 ;;
+    *) usage 2 ;;
+  esac
+}
+
+main "$@"
