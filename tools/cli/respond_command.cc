@@ -12,6 +12,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 
 namespace rocketrpc::cli {
@@ -50,10 +51,25 @@ int runRespond(const RespondOptions& o) {
   auto replied = std::make_shared<std::atomic<int64_t>>(0);
   const bool upper = o.mode == "upper";
   const int64_t max_requests = o.max_requests;
-  consumer.setReplyListener([replied, upper, max_requests](const MessageExt& request) {
-    std::string reply = upper ? asciiUpper(request.body()) : request.body();
-    if (replied->fetch_add(1) + 1 == max_requests) ::kill(::getpid(), kDoneSignal);
-    return reply;
+  // Manual replies (createReplyMessage + sendReply) so that user properties named X-* travel back with the body:
+  // interop tests check that non-ASCII properties survive both directions.
+  PushConsumer* self = &consumer;
+  consumer.setMessageListener([self, replied, upper, max_requests](const std::vector<MessageExt>& msgs) {
+    for (const MessageExt& request : msgs) {
+      if (request.getProperty(property::kReplyToClient).empty()) continue;  // not a request
+      try {
+        Message reply = createReplyMessage(request, upper ? asciiUpper(request.body()) : request.body());
+        for (const auto& [name, value] : request.properties()) {
+          if (name.rfind("X-", 0) == 0) reply.putProperty(name, value);
+        }
+        self->sendReply(reply);
+      } catch (const MQException& e) {
+        printError(e.code(), std::string("reply failed: ") + e.what());
+        continue;
+      }
+      if (replied->fetch_add(1) + 1 == max_requests) ::kill(::getpid(), kDoneSignal);
+    }
+    return ConsumeStatus::kSuccess;
   });
   try {
     consumer.start();
