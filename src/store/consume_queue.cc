@@ -1,0 +1,241 @@
+#include "store/consume_queue.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "store/endian.h"
+
+namespace rocketrpc::store {
+
+namespace {
+
+bool validEntry(const CqEntry& e) { return e.size > 0 && e.commit_log_offset >= 0; }
+
+}  // namespace
+
+ConsumeQueue::ConsumeQueue(std::shared_ptr<FileSystem> fs, std::string dir, int64_t entries_per_file)
+    : fs_(std::move(fs)), dir_(std::move(dir)), per_file_(entries_per_file) {}
+
+std::string ConsumeQueue::pathOf(int64_t first_index) const {
+  return joinPath(dir_, offsetFileName(first_index * kCqEntrySize));
+}
+
+Status ConsumeQueue::load() {
+  auto names = fs_->list(dir_);
+  if (!names) return names.status();
+  std::vector<int64_t> firsts;
+  for (const std::string& name : *names) {
+    auto bytes = parseOffsetFileName(name);
+    if (bytes && *bytes % (per_file_ * kCqEntrySize) == 0) {
+      firsts.push_back(*bytes / kCqEntrySize);
+    } else if (bytes) {
+      RRPC_LOG(kWarn, "store", "consume queue: ignoring misaligned file {}/{}", dir_, name);
+    }
+  }
+  std::sort(firsts.begin(), firsts.end());
+  std::lock_guard lock(mu_);
+  segments_.clear();
+  int64_t max = firsts.empty() ? 0 : firsts.front();
+  bool ended = false;  // a short file or a gap ends the queue; later files are deleted
+  for (const int64_t first : firsts) {
+    if (ended || first != max) {
+      ended = true;
+      RRPC_LOG(kWarn, "store", "consume queue: deleting {} after a gap", pathOf(first));
+      if (Status s = fs_->remove(pathOf(first)); !s) return s;
+      continue;
+    }
+    auto file = fs_->open(pathOf(first));
+    if (!file) return file.status();
+    auto size = (*file)->size();
+    if (!size) return size.status();
+    const int64_t count = std::min(*size / kCqEntrySize, per_file_);
+    if (*size != count * kCqEntrySize) {
+      if (Status s = (*file)->truncate(count * kCqEntrySize); !s) return s;
+    }
+    segments_.emplace(first, Segment{std::move(*file), false});
+    max = first + count;
+    ended = count < per_file_;
+  }
+  min_offset_.store(firsts.empty() ? 0 : firsts.front(), std::memory_order_release);
+  max_offset_.store(max, std::memory_order_release);
+  return Status::ok();
+}
+
+Status ConsumeQueue::readLocked(int64_t from, int64_t count, std::vector<CqEntry>* out) const {
+  std::string buf;
+  while (count > 0) {
+    const int64_t first = from / per_file_ * per_file_;
+    auto it = segments_.find(first);
+    if (it == segments_.end()) return Status::notFound("consume queue file " + pathOf(first) + " missing");
+    const int64_t n = std::min(count, first + per_file_ - from);
+    if (Status s = it->second.file->read((from - first) * kCqEntrySize, n * kCqEntrySize, &buf); !s) return s;
+    if (static_cast<int64_t>(buf.size()) != n * kCqEntrySize)
+      return Status::corrupt("short consume queue read");
+    for (int64_t i = 0; i < n; ++i) {
+      const char* p = buf.data() + i * kCqEntrySize;
+      out->push_back(CqEntry{getBig64(p), getBig32(p + 8), getBig64(p + 12)});
+    }
+    from += n;
+    count -= n;
+  }
+  return Status::ok();
+}
+
+Result<CqEntry> ConsumeQueue::entryLocked(int64_t index) const {
+  std::vector<CqEntry> one;
+  if (Status s = readLocked(index, 1, &one); !s) return s;
+  return one.front();
+}
+
+Status ConsumeQueue::truncateFrom(int64_t commit_log_end) {
+  std::lock_guard lock(mu_);
+  int64_t min = min_offset_.load();
+  int64_t max = max_offset_.load();
+  constexpr int64_t kChunk = 1024;
+  bool done = false;
+  while (max > min && !done) {
+    std::vector<CqEntry> entries;
+    const int64_t from = std::max(min, max - kChunk);
+    if (Status s = readLocked(from, max - from, &entries); !s) return s;
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it, --max) {
+      if (validEntry(*it) && it->commit_log_offset + it->size <= commit_log_end) {
+        done = true;
+        break;
+      }
+    }
+  }
+  if (max == max_offset_.load()) return Status::ok();
+  RRPC_LOG(kWarn, "store", "consume queue {}: truncated from {} to {}", dir_, max_offset_.load(), max);
+  for (auto it = segments_.begin(); it != segments_.end();) {
+    if (it->first > max || (it->first == max && it->first > min)) {
+      if (Status s = fs_->remove(pathOf(it->first)); !s) return s;
+      it = segments_.erase(it);
+    } else {
+      if (it->first + per_file_ > max) {
+        if (Status s = it->second.file->truncate((max - it->first) * kCqEntrySize); !s) return s;
+        if (Status s = it->second.file->sync(); !s) return s;
+      }
+      ++it;
+    }
+  }
+  max_offset_.store(max, std::memory_order_release);
+  if (min > max) min_offset_.store(max, std::memory_order_release);
+  return Status::ok();
+}
+
+Status ConsumeQueue::correctMinOffset(int64_t commit_log_min) {
+  std::lock_guard lock(mu_);
+  int64_t lo = min_offset_.load();
+  int64_t hi = max_offset_.load();
+  // Entries are [blank...][valid, increasing commit-log offsets]: find the first valid one >= commit_log_min.
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    auto e = entryLocked(mid);
+    if (!e) return e.status();
+    if (validEntry(*e) && e->commit_log_offset >= commit_log_min) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  min_offset_.store(lo, std::memory_order_release);
+  while (segments_.size() > 1 && segments_.begin()->first + per_file_ <= lo) {
+    if (Status s = fs_->remove(pathOf(segments_.begin()->first)); !s) return s;
+    segments_.erase(segments_.begin());
+  }
+  return Status::ok();
+}
+
+Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
+  std::lock_guard lock(mu_);
+  const int64_t max = max_offset_.load();
+  if (queue_offset < max) {
+    // Re-dispatch during recovery: keep a matching entry, repair a blank or stale one.
+    if (queue_offset < min_offset_.load()) return Status::ok();
+    auto old = entryLocked(queue_offset);
+    if (old && old->commit_log_offset == entry.commit_log_offset && old->size == entry.size &&
+        old->tags_code == entry.tags_code) {
+      return Status::ok();
+    }
+    RRPC_LOG(kWarn, "store", "consume queue {}: repairing entry {}", dir_, queue_offset);
+  } else if (queue_offset > max) {
+    if (max > min_offset_.load()) {
+      return Status::corrupt("consume queue " + dir_ + ": entry " + std::to_string(queue_offset) +
+                             " after max offset " + std::to_string(max));
+    }
+    if (Status s = removeAllLocked(); !s) return s;
+    min_offset_.store(queue_offset, std::memory_order_release);
+  }
+  const int64_t first = queue_offset / per_file_ * per_file_;
+  auto it = segments_.find(first);
+  if (it == segments_.end()) {
+    if (Status s = fs_->createDirs(dir_); !s) return s;
+    auto file = fs_->open(pathOf(first));
+    if (!file) return file.status();
+    if (Status s = (*file)->truncate(0); !s) return s;
+    if (Status s = fs_->syncDir(dir_); !s) return s;
+    it = segments_.emplace(first, Segment{std::move(*file), false}).first;
+  }
+  std::string bytes;
+  appendBig64(bytes, entry.commit_log_offset);
+  appendBig32(bytes, entry.size);
+  appendBig64(bytes, entry.tags_code);
+  if (Status s = it->second.file->write((queue_offset - first) * kCqEntrySize, bytes); !s) return s;
+  it->second.dirty = true;
+  if (queue_offset >= max) max_offset_.store(queue_offset + 1, std::memory_order_release);
+  return Status::ok();
+}
+
+Status ConsumeQueue::read(int64_t from, int64_t max_count, std::vector<CqEntry>* out) const {
+  std::lock_guard lock(mu_);
+  if (from < min_offset_.load()) return Status::ok();
+  const int64_t first = from / per_file_ * per_file_;
+  const int64_t count = std::min({max_count, max_offset_.load() - from, first + per_file_ - from});
+  if (count <= 0) return Status::ok();
+  return readLocked(from, count, out);
+}
+
+Result<CqEntry> ConsumeQueue::get(int64_t queue_offset) const {
+  std::lock_guard lock(mu_);
+  if (queue_offset < min_offset_.load() || queue_offset >= max_offset_.load()) {
+    return Status::notFound("queue offset " + std::to_string(queue_offset) + " out of range");
+  }
+  return entryLocked(queue_offset);
+}
+
+Status ConsumeQueue::sync() {
+  std::vector<std::shared_ptr<File>> dirty;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [first, seg] : segments_) {
+      if (seg.dirty) dirty.push_back(seg.file);
+      seg.dirty = false;
+    }
+  }
+  for (const auto& file : dirty) {
+    if (Status s = file->sync(); !s) {
+      std::lock_guard lock(mu_);
+      for (auto& [first, seg] : segments_) seg.dirty = true;
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+Status ConsumeQueue::removeAllLocked() {
+  for (const auto& [first, seg] : segments_) {
+    if (Status s = fs_->remove(pathOf(first)); !s) return s;
+  }
+  segments_.clear();
+  return Status::ok();
+}
+
+Status ConsumeQueue::destroy() {
+  std::lock_guard lock(mu_);
+  if (Status s = removeAllLocked(); !s) return s;
+  min_offset_.store(0, std::memory_order_release);
+  max_offset_.store(0, std::memory_order_release);
+  return Status::ok();
+}
+
+}  // namespace rocketrpc::store

@@ -1,0 +1,242 @@
+// MessageStore: the broker's storage engine. One commit log holds every message; a consume queue per
+// (topic, queueId) indexes it; a checkpoint bounds recovery; consumer offsets live beside them.
+// Layout under root_dir (docs/design/commitlog-format.md):
+//   commitlog/<20-digit offset>   consumequeue/<topic>/<queueId>/<20-digit offset>
+//   checkpoint                    config/consumerOffset.json
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "rocketrpc/message.h"
+#include "store/commit_log.h"
+#include "store/consume_queue.h"
+#include "store/consumer_offset_table.h"
+#include "store/file_system.h"
+
+namespace rocketrpc::store {
+
+enum class FlushMode {
+  kAsync,  // ack after the write; a background thread fsyncs every flush_interval
+  kSync,   // ack after the group's fsync
+};
+
+struct MessageStoreOptions {
+  /// Directory holding everything; created when missing. Required.
+  std::string root_dir;
+  /// Filesystem seam; default: the POSIX filesystem.
+  std::shared_ptr<FileSystem> fs;
+  /// Commit log segment size in bytes. Default 64 MiB; range 4 KiB .. 1 GiB. Must not change between runs.
+  int64_t commit_log_segment_size = kDefaultSegmentSize;
+  /// Entries per consume-queue file. Default 300,000 (6,000,000-byte files); >= 1. Must not change between
+  /// runs.
+  int64_t consume_queue_entries_per_file = kDefaultCqEntriesPerFile;
+  /// Largest stored record in bytes. Default 4 MiB; must also fit a segment (segment size - 8).
+  int32_t max_message_size = 4 * 1024 * 1024;
+  FlushMode flush_mode = FlushMode::kAsync;
+  /// Period of the background flush (commit log in async mode, consume queues and checkpoint in both),
+  /// retention and offset persistence. Default 500 ms. Zero: no background thread (tests drive flush(),
+  /// deleteExpiredFiles() and persistConsumerOffsets() themselves).
+  std::chrono::milliseconds flush_interval{500};
+  /// Commit log segments whose file was last modified longer ago are deleted. Default 72 h.
+  std::chrono::milliseconds file_retention = std::chrono::hours(72);
+  /// When the filesystem is fuller than this fraction (0..1], the oldest segments go regardless of age.
+  /// Default 0.75.
+  double disk_max_used_ratio = 0.75;
+  /// Period of retention checks and of consumer-offset persistence. Default 10 s.
+  std::chrono::milliseconds clean_interval{10000};
+  /// Store timestamps and retention ages use this clock (ms since the Unix epoch). Default: system clock.
+  std::function<int64_t()> clock;
+  /// STOREHOST written for messages that do not carry one. Default "127.0.0.1:10911".
+  std::string store_host = "127.0.0.1:10911";
+};
+
+struct PutResult {
+  int64_t physical_offset = 0;  // of the first message
+  int32_t total_bytes = 0;      // of all its records
+  int64_t queue_offset = 0;     // of the first message
+  int32_t message_count = 0;
+  int64_t store_timestamp = 0;
+  std::vector<std::string> offset_msg_ids;  // one per message (store host + physical offset)
+};
+
+/// GetMessageStatus of RocketMQ (protocol reference 7.1 maps them to pull response codes).
+enum class GetMessageStatus {
+  kFound,
+  kNoMatchedMessage,     // entries scanned, none passed the filter (or all were already deleted)
+  kNoMessageInQueue,     // the queue is empty or unknown
+  kOffsetOverflowOne,    // offset == max offset (caught up)
+  kOffsetOverflowBadly,  // offset > max offset
+  kOffsetTooSmall,       // offset < min offset
+};
+/// "FOUND", "NO_MATCHED_MESSAGE", ... (the names RocketMQ puts in the pull response remark).
+std::string_view getMessageStatusName(GetMessageStatus status);
+
+struct GetMessageResult {
+  GetMessageStatus status = GetMessageStatus::kNoMessageInQueue;
+  std::string data;  // stored-message records back to back (a PULL_MESSAGE body)
+  int32_t message_count = 0;
+  int64_t next_begin_offset = 0;
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+};
+
+/// Consume-queue filter on the tags hash code; an empty function accepts everything.
+using TagsFilter = std::function<bool(int64_t tags_code)>;
+
+enum class BoundaryType { kLower, kUpper };
+
+/// Told about every stored message once it is visible to getMessages (long polling wakes held pulls).
+/// Called on the appender thread: must be quick and must not wait for a put.
+class MessageArrivedListener {
+ public:
+  virtual ~MessageArrivedListener() = default;
+  virtual void onMessageArrived(const std::string& topic, int32_t queue_id, int64_t queue_offset,
+                                int64_t tags_code) = 0;
+};
+
+/// Thread-safe. Lifecycle: open() recovers and starts the appender (and, with a flush interval, the
+/// background service); close() (or the destructor) drains and stops them; reads keep working until
+/// destruction.
+///
+/// Writes go through a single appender thread doing group commit: callers enqueue; the appender takes every
+/// queued request, assigns queue offsets, store timestamps and physical offsets, writes the group with one
+/// pwrite per segment, then (sync mode) fsyncs, then indexes the group in the consume queues, notifies the
+/// listener and completes the callers.
+///
+/// Durability contract:
+///  - kSync: a put completes OK only after its records and everything before them are fsynced; such a
+///    message survives a crash (power loss included). A message becomes visible to readers at the same time.
+///  - kAsync: a put completes OK after the write; the message survives a process crash but a power loss can
+///    lose up to flush_interval of acknowledged messages (or everything since the last flush() with no
+///    background thread). Recovery always yields a prefix of the appended messages.
+///  - In both modes, consume queues and the checkpoint are flushed in the background and rebuilt from the
+///    commit log on recovery; consumer offsets are persisted every clean_interval and at close.
+/// A write or fsync error makes the store refuse further puts (reads continue); reopen to recover.
+class MessageStore {
+ public:
+  /// Recovers the directory (see docs/design/commitlog-format.md, "Recovery") and starts the threads.
+  static Result<std::unique_ptr<MessageStore>> open(MessageStoreOptions options);
+  ~MessageStore();
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
+
+  /// Stores one message (topic, queueId, body, properties, flag, sysFlag, born host/timestamp, reconsume
+  /// times taken from `msg`). InvalidArgument for a bad topic or a record over max_message_size; Closed
+  /// after close(); the sticky write error after one.
+  Result<PutResult> putMessage(MessageExt msg);
+  /// Stores the messages contiguously (a batch); each gets the next offset of its own queue.
+  Result<PutResult> putMessages(std::vector<MessageExt> msgs);
+  /// Non-blocking form: `done` runs once, on the appender thread (or inline for an early error); it must not
+  /// wait for another put.
+  void putMessagesAsync(std::vector<MessageExt> msgs, std::function<void(Result<PutResult>)> done);
+
+  /// Reads up to `max_msgs` messages (and about `max_bytes`, at least one message) from queue offset
+  /// `offset`, skipping entries the filter rejects. Statuses and next offsets as RocketMQ's getMessage.
+  Result<GetMessageResult> getMessages(const std::string& topic, int32_t queue_id, int64_t offset,
+                                       int32_t max_msgs, int32_t max_bytes, const TagsFilter& filter = {});
+  /// The record at `physical_offset` (VIEW_MESSAGE_BY_ID, CONSUMER_SEND_MSG_BACK). NotFound when absent.
+  Result<std::string> getMessageByPhysicalOffset(int64_t physical_offset) const;
+
+  /// Queue bounds: [minOffset, maxOffset); 0 for an unknown queue.
+  int64_t minOffset(const std::string& topic, int32_t queue_id) const;
+  int64_t maxOffset(const std::string& topic, int32_t queue_id) const;
+  /// SEARCH_OFFSET_BY_TIMESTAMP: kLower = first offset stored at or after `timestamp_ms` (maxOffset when
+  /// none); kUpper = last offset stored at or before it (minOffset when none).
+  Result<int64_t> searchOffsetByTimestamp(const std::string& topic, int32_t queue_id, int64_t timestamp_ms,
+                                          BoundaryType boundary = BoundaryType::kLower) const;
+  /// Store timestamp of the queue's first message; NotFound for an empty queue.
+  Result<int64_t> earliestStoreTime(const std::string& topic, int32_t queue_id) const;
+
+  int64_t commitLogMinOffset() const { return commit_log_->minOffset(); }
+  int64_t commitLogMaxOffset() const { return commit_log_->writtenOffset(); }
+  int64_t commitLogFlushedOffset() const { return commit_log_->flushedOffset(); }
+  size_t commitLogSegmentCount() const { return commit_log_->segmentCount(); }
+
+  ConsumerOffsetTable& consumerOffsets() { return *offsets_; }
+  Status persistConsumerOffsets() { return offsets_->persist(); }
+
+  /// Registers (or clears, with nullptr) the arrival listener.
+  void setMessageArrivedListener(std::shared_ptr<MessageArrivedListener> listener);
+
+  /// Fsyncs the commit log and consume queues, then writes the checkpoint.
+  Status flush();
+  /// Retention: deletes commit log segments older than file_retention, or while the disk is fuller than
+  /// disk_max_used_ratio, never the active one; consume queues follow. Returns the segments deleted.
+  Result<int> deleteExpiredFiles();
+  /// Drains queued puts, stops the threads, flushes, writes the checkpoint and the consumer offsets.
+  /// Idempotent; later calls return the first call's result.
+  Status close();
+
+ private:
+  struct PutRequest {
+    std::vector<MessageExt> msgs;
+    std::function<void(Result<PutResult>)> done;
+  };
+  using QueueKey = std::pair<std::string, int32_t>;
+
+  explicit MessageStore(MessageStoreOptions options);
+  Status recover();
+  void appenderLoop();
+  void processGroup(std::vector<PutRequest>& group);
+  void serviceLoop();
+  void setError(const Status& s);
+  int64_t now() const { return options_.clock(); }
+  std::shared_ptr<ConsumeQueue> findQueue(const std::string& topic, int32_t queue_id) const;
+  Result<std::shared_ptr<ConsumeQueue>> findOrCreateQueue(const std::string& topic, int32_t queue_id);
+  std::string queueDir(const std::string& topic, int32_t queue_id) const;
+  Status dispatch(const RecordInfo& record);
+
+  const MessageStoreOptions options_;
+  const std::shared_ptr<FileSystem> fs_;
+  std::unique_ptr<CommitLog> commit_log_;
+  std::unique_ptr<ConsumerOffsetTable> offsets_;
+
+  mutable std::shared_mutex queues_mu_;
+  std::map<QueueKey, std::shared_ptr<ConsumeQueue>> queues_;  // guarded by queues_mu_
+
+  // Appender-owned (recovery fills them before the thread starts).
+  std::map<QueueKey, int64_t> next_queue_offset_;
+  int64_t last_store_timestamp_ = 0;
+
+  std::atomic<int64_t> dispatched_offset_{0};  // every record below has its consume-queue entry
+  std::atomic<int64_t> latest_timestamp_{0};   // store timestamp of the newest appended message
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PutRequest> requests_;  // guarded by queue_mu_
+  bool stopping_ = false;            // guarded by queue_mu_
+  Status error_;                     // guarded by queue_mu_: sticky write error
+
+  std::mutex listener_mu_;
+  std::shared_ptr<MessageArrivedListener> listener_;  // guarded by listener_mu_
+
+  std::mutex service_mu_;
+  std::condition_variable service_cv_;
+  bool service_stop_ = false;  // guarded by service_mu_
+
+  std::mutex close_mu_;
+  bool closed_ = false;  // guarded by close_mu_
+  Status close_status_;  // guarded by close_mu_
+  std::mutex flush_mu_;  // serializes flush()
+
+  std::thread appender_;
+  std::thread service_;
+};
+
+}  // namespace rocketrpc::store
