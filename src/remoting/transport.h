@@ -7,7 +7,9 @@
 //
 // Pending calls: opaque -> {deadline timer, callback}. Each completes exactly once: with the response, with
 // Timeout when its own timer fires (no periodic scans), or with Network when the connection closes.
-// Callbacks run on an I/O thread and must be short and non-blocking (hand real work to an executor).
+// Callbacks run on the connection's I/O thread, except immediate failures (encode error, over the frame limit,
+// bad address, Closed after shutdown: on the caller's thread before invokeAsync returns) and failures caused by
+// shutdown()/closeConnection() (on the closing thread). They must be short and non-blocking.
 //
 // Thread-safety: every public method of RemotingClient / RemotingServer is thread-safe.
 #pragma once

@@ -1,0 +1,544 @@
+#include "remoting/connection.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <optional>
+
+#include "common/log.h"
+#include "remoting/frame_codec.h"
+#include "remoting/protocol/codes.h"
+
+namespace rocketrpc::remoting {
+namespace detail {
+namespace {
+
+constexpr size_t kInitialReadBuffer = 64 * 1024;
+constexpr size_t kMinReadSpace = 16 * 1024;
+constexpr const char* kModule = "remoting";
+
+thread_local bool t_on_io_thread = false;
+
+uint32_t peekLength(const char* p) {
+  auto b = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+
+}  // namespace
+
+int32_t nextOpaque() {
+  static std::atomic<uint32_t> counter{0};
+  return static_cast<int32_t>(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+void invokeCallback(const ResponseCallback& cb, Result<RemotingCommand> result) {
+  if (!cb) return;
+  try {
+    cb(std::move(result));
+  } catch (const std::exception& e) {
+    RRPC_LOG(kError, kModule, "response callback threw: {}", e.what());
+  } catch (...) {
+    RRPC_LOG(kError, kModule, "response callback threw a non-standard exception");
+  }
+}
+
+// ---- HandlerRegistry ----------------------------------------------------------------------------------------
+
+void HandlerRegistry::add(int32_t code, RequestHandler handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto copy = std::make_shared<Map>(*map_);
+  (*copy)[code] = std::move(handler);
+  map_ = std::move(copy);
+}
+
+std::shared_ptr<const HandlerRegistry::Map> HandlerRegistry::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return map_;
+}
+
+// ---- IoPool -------------------------------------------------------------------------------------------------
+
+IoPool::IoPool(int threads) {
+  threads = std::clamp(threads, 1, 64);
+  for (int i = 0; i < threads; ++i) {
+    contexts_.push_back(std::make_shared<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+}
+
+IoPool::~IoPool() { stopAndJoin(); }
+
+void IoPool::start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopped_) return;
+  started_ = true;
+  for (auto& ctx : contexts_) {
+    threads_.emplace_back([ctx] {
+      t_on_io_thread = true;
+      for (;;) {
+        try {
+          ctx->run();
+          break;
+        } catch (const std::exception& e) {
+          // Handlers catch user exceptions themselves; this is a last resort that keeps the loop alive.
+          RRPC_LOG(kError, kModule, "I/O loop caught an exception: {}", e.what());
+        } catch (...) {
+          RRPC_LOG(kError, kModule, "I/O loop caught a non-standard exception");
+        }
+      }
+    });
+  }
+}
+
+void IoPool::stopAndJoin() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& guard : guards_) guard.reset();
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();  // shut down from one of our own callbacks: that loop finishes on its own
+    } else {
+      t.join();
+    }
+  }
+}
+
+std::shared_ptr<asio::io_context> IoPool::next() {
+  return contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+}
+
+bool IoPool::onIoThread() { return t_on_io_thread; }
+
+// ---- Connection: construction, connect, close ---------------------------------------------------------------
+
+Connection::Connection(std::shared_ptr<asio::io_context> ctx, asio::ip::tcp::socket socket,
+                       std::shared_ptr<const HandlerRegistry> handlers, ConnectionOptions options,
+                       CloseHook on_close, bool connected)
+    : ctx_(std::move(ctx)),
+      options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      on_close_(std::move(on_close)),
+      socket_(std::move(socket)),
+      resolver_(*ctx_),
+      connect_timer_(*ctx_),
+      idle_timer_(*ctx_),
+      state_(connected ? State::kOpen : State::kConnecting) {}
+
+Connection::~Connection() = default;
+
+void Connection::startConnect(std::string host, std::string port, std::chrono::milliseconds timeout) {
+  asio::post(*ctx_, [self = shared_from_this(), host = std::move(host), port = std::move(port), timeout] {
+    if (self->isClosed()) return;
+    std::weak_ptr<Connection> weak = self;
+    self->connect_timer_.expires_after(timeout);
+    self->connect_timer_.async_wait([weak, timeout](const std::error_code& ec) {
+      if (ec) return;
+      if (auto conn = weak.lock()) {
+        conn->close(Status::network(
+            fmt::format("connect to {} failed: timed out after {} ms", conn->peer(), timeout.count())));
+      }
+    });
+    std::error_code ec;
+    asio::ip::address ip = asio::ip::make_address(host, ec);
+    if (!ec) {
+      auto port_number = static_cast<uint16_t>(std::stoul(port));
+      self->socket_.async_connect(asio::ip::tcp::endpoint(ip, port_number),
+                                  [self](const std::error_code& e) { self->onConnected(e); });
+      return;
+    }
+    self->resolver_.async_resolve(
+        host, port, [self](const std::error_code& e, const asio::ip::tcp::resolver::results_type& results) {
+          if (self->isClosed()) return;
+          if (e) {
+            self->close(Status::network(fmt::format("connect to {} failed: {}", self->peer(), e.message())));
+            return;
+          }
+          asio::async_connect(self->socket_, results,
+                              [self](const std::error_code& e2, const asio::ip::tcp::endpoint&) {
+                                self->onConnected(e2);
+                              });
+        });
+  });
+}
+
+void Connection::onConnected(const std::error_code& ec) {
+  if (isClosed()) return;
+  connect_timer_.cancel();
+  if (ec) {
+    close(Status::network(fmt::format("connect to {} failed: {}", peer(), ec.message())));
+    return;
+  }
+  std::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  bool need_write = false;
+  std::vector<std::function<void(const Status&)>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kClosed) return;
+    state_ = State::kOpen;
+    if (!write_queue_.empty() && !write_scheduled_) {
+      write_scheduled_ = true;
+      need_write = true;
+    }
+    waiters.swap(open_waiters_);
+  }
+  RRPC_LOG(kDebug, kModule, "{}: connected to {}", logName(), peer());
+  last_activity_ = std::chrono::steady_clock::now();
+  armIdleTimer(last_activity_ + options_.idle_timeout);
+  doRead();
+  if (need_write) doWrite();
+  for (auto& waiter : waiters) waiter(Status::ok());
+}
+
+void Connection::startAccepted() {
+  asio::post(*ctx_, [self = shared_from_this()] {
+    if (self->isClosed()) return;
+    std::error_code ignored;
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->last_activity_ = std::chrono::steady_clock::now();
+    self->armIdleTimer(self->last_activity_ + self->options_.idle_timeout);
+    self->doRead();
+  });
+}
+
+void Connection::close(Status reason) {
+  std::unordered_map<int32_t, Pending> pending;
+  std::vector<std::function<void(const Status&)>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    closed_.store(true, std::memory_order_release);
+    close_status_ = reason;
+    pending.swap(pending_);
+    waiters.swap(open_waiters_);
+    write_queue_.clear();
+  }
+  auto self = shared_from_this();
+  RRPC_LOG(kInfo, kModule, "{}: closing connection {}: {}", logName(), peer(), reason.toString());
+  asio::dispatch(*ctx_, [self] { self->closeSocket(); });
+  for (auto& waiter : waiters) waiter(reason);
+  for (auto& [opaque, call] : pending) {
+    call.timer->cancel();
+    invokeCallback(call.callback, reason);
+  }
+  if (on_close_) on_close_(self, reason);
+}
+
+void Connection::closeSocket() {
+  std::error_code ignored;
+  resolver_.cancel();
+  connect_timer_.cancel();
+  idle_timer_.cancel();
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+bool Connection::isOpen() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_ == State::kOpen;
+}
+
+size_t Connection::pendingCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.size();
+}
+
+void Connection::whenOpen(std::function<void(const Status&)> cb) {
+  Status status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kConnecting) {
+      open_waiters_.push_back(std::move(cb));
+      return;
+    }
+    if (state_ == State::kClosed) status = close_status_;
+  }
+  cb(status);
+}
+
+// ---- Connection: calls and writes ---------------------------------------------------------------------------
+
+void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chrono::steady_clock::time_point deadline,
+                      std::chrono::milliseconds timeout, ResponseCallback cb) {
+  Status failure;
+  bool need_write = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kClosed) {
+      failure = close_status_;
+    } else if (pending_.count(opaque) != 0) {
+      failure = Status::internal(fmt::format("opaque {} is already pending on {}", opaque, peer()));
+    } else {
+      // Armed under mu_, before the frame can be written: the response or close that cancels this timer comes
+      // later and also goes through mu_.
+      auto timer = std::make_unique<asio::steady_timer>(*ctx_, deadline);
+      timer->async_wait([weak = weak_from_this(), opaque](const std::error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) self->onCallTimeout(opaque);
+      });
+      pending_.emplace(opaque, Pending{std::move(cb), std::move(timer), code, timeout});
+      need_write = queueLocked(std::move(frame));
+    }
+  }
+  if (!failure.isOk()) {
+    invokeCallback(cb, failure);
+    return;
+  }
+  if (need_write) postWrite();
+}
+
+Status Connection::send(std::string frame) {
+  bool need_write = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kClosed) return close_status_;
+    need_write = queueLocked(std::move(frame));
+  }
+  if (need_write) postWrite();
+  return Status::ok();
+}
+
+bool Connection::queueLocked(std::string frame) {
+  write_queue_.push_back(std::move(frame));
+  if (state_ != State::kOpen || write_scheduled_) return false;
+  write_scheduled_ = true;
+  return true;
+}
+
+void Connection::postWrite() {
+  asio::post(*ctx_, [self = shared_from_this()] { self->doWrite(); });
+}
+
+void Connection::doWrite() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kClosed || write_queue_.empty()) {
+      write_scheduled_ = false;
+      return;
+    }
+    write_batch_.swap(write_queue_);  // every frame queued so far goes out in one gathered write
+  }
+  write_buffers_.clear();
+  write_buffers_.reserve(write_batch_.size());
+  for (const auto& frame : write_batch_) write_buffers_.push_back(asio::buffer(frame));
+  asio::async_write(socket_, write_buffers_,
+                    [self = shared_from_this()](const std::error_code& ec, size_t) { self->onWrite(ec); });
+}
+
+void Connection::onWrite(const std::error_code& ec) {
+  write_batch_.clear();
+  if (ec) {
+    close(Status::network(fmt::format("connection to {} closed: write failed: {}", peer(), ec.message())));
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  doWrite();
+}
+
+// ---- Connection: reads and dispatch -------------------------------------------------------------------------
+
+void Connection::doRead() {
+  if (isClosed()) return;
+  if (read_buf_.empty()) read_buf_.resize(kInitialReadBuffer);
+  // Make room: move unread bytes to the front; grow to hold a whole frame whose length is already known.
+  size_t unread = read_end_ - read_begin_;
+  size_t wanted = unread + kMinReadSpace;
+  if (unread >= 4) {
+    size_t frame_bytes = size_t{peekLength(read_buf_.data() + read_begin_)} + 4;  // checked by decodeFrame
+    wanted = std::max(wanted, frame_bytes);
+  }
+  if (read_buf_.size() - read_end_ < kMinReadSpace || read_buf_.size() - read_begin_ < wanted) {
+    if (read_begin_ > 0) {
+      std::memmove(read_buf_.data(), read_buf_.data() + read_begin_, unread);
+      read_begin_ = 0;
+      read_end_ = unread;
+    }
+    if (read_buf_.size() < wanted) read_buf_.resize(wanted);
+  }
+  socket_.async_read_some(asio::buffer(read_buf_.data() + read_end_, read_buf_.size() - read_end_),
+                          [self = shared_from_this()](const std::error_code& ec, size_t n) { self->onRead(ec, n); });
+}
+
+void Connection::onRead(const std::error_code& ec, size_t n) {
+  if (isClosed()) return;
+  if (ec) {
+    close(Status::network(fmt::format("connection to {} closed: {}", peer(), ec.message())));
+    return;
+  }
+  read_end_ += n;
+  last_activity_ = std::chrono::steady_clock::now();
+  while (read_begin_ < read_end_) {
+    RemotingCommand cmd;
+    std::string_view input(read_buf_.data() + read_begin_, read_end_ - read_begin_);
+    FrameDecodeResult r = decodeFrame(input, options_.max_frame_bytes, &cmd);
+    if (r.state == DecodeState::kNeedMore) break;
+    if (r.state == DecodeState::kCorrupt) {
+      RRPC_LOG(kError, kModule, "{}: corrupt frame from {}: {}; closing the connection", logName(), peer(),
+               r.error);
+      close(Status::network(fmt::format("connection to {} closed: corrupt frame: {}", peer(), r.error)));
+      return;
+    }
+    read_begin_ += r.consumed;
+    handleFrame(std::move(cmd));
+    if (isClosed()) return;  // a callback or handler may have closed us
+  }
+  if (read_begin_ == read_end_) {
+    read_begin_ = read_end_ = 0;
+    // Give back the memory of an unusually large frame.
+    if (read_buf_.size() > 4 * kInitialReadBuffer) {
+      read_buf_.resize(kInitialReadBuffer);
+      read_buf_.shrink_to_fit();
+    }
+  }
+  doRead();
+}
+
+void Connection::handleFrame(RemotingCommand cmd) {
+  if (cmd.isResponse()) {
+    onResponse(std::move(cmd));
+  } else {
+    onRequest(std::move(cmd));
+  }
+}
+
+void Connection::onResponse(RemotingCommand cmd) {
+  Pending call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(cmd.opaque);
+    if (it != pending_.end()) {
+      call = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  if (!call.timer) {
+    static log::RateLimiter limiter(std::chrono::seconds(1));
+    if (limiter.allow()) {
+      RRPC_LOG(kWarn, kModule, "{}: response from {} with unknown opaque {} (code {}) dropped", logName(), peer(),
+               cmd.opaque, cmd.code);
+    }
+    return;
+  }
+  call.timer->cancel();
+  invokeCallback(call.callback, std::move(cmd));
+}
+
+void Connection::onCallTimeout(int32_t opaque) {
+  Pending call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pending_.find(opaque);
+    if (it == pending_.end()) return;  // already completed
+    call = std::move(it->second);
+    pending_.erase(it);
+  }
+  invokeCallback(call.callback, Status::timeout(fmt::format("wait response from {} timeout after {} ms, code {}",
+                                                            peer(), call.timeout.count(), call.code)));
+}
+
+void Connection::onRequest(RemotingCommand cmd) {
+  const int32_t code = cmd.code;
+  const bool oneway = cmd.isOneway();
+  auto responder_impl = std::make_shared<Responder::Impl>(weak_from_this(), cmd.opaque, oneway, peer());
+  Responder responder(responder_impl);
+  auto handlers = handlers_->snapshot();
+  auto it = handlers->find(code);
+  if (it == handlers->end()) {
+    RRPC_LOG(kDebug, kModule, "{}: request code {} from {} not supported", logName(), code, peer());
+    RemotingCommand response;
+    response.code = response_code::kRequestCodeNotSupported;
+    response.remark = fmt::format(" request type {} not supported", code);
+    responder.respond(std::move(response));  // no-op for oneway requests
+    return;
+  }
+  std::optional<std::string> error;
+  try {
+    it->second(std::move(cmd), responder);
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "non-standard exception";
+  }
+  if (error) {
+    RRPC_LOG(kError, kModule, "{}: handler for request code {} from {} threw: {}", logName(), code, peer(), *error);
+    RemotingCommand response;
+    response.code = response_code::kSystemError;
+    response.remark = std::move(*error);
+    responder.respond(std::move(response));  // no-op if the handler already answered
+  }
+}
+
+// ---- Connection: idle timeout -------------------------------------------------------------------------------
+
+void Connection::armIdleTimer(std::chrono::steady_clock::time_point at) {
+  if (options_.idle_timeout.count() <= 0 || isClosed()) return;
+  idle_timer_.expires_at(at);
+  idle_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onIdleTimer();
+  });
+}
+
+void Connection::onIdleTimer() {
+  if (isClosed()) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_activity_ < options_.idle_timeout) {
+    armIdleTimer(last_activity_ + options_.idle_timeout);
+    return;
+  }
+  if (pendingCount() > 0) {  // quiet, but waiting for an answer (e.g. a long poll): not idle
+    armIdleTimer(now + options_.idle_timeout);
+    return;
+  }
+  close(Status::network(
+      fmt::format("connection to {} closed: idle for {} ms", peer(), options_.idle_timeout.count())));
+}
+
+}  // namespace detail
+
+// ---- Responder ----------------------------------------------------------------------------------------------
+
+void Responder::Impl::respond(RemotingCommand response) {
+  if (oneway_ || answered_.exchange(true)) return;
+  auto connection = connection_.lock();
+  if (!connection) return;
+  response.opaque = opaque_;
+  response.flag |= kFlagResponse;
+  std::string frame;
+  Status s = encodeFrame(response, &frame);
+  if (s.isOk() && frame.size() > connection->maxFrameBytes()) {
+    s = Status::overLimit(
+        fmt::format("response frame of {} bytes exceeds {}", frame.size(), connection->maxFrameBytes()));
+  }
+  if (!s.isOk()) {
+    RRPC_LOG(kError, "remoting", "{}: cannot send response (code {}) to {}: {}", connection->logName(),
+             response.code, remote_address_, s.toString());
+    RemotingCommand fallback;
+    fallback.code = response_code::kSystemError;
+    fallback.opaque = opaque_;
+    fallback.flag = kFlagResponse;
+    fallback.remark = "response not sent: " + s.message();
+    frame.clear();
+    if (!encodeFrame(fallback, &frame).isOk()) return;
+  }
+  connection->send(std::move(frame));
+}
+
+void Responder::respond(RemotingCommand response) const {
+  if (impl_) impl_->respond(std::move(response));
+}
+
+const std::string& Responder::remoteAddress() const {
+  static const std::string kEmpty;
+  return impl_ ? impl_->remoteAddress() : kEmpty;
+}
+
+}  // namespace rocketrpc::remoting

@@ -1,0 +1,750 @@
+// RemotingClient / RemotingServer over a real TCP pair on 127.0.0.1, plus a scripted raw peer for misbehaviour.
+#include "remoting/transport.h"
+
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "remoting/frame_codec.h"
+#include "remoting/protocol/codes.h"
+#include "support/test_support.h"
+
+namespace rocketrpc::remoting {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr int32_t kEchoCode = 100;
+constexpr int32_t kSilentCode = 101;  // the server never answers
+constexpr int32_t kThrowCode = 102;
+
+/// Collects call results; waits on a condition variable, not on sleeps. Thread-safe.
+class Results {
+ public:
+  ResponseCallback callback() {
+    return [this](Result<RemotingCommand> r) { add(std::move(r)); };
+  }
+  void add(Result<RemotingCommand> r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    results_.push_back(std::move(r));
+    cv_.notify_all();
+  }
+  bool waitFor(size_t n, std::chrono::milliseconds timeout = 20s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return results_.size() >= n; });
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_.size();
+  }
+  std::vector<Result<RemotingCommand>> take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(results_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Result<RemotingCommand>> results_;
+};
+
+/// Captures library log lines while alive.
+class LogCapture {
+ public:
+  LogCapture() {
+    setLogSink([this](LogLevel level, std::string_view, std::string_view message) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lines_.emplace_back(level, std::string(message));
+    });
+  }
+  ~LogCapture() { setLogSink({}); }
+  bool contains(LogLevel level, std::string_view text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [l, line] : lines_) {
+      if (l == level && line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<LogLevel, std::string>> lines_;
+};
+
+// ---- raw socket helpers -------------------------------------------------------------------------------------
+
+RemotingCommand readFrame(tcp::socket& socket) {
+  std::string buf(4, '\0');
+  asio::read(socket, asio::buffer(buf));
+  uint32_t length = (uint32_t(uint8_t(buf[0])) << 24) | (uint32_t(uint8_t(buf[1])) << 16) |
+                    (uint32_t(uint8_t(buf[2])) << 8) | uint32_t(uint8_t(buf[3]));
+  buf.resize(4 + length);
+  asio::read(socket, asio::buffer(buf.data() + 4, length));
+  RemotingCommand cmd;
+  auto r = decodeFrame(buf, kDefaultMaxFrameBytes, &cmd);
+  if (r.state != DecodeState::kComplete) throw std::runtime_error("bad frame from peer under test: " + r.error);
+  return cmd;
+}
+
+void writeCommand(tcp::socket& socket, const RemotingCommand& cmd) {
+  std::string frame;
+  if (!encodeFrame(cmd, &frame).isOk()) throw std::runtime_error("encode failed");
+  asio::write(socket, asio::buffer(frame));
+}
+
+/// Reads until the peer closes; true if it did within the socket's lifetime (blocking).
+bool readUntilEof(tcp::socket& socket) {
+  char buf[256];
+  std::error_code ec;
+  while (!ec) socket.read_some(asio::buffer(buf), ec);
+  return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+/// A scripted peer: accepts connections on 127.0.0.1 one after another and runs one script per connection on
+/// its own thread (blocking asio).
+class RawServer {
+ public:
+  using Script = std::function<void(tcp::socket&)>;
+  explicit RawServer(std::vector<Script> scripts)
+      : acceptor_(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        port_(acceptor_.local_endpoint().port()) {
+    thread_ = std::thread([this, scripts = std::move(scripts)] {
+      for (const auto& script : scripts) {
+        try {
+          tcp::socket socket(ctx_);
+          acceptor_.accept(socket);
+          script(socket);
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(mu_);
+          errors_.push_back(e.what());
+        }
+      }
+      done_ = true;
+    });
+  }
+  ~RawServer() {
+    // Unblock a script still waiting in accept() (a failed test) by connecting dummies.
+    while (!done_) {
+      asio::io_context ctx;
+      tcp::socket dummy(ctx);
+      std::error_code ec;
+      dummy.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+      dummy.close(ec);
+      std::this_thread::sleep_for(10ms);
+    }
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::vector<std::string> errors() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+
+ private:
+  asio::io_context ctx_;
+  tcp::acceptor acceptor_;
+  uint16_t port_;
+  std::atomic<bool> done_{false};
+  std::mutex mu_;
+  std::vector<std::string> errors_;
+  std::thread thread_;
+};
+
+// ---- fixture ------------------------------------------------------------------------------------------------
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TransportOptions options;
+    options.name = "test-server";
+    options.io_threads = 2;
+    options.max_frame_bytes = server_max_frame_;
+    server_ = std::make_unique<RemotingServer>(options);
+    server_->registerHandler(kEchoCode, [this](RemotingCommand req, Responder responder) {
+      echo_calls_++;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        client_addresses_.insert(responder.remoteAddress());
+      }
+      auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+      resp.body = req.body;
+      resp.ext_fields = req.ext_fields;
+      responder.respond(std::move(resp));
+    });
+    server_->registerHandler(kSilentCode, [this](RemotingCommand, Responder responder) {
+      std::lock_guard<std::mutex> lock(mu_);
+      silent_.push_back(std::move(responder));
+    });
+    server_->registerHandler(kThrowCode, [](RemotingCommand, Responder) -> void {
+      throw std::runtime_error("handler exploded");
+    });
+    ASSERT_TRUE(server_->start("127.0.0.1", 0).isOk());
+    ASSERT_NE(server_->port(), 0);
+    addr_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  void TearDown() override { server_->shutdown(); }
+
+  static TransportOptions clientOptions(int io_threads = 1) {
+    TransportOptions options;
+    options.name = "test-client";
+    options.io_threads = io_threads;
+    return options;
+  }
+
+  static RemotingCommand echoRequest(std::string body = "hello") {
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    req.body = std::move(body);
+    return req;
+  }
+
+  size_t silentCount() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return silent_.size();
+  }
+
+  size_t server_max_frame_ = kDefaultMaxFrameBytes;
+  std::unique_ptr<RemotingServer> server_;
+  std::string addr_;
+  std::atomic<int> echo_calls_{0};
+  std::mutex mu_;
+  std::set<std::string> client_addresses_;
+  std::vector<Responder> silent_;
+  std::vector<std::string> closed_;  // guarded by mu_
+  std::atomic<int> closes_{0};
+};
+
+// ---- happy paths --------------------------------------------------------------------------------------------
+
+TEST_F(TransportTest, RequestResponseRoundTrip) {
+  RemotingClient client(clientOptions());
+  client.start();
+  RemotingCommand req = echoRequest("ping");
+  req.set("topic", "T");
+  auto resp = client.invokeSync(addr_, req, 3s);
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->code, response_code::kSuccess);
+  EXPECT_TRUE(resp->isResponse());
+  EXPECT_EQ(resp->body, "ping");
+  EXPECT_EQ(*resp->get("topic"), "T");
+  EXPECT_EQ(client.pendingCount(), 0u);
+}
+
+TEST_F(TransportTest, BinaryHeaderRequestIsServed) {
+  RemotingClient client(clientOptions());
+  RemotingCommand req = echoRequest("bin");
+  req.serialize_type = SerializeType::kRocketMq;
+  auto resp = client.invokeSync(addr_, req, 3s);  // no explicit start(): the first call starts the client
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->body, "bin");
+}
+
+TEST_F(TransportTest, ThousandAsyncCallsInFlightCompleteExactlyOnce) {
+  constexpr int kCalls = 1000;
+  // The server answers from another thread, exercising Responder's cross-thread path.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<std::pair<RemotingCommand, Responder>> queue;
+  bool stop = false;
+  std::thread answerer([&] {
+    std::unique_lock<std::mutex> lock(queue_mu);
+    for (;;) {
+      queue_cv.wait(lock, [&] { return stop || !queue.empty(); });
+      if (queue.empty() && stop) return;
+      auto batch = std::move(queue);
+      queue.clear();
+      lock.unlock();
+      for (auto& [req, responder] : batch) {
+        auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+        resp.body = req.body;
+        responder.respond(std::move(resp));
+      }
+      lock.lock();
+    }
+  });
+  server_->registerHandler(200, [&](RemotingCommand req, Responder responder) {
+    std::lock_guard<std::mutex> lock(queue_mu);
+    queue.emplace_back(std::move(req), std::move(responder));
+    queue_cv.notify_one();
+  });
+
+  std::vector<std::atomic<int>> completions(kCalls);
+  std::atomic<int> ok{0};
+  std::atomic<int> done{0};
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  {
+    RemotingClient client(clientOptions(2));
+    client.start();
+    for (int i = 0; i < kCalls; ++i) {
+      RemotingCommand req = RemotingCommand::request(200);
+      req.body = std::to_string(i);
+      client.invokeAsync(addr_, std::move(req), 20s, [&, i](Result<RemotingCommand> r) {
+        completions[i]++;
+        if (r.isOk() && r->body == std::to_string(i)) ok++;
+        if (++done == kCalls) {
+          std::lock_guard<std::mutex> lock(done_mu);
+          done_cv.notify_all();
+        }
+      });
+    }
+    std::unique_lock<std::mutex> lock(done_mu);
+    ASSERT_TRUE(done_cv.wait_for(lock, 30s, [&] { return done.load() == kCalls; }));
+    lock.unlock();
+    EXPECT_EQ(client.pendingCount(), 0u);
+    client.shutdown();  // no callback may run after this returns
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu);
+    stop = true;
+    queue_cv.notify_one();
+  }
+  answerer.join();
+  EXPECT_EQ(ok.load(), kCalls);
+  for (int i = 0; i < kCalls; ++i) ASSERT_EQ(completions[i].load(), 1) << "call " << i;
+}
+
+TEST_F(TransportTest, ConcurrentCallersWhileConnectingShareOneConnection) {
+  RemotingClient client(clientOptions(2));
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto resp = client.invokeSync(addr_, echoRequest(std::to_string(t)), 10s);
+      if (resp.isOk() && resp->body == std::to_string(t)) ok++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(client_addresses_.size(), 1u);
+}
+
+// ---- failures -----------------------------------------------------------------------------------------------
+
+TEST_F(TransportTest, TimeoutFiresCloseToItsDeadline) {
+  RemotingClient client(clientOptions());
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());  // connected already
+  constexpr auto kTimeout = 300ms;
+  Results results;
+  Clock::time_point fired;
+  std::promise<void> done;
+  auto start = Clock::now();
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), kTimeout, [&](Result<RemotingCommand> r) {
+    fired = Clock::now();
+    results.add(std::move(r));
+    done.set_value();
+  });
+  ASSERT_EQ(done.get_future().wait_for(10s), std::future_status::ready);
+  auto elapsed = fired - start;
+  EXPECT_GE(elapsed, kTimeout);
+  EXPECT_LT(elapsed, kTimeout + 2s);
+  auto r = results.take();
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_FALSE(r[0].isOk());
+  EXPECT_EQ(r[0].status().code(), StatusCode::kTimeout);
+  EXPECT_NE(r[0].status().message().find("wait response from " + addr_ + " timeout after 300 ms, code 101"),
+            std::string::npos)
+      << r[0].status().message();
+  EXPECT_EQ(client.pendingCount(), 0u);
+}
+
+TEST_F(TransportTest, LateResponseAfterTimeoutIsDropped) {
+  RemotingClient client(clientOptions());
+  Results results;
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 50ms, results.callback());
+  ASSERT_TRUE(results.waitFor(1));
+  ASSERT_TRUE(testing::waitUntil([&] { return silentCount() == 1; }, 10s));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    silent_[0].respond(RemotingCommand{});
+  }
+  // The late response is written before the next response on the same connection.
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  EXPECT_EQ(results.size(), 1u);
+  EXPECT_EQ(results.take()[0].status().code(), StatusCode::kTimeout);
+}
+
+TEST_F(TransportTest, ConnectRefusedIsNetworkNotTimeout) {
+  uint16_t port;
+  {
+    asio::io_context ctx;
+    tcp::acceptor probe(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }  // closed again: nothing listens there now
+  const std::string addr = "127.0.0.1:" + std::to_string(port);
+  RemotingClient client(clientOptions());
+  auto r = client.invokeSync(addr, echoRequest(), 5s);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), StatusCode::kNetwork) << r.status().toString();
+  EXPECT_NE(r.status().message().find("connect to " + addr + " failed"), std::string::npos)
+      << r.status().message();
+  Status oneway = client.invokeOneway(addr, echoRequest(), 5s);
+  EXPECT_EQ(oneway.code(), StatusCode::kNetwork) << oneway.toString();
+}
+
+TEST_F(TransportTest, BadAddressIsInvalidArgument) {
+  RemotingClient client(clientOptions());
+  for (const char* addr : {"nohost", "host:", ":80", "host:0", "host:65536", "host:8x"}) {
+    auto r = client.invokeSync(addr, echoRequest(), 1s);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << addr;
+  }
+}
+
+TEST_F(TransportTest, PeerClosingFailsPendingCallsWithNetworkPromptly) {
+  RawServer peer({[](tcp::socket& s) {
+    readFrame(s);
+    readFrame(s);
+    s.close();
+  }});
+  RemotingClient client(clientOptions());
+  Results results;
+  auto start = Clock::now();
+  client.invokeAsync(peer.address(), echoRequest("a"), 30s, results.callback());
+  client.invokeAsync(peer.address(), echoRequest("b"), 30s, results.callback());
+  ASSERT_TRUE(results.waitFor(2, 20s));
+  EXPECT_LT(Clock::now() - start, 20s);
+  for (auto& r : results.take()) {
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), StatusCode::kNetwork);
+    EXPECT_NE(r.status().message().find("connection to " + peer.address() + " closed"), std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_TRUE(peer.errors().empty());
+}
+
+TEST_F(TransportTest, ServerShutdownFailsClientPendingWithNetwork) {
+  RemotingClient client(clientOptions());
+  Results results;
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 30s, results.callback());
+  ASSERT_TRUE(testing::waitUntil([&] { return silentCount() == 1; }, 10s));
+  server_->shutdown();
+  ASSERT_TRUE(results.waitFor(1));
+  EXPECT_EQ(results.take()[0].status().code(), StatusCode::kNetwork);
+}
+
+void garbageThenRecoveryTest(const std::string& garbage, size_t client_max_frame) {
+  LogCapture logs;
+  RawServer peer({
+      [&](tcp::socket& s) {
+        readFrame(s);
+        asio::write(s, asio::buffer(garbage));
+        EXPECT_TRUE(readUntilEof(s));  // the client hangs up on us
+      },
+      [](tcp::socket& s) {
+        RemotingCommand req = readFrame(s);
+        auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+        resp.body = "recovered";
+        writeCommand(s, resp);
+        readUntilEof(s);
+      },
+  });
+  TransportOptions options;
+  options.max_frame_bytes = client_max_frame;
+  RemotingClient client(options);
+  auto first = client.invokeSync(peer.address(), RemotingCommand::request(kEchoCode), 10s);
+  ASSERT_FALSE(first.isOk());
+  EXPECT_EQ(first.status().code(), StatusCode::kNetwork) << first.status().toString();
+  EXPECT_TRUE(logs.contains(LogLevel::kError, "corrupt frame from " + peer.address()));
+  auto second = client.invokeSync(peer.address(), RemotingCommand::request(kEchoCode), 10s);
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  EXPECT_EQ(second->body, "recovered");
+  client.shutdown();
+  EXPECT_TRUE(peer.errors().empty());
+}
+
+TEST_F(TransportTest, GarbageFromServerClosesConnectionAndNextCallReconnects) {
+  garbageThenRecoveryTest(std::string("\xff\xff\xff\xff garbage garbage", 20), kDefaultMaxFrameBytes);
+  garbageThenRecoveryTest(std::string("\x00\x00\x00\x10\x09\x00\x00\x02xxxxxxxx", 16), kDefaultMaxFrameBytes);
+}
+
+TEST_F(TransportTest, OversizeLengthFromServerClosesConnectionAndNextCallReconnects) {
+  garbageThenRecoveryTest(std::string("\x00\x10\x00\x00", 4), 1024);
+}
+
+TEST_F(TransportTest, ServerKeepsServingOtherClientsAfterGarbage) {
+  LogCapture logs;
+  asio::io_context ctx;
+  tcp::socket raw(ctx);
+  raw.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  const std::string raw_addr = "127.0.0.1:" + std::to_string(raw.local_endpoint().port());
+  asio::write(raw, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
+  EXPECT_TRUE(readUntilEof(raw));  // the server closed just that connection
+  EXPECT_TRUE(logs.contains(LogLevel::kError, "corrupt frame from " + raw_addr));
+  RemotingClient client(clientOptions());
+  auto resp = client.invokeSync(addr_, echoRequest("still here"), 3s);
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->body, "still here");
+}
+
+TEST_F(TransportTest, UnknownRequestCodeIsNotSupported) {
+  RemotingClient client(clientOptions());
+  auto resp = client.invokeSync(addr_, RemotingCommand::request(999), 3s);
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->code, response_code::kRequestCodeNotSupported);
+  EXPECT_EQ(resp->remarkOrEmpty(), " request type 999 not supported");
+}
+
+TEST_F(TransportTest, HandlerExceptionBecomesSystemError) {
+  LogCapture logs;
+  RemotingClient client(clientOptions());
+  auto resp = client.invokeSync(addr_, RemotingCommand::request(kThrowCode), 3s);
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->code, response_code::kSystemError);
+  EXPECT_NE(resp->remarkOrEmpty().find("handler exploded"), std::string::npos);
+  // The I/O thread survived.
+  EXPECT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  EXPECT_TRUE(logs.contains(LogLevel::kError, "handler exploded"));
+}
+
+TEST_F(TransportTest, OversizeRequestIsRefusedAtOnce) {
+  TransportOptions options = clientOptions();
+  options.max_frame_bytes = 1024;
+  RemotingClient client(options);
+  bool called = false;
+  Status status;
+  client.invokeAsync(addr_, echoRequest(std::string(2048, 'x')), 3s, [&](Result<RemotingCommand> r) {
+    called = true;
+    status = r.status();
+  });
+  EXPECT_TRUE(called);  // before invokeAsync returned
+  EXPECT_EQ(status.code(), StatusCode::kOverLimit);
+  EXPECT_EQ(client.invokeOneway(addr_, echoRequest(std::string(2048, 'x')), 3s).code(), StatusCode::kOverLimit);
+  EXPECT_TRUE(client.invokeSync(addr_, echoRequest("small"), 3s).isOk());
+}
+
+TEST_F(TransportTest, UnencodableRequestIsInvalidArgument) {
+  RemotingClient client(clientOptions());
+  RemotingCommand req = RemotingCommand::request(200050);  // POP code: not representable in the binary header
+  req.serialize_type = SerializeType::kRocketMq;
+  EXPECT_EQ(client.invokeSync(addr_, req, 3s).status().code(), StatusCode::kInvalidArgument);
+}
+
+class SmallFrameServerTest : public TransportTest {
+ protected:
+  SmallFrameServerTest() { server_max_frame_ = 1024; }
+};
+
+TEST_F(SmallFrameServerTest, OversizeFrameToServerClosesThatConnection) {
+  LogCapture logs;
+  RemotingClient client(clientOptions());
+  auto big = client.invokeSync(addr_, echoRequest(std::string(4096, 'x')), 10s);
+  ASSERT_FALSE(big.isOk());
+  EXPECT_EQ(big.status().code(), StatusCode::kNetwork) << big.status().toString();
+  EXPECT_TRUE(testing::waitUntil([&] { return logs.contains(LogLevel::kError, "corrupt frame from"); }, 5s));
+  auto small = client.invokeSync(addr_, echoRequest("ok"), 3s);
+  ASSERT_TRUE(small.isOk()) << small.status().toString();
+}
+
+// ---- server push, oneway, close -----------------------------------------------------------------------------
+
+TEST_F(TransportTest, ServerPushesRequestToClientHandler) {
+  RemotingClient client(clientOptions());
+  std::atomic<int> notified{0};
+  client.registerHandler(request_code::kPushReplyMessageToClient, [](RemotingCommand req, Responder responder) {
+    auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+    resp.body = "pong:" + req.body;
+    responder.respond(std::move(resp));
+  });
+  client.registerHandler(request_code::kNotifyConsumerIdsChanged,
+                         [&](RemotingCommand, Responder) { notified++; });
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  std::string client_addr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSERT_EQ(client_addresses_.size(), 1u);
+    client_addr = *client_addresses_.begin();
+  }
+  Results results;
+  RemotingCommand push = RemotingCommand::request(request_code::kPushReplyMessageToClient);
+  push.body = "ping";
+  server_->invokeAsync(client_addr, push, 3s, results.callback());
+  ASSERT_TRUE(results.waitFor(1));
+  auto r = results.take();
+  ASSERT_TRUE(r[0].isOk()) << r[0].status().toString();
+  EXPECT_EQ(r[0]->body, "pong:ping");
+
+  EXPECT_TRUE(server_->invokeOneway(client_addr, RemotingCommand::request(request_code::kNotifyConsumerIdsChanged))
+                  .isOk());
+  EXPECT_TRUE(testing::waitUntil([&] { return notified.load() == 1; }, 5s));
+
+  // Unknown address: no such connection.
+  Results missing;
+  server_->invokeAsync("127.0.0.1:1", push, 3s, missing.callback());
+  ASSERT_TRUE(missing.waitFor(1));
+  EXPECT_EQ(missing.take()[0].status().code(), StatusCode::kNetwork);
+}
+
+TEST_F(TransportTest, OnewayRequestsAreNeverAnswered) {
+  asio::io_context ctx;
+  tcp::socket raw(ctx);
+  raw.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+  RemotingCommand oneway_known = echoRequest();
+  oneway_known.opaque = 1;
+  oneway_known.markOneway();
+  RemotingCommand oneway_unknown = RemotingCommand::request(999);
+  oneway_unknown.opaque = 2;
+  oneway_unknown.markOneway();
+  RemotingCommand oneway_throwing = RemotingCommand::request(kThrowCode);
+  oneway_throwing.opaque = 3;
+  oneway_throwing.markOneway();
+  RemotingCommand normal = echoRequest();
+  normal.opaque = 4;
+  writeCommand(raw, oneway_known);
+  writeCommand(raw, oneway_unknown);
+  writeCommand(raw, oneway_throwing);
+  writeCommand(raw, normal);
+  // Responses keep request order on a connection: had a oneway request been answered, it would come first.
+  RemotingCommand first = readFrame(raw);
+  EXPECT_EQ(first.opaque, 4);
+  EXPECT_TRUE(first.isResponse());
+  EXPECT_EQ(echo_calls_.load(), 2);
+
+  RemotingClient client(clientOptions());
+  EXPECT_TRUE(client.invokeOneway(addr_, echoRequest(), 3s).isOk());
+  EXPECT_TRUE(testing::waitUntil([&] { return echo_calls_.load() == 3; }, 5s));
+  EXPECT_EQ(client.pendingCount(), 0u);
+}
+
+TEST_F(TransportTest, CloseListenerAndClientCloseConnection) {
+  // The listener may still run until TearDown() shuts the server down: it only touches fixture members.
+  server_->setCloseListener([this](const std::string& remote) {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_.push_back(remote);
+  });
+  RemotingClient client(clientOptions());
+  Results results;
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 30s, results.callback());
+  ASSERT_TRUE(testing::waitUntil([&] { return silentCount() == 1; }, 10s));
+  std::string remote;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    remote = silent_[0].remoteAddress();
+  }
+  client.closeConnection(addr_);
+  ASSERT_TRUE(results.waitFor(1));
+  EXPECT_EQ(results.take()[0].status().code(), StatusCode::kNetwork);
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return closed_.size() == 1;
+      },
+      5s));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(closed_[0], remote);
+    silent_[0].respond(RemotingCommand{});  // connection gone: dropped quietly
+  }
+  EXPECT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());  // re-created
+}
+
+TEST_F(TransportTest, IdleConnectionIsClosedAndReopened) {
+  server_->setCloseListener([this](const std::string&) { closes_++; });
+  TransportOptions options = clientOptions();
+  options.idle_timeout = 100ms;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  ASSERT_TRUE(testing::waitUntil([&] { return closes_.load() == 1; }, 10s));
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+}
+
+TEST_F(TransportTest, InvokeSyncOnIoThreadIsRefused) {
+  RemotingClient client(clientOptions());
+  std::promise<Status> inner;
+  client.registerHandler(request_code::kPushReplyMessageToClient, [&](RemotingCommand, Responder) {
+    inner.set_value(client.invokeSync(addr_, echoRequest(), 1s).status());
+  });
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  std::string client_addr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    client_addr = *client_addresses_.begin();
+  }
+  ASSERT_TRUE(
+      server_->invokeOneway(client_addr, RemotingCommand::request(request_code::kPushReplyMessageToClient)).isOk());
+  auto future = inner.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(future.get().code(), StatusCode::kInvalidArgument);
+}
+
+// ---- shutdown -----------------------------------------------------------------------------------------------
+
+TEST_F(TransportTest, ShutdownCompletesPendingCallsWithClosedAndIsIdempotent) {
+  constexpr size_t kCalls = 10;
+  Results results;
+  RemotingClient client(clientOptions(2));
+  for (size_t i = 0; i < kCalls; ++i) {
+    client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 30s, results.callback());
+  }
+  ASSERT_TRUE(testing::waitUntil([&] { return silentCount() == kCalls; }, 10s));
+  EXPECT_EQ(client.pendingCount(), kCalls);
+  client.shutdown();
+  ASSERT_EQ(results.size(), kCalls);  // completed by the time shutdown() returns
+  for (auto& r : results.take()) EXPECT_EQ(r.status().code(), StatusCode::kClosed);
+  client.shutdown();
+  auto after = client.invokeSync(addr_, echoRequest(), 1s);
+  EXPECT_EQ(after.status().code(), StatusCode::kClosed);
+  EXPECT_EQ(client.invokeOneway(addr_, echoRequest(), 1s).code(), StatusCode::kClosed);
+  EXPECT_EQ(results.size(), 0u);
+}
+
+TEST_F(TransportTest, ShutdownFromCallbackThreadDoesNotDeadlock) {
+  auto client = std::make_shared<RemotingClient>(clientOptions());
+  ASSERT_TRUE(client->invokeSync(addr_, echoRequest(), 3s).isOk());
+  Results results;
+  // Callbacks of pending calls run while another thread shuts the client down; one of them calls shutdown too.
+  for (int i = 0; i < 5; ++i) {
+    client->invokeAsync(addr_, RemotingCommand::request(kSilentCode), 30s, [&, client](Result<RemotingCommand> r) {
+      client->shutdown();
+      results.add(std::move(r));
+    });
+  }
+  ASSERT_TRUE(testing::waitUntil([&] { return silentCount() == 5; }, 10s));
+  std::thread closer([client] { client->shutdown(); });
+  closer.join();
+  ASSERT_TRUE(results.waitFor(5));
+  for (auto& r : results.take()) EXPECT_EQ(r.status().code(), StatusCode::kClosed);
+}
+
+TEST_F(TransportTest, ServerShutdownFailsServerPushPendingWithClosed) {
+  RemotingClient client(clientOptions());
+  client.registerHandler(request_code::kPushReplyMessageToClient, [](RemotingCommand, Responder) {});  // silent
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+  std::string client_addr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    client_addr = *client_addresses_.begin();
+  }
+  Results results;
+  server_->invokeAsync(client_addr, RemotingCommand::request(request_code::kPushReplyMessageToClient), 30s,
+                       results.callback());
+  server_->shutdown();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results.take()[0].status().code(), StatusCode::kClosed);
+  server_->shutdown();
+  EXPECT_EQ(server_->start("127.0.0.1", 0).code(), StatusCode::kClosed);
+}
+
+TEST(RemotingServerTest, StartFailsOnPortInUse) {
+  RemotingServer first;
+  ASSERT_TRUE(first.start("127.0.0.1", 0).isOk());
+  RemotingServer second;
+  Status s = second.start("127.0.0.1", first.port());
+  EXPECT_EQ(s.code(), StatusCode::kNetwork) << s.toString();
+  second.shutdown();
+  first.shutdown();
+}
+
+}  // namespace
+}  // namespace rocketrpc::remoting
