@@ -1,5 +1,5 @@
-// `rocketrpc call`: one RPC through RpcClient, configured by the seed's YAML file. Prints the reply payload on
-// stdout, or the error on stderr ("error: <Kind>: <text>", exit 1). With --stream, sends the parts as one
+// `rocketrpc call`: one RPC through RpcClient, configured by the seed's YAML file. Prints the reply payload
+// on stdout, or the error on stderr ("error: <Kind>: <text>", exit 1). With --stream, sends the parts as one
 // streaming session and prints the session's answer.
 #include <filesystem>
 #include <iostream>
@@ -44,7 +44,8 @@ int runCall(const CallOptions& o) {
                  "call takes exactly one PAYLOAD (use --stream to send several parts as one session)");
       return kExitUsageError;
     }
-    const auto timeout = o.timeout_ms > 0 ? std::chrono::milliseconds(o.timeout_ms) : config.client.default_timeout;
+    const auto timeout =
+        o.timeout_ms > 0 ? std::chrono::milliseconds(o.timeout_ms) : config.client.default_timeout;
     RpcClient client(config.client);
     client.start();
     int rc = kExitOk;

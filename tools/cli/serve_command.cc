@@ -21,11 +21,12 @@ struct ServeOptions {
   int64_t delay_ms = 0;
 };
 
-/// echo: the request; upper: its ASCII uppercase; concat: like echo, and answers a session with its parts joined
-/// by single spaces (the seed's ConcatenateReceiver). Thread-safe (stateless).
+/// echo: the request; upper: its ASCII uppercase; concat: like echo, and answers a session with its parts
+/// joined by single spaces (the seed's ConcatenateReceiver). Thread-safe (stateless).
 class BuiltinReceiver : public RpcReceiver {
  public:
-  BuiltinReceiver(std::string mode, std::chrono::milliseconds delay) : mode_(std::move(mode)), delay_(delay) {}
+  BuiltinReceiver(std::string mode, std::chrono::milliseconds delay)
+      : mode_(std::move(mode)), delay_(delay) {}
   std::string processRequest(std::string_view request) override {
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     std::string s(request);
@@ -63,7 +64,8 @@ int runServe(const ServeOptions& o) {
       options.broker_url = config.client.broker_url;
       options.request_topic = config.client.request_topic;
     }
-    RpcServer server(options, std::make_shared<BuiltinReceiver>(o.receiver, std::chrono::milliseconds(o.delay_ms)));
+    RpcServer server(options,
+                     std::make_shared<BuiltinReceiver>(o.receiver, std::chrono::milliseconds(o.delay_ms)));
     server.start();
     std::cout << "READY" << std::endl;
     int signal_number = 0;
@@ -83,8 +85,10 @@ Command addServeCommand(CLI::App& parent) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* app = parent.add_subcommand("serve", "Serve RPCs with a built-in receiver until SIGINT/SIGTERM");
   app->footer(
-      "Prints READY once started and 'stats: ...' when stopped. The YAML file's rocketmq.rpc.server section is used "
-      "(or, without one, the client section's broker-url and request-topic with the default consumer group).");
+      "Prints READY once started and 'stats: ...' when stopped. The YAML file's rocketmq.rpc.server section "
+      "is used "
+      "(or, without one, the client section's broker-url and request-topic with the default consumer "
+      "group).");
   app->add_option("--config", o->config, "YAML file with rocketmq.rpc.server and/or .client")
       ->required()
       ->check(CLI::ExistingFile);

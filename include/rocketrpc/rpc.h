@@ -1,0 +1,8 @@
+// The RPC layer of rocketrpc in one include: RpcClient, RpcServer / RpcReceiver / RpcContext, RpcResponse /
+// RpcResult, the RpcException family and the options with their YAML loader. See docs/design/rpc.md.
+#pragma once
+
+#include "rocketrpc/rpc_client.h"   // IWYU pragma: export
+#include "rocketrpc/rpc_errors.h"   // IWYU pragma: export
+#include "rocketrpc/rpc_options.h"  // IWYU pragma: export
+#include "rocketrpc/rpc_server.h"   // IWYU pragma: export

@@ -1,0 +1,68 @@
+// Errors of the RPC layer (RpcClient / RpcServer): RpcException and its subclasses. Every failure has exactly
+// one RpcErrorCode, so callers can tell "could not send" from "timed out" from "no responder" from "closed"
+// from "over a limit" without parsing messages; retriable() says whether the same call may succeed later. A
+// receiver's handler error is not an exception: it arrives as RpcResponse::success() == false.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace rocketrpc {
+
+enum class RpcErrorCode : int {
+  kInvalidArgument = 1,  ///< an argument is out of its documented range (e.g. timeout not in 1..300000 ms)
+  kConfig,               ///< an option or configuration key is missing, unknown or invalid
+  kNotStarted,           ///< start() was not called (or failed)
+  kClosed,               ///< close() was called; also work still pending when close() ran
+  kSendFailed,           ///< the request could not be handed to a broker (no route, network, broker refused)
+  kNoResponder,          ///< no consumer group serving the request topic is online: nothing was sent
+  kTimeout,              ///< the request was sent, but no reply arrived in time (RpcTimeoutException)
+  kRemoteError,          ///< the receiver's handler threw (RpcResponse::success() == false, never thrown)
+  kOverLimit,            ///< a configured bound was reached (in-flight requests, sessions, session size)
+  kSession,              ///< unknown, ended, expired or failed streaming session (SessionException)
+  kCorrelation,          ///< a reply matched no pending request (CorrelationException)
+  kInternal,             ///< a bug or an unexpected state
+};
+
+/// "InvalidArgument", "NoResponder", ... (stable names, used by the CLI and logs).
+std::string_view rpcErrorCodeName(RpcErrorCode code);
+
+/// Base of every exception the RPC layer throws. Derives from std::runtime_error; what() is a sentence that
+/// names the topic, session, key or argument concerned.
+class RpcException : public std::runtime_error {
+ public:
+  RpcException(RpcErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  RpcErrorCode code() const noexcept { return code_; }
+  /// True when the same call may succeed later without changes: kSendFailed, kNoResponder, kTimeout,
+  /// kOverLimit. False for argument, configuration, state (not started, closed) and session errors.
+  bool retriable() const noexcept;
+
+ private:
+  RpcErrorCode code_;
+};
+
+/// The request was sent, but no reply arrived within its timeout (code kTimeout).
+class RpcTimeoutException : public RpcException {
+ public:
+  explicit RpcTimeoutException(const std::string& message) : RpcException(RpcErrorCode::kTimeout, message) {}
+};
+
+/// A reply arrived whose correlation id matches no pending request: it came after its request timed out or
+/// was cancelled, or it was meant for another client (code kCorrelation). Reported to
+/// RpcClientOptions::on_unmatched_reply and counted in RpcClientStats::unmatched_replies, never silently
+/// lost.
+class CorrelationException : public RpcException {
+ public:
+  explicit CorrelationException(const std::string& message)
+      : RpcException(RpcErrorCode::kCorrelation, message) {}
+};
+
+/// A streaming call named a session that is unknown, already ended, expired (idle too long) or failed
+/// (a message of it could not be sent) (code kSession). Start a new session with sendStreamingStart().
+class SessionException : public RpcException {
+ public:
+  explicit SessionException(const std::string& message) : RpcException(RpcErrorCode::kSession, message) {}
+};
+
+}  // namespace rocketrpc

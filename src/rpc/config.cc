@@ -1,0 +1,267 @@
+// RpcClientOptions / RpcServerOptions validation and the YAML loader (yaml-cpp stays inside this file).
+#include "rpc/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "rpc/wire.h"
+
+namespace rocketrpc {
+
+namespace rpc {
+
+std::string checkBrokerUrl(const std::string& addr) {
+  if (addr.empty()) return "is required (name-server addresses host:port, ';'-separated)";
+  size_t start = 0;
+  while (start <= addr.size()) {
+    size_t end = addr.find(';', start);
+    std::string part = addr.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    // Surrounding blanks are tolerated (as in RocketMQ's namesrvAddr).
+    size_t b = part.find_first_not_of(' ');
+    size_t e = part.find_last_not_of(' ');
+    part = b == std::string::npos ? std::string() : part.substr(b, e - b + 1);
+    size_t colon = part.rfind(':');
+    if (part.empty() || colon == std::string::npos || colon == 0 || colon + 1 == part.size()) {
+      return "'" + addr + "' is not host:port[;host:port...]";
+    }
+    auto port = parseNonNegative(std::string_view(part).substr(colon + 1));
+    if (!port || *port < 1 || *port > 65535) return "'" + addr + "' has a port outside 1..65535";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return {};
+}
+
+std::string checkResourceName(const std::string& name, size_t max_len) {
+  if (name.empty()) return "is required";
+  if (name.size() > max_len)
+    return "'" + name + "' is longer than " + std::to_string(max_len) + " characters";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
+              c == '|' || c == '-' || c == '_';
+    if (!ok) return "'" + name + "' has characters outside [%|a-zA-Z0-9_-]";
+  }
+  return {};
+}
+
+std::string defaultProducerGroup(const std::string& topic) { return ("rpc-client-" + topic).substr(0, 255); }
+std::string defaultConsumerGroup(const std::string& topic) { return ("rpc-server-" + topic).substr(0, 255); }
+
+}  // namespace rpc
+
+namespace {
+
+constexpr const char* kClientPrefix = "rocketmq.rpc.client.";
+constexpr const char* kServerPrefix = "rocketmq.rpc.server.";
+
+[[noreturn]] void fail(const std::string& key, const std::string& why) {
+  throw RpcException(RpcErrorCode::kConfig, key + ": " + why);
+}
+
+void require(const std::string& key, const std::string& problem) {
+  if (!problem.empty()) fail(key, problem);
+}
+
+template <typename T>
+void checkRange(const std::string& key, T value, T min, T max) {
+  if (value < min || value > max) {
+    fail(key, "must be in " + std::to_string(min) + ".." + std::to_string(max) + " (got " +
+                  std::to_string(value) + ")");
+  }
+}
+
+void checkMillis(const std::string& key, std::chrono::milliseconds v, int64_t min, int64_t max) {
+  checkRange<int64_t>(key, v.count(), min, max);
+}
+
+}  // namespace
+
+void RpcClientOptions::validate() const {
+  const std::string p = kClientPrefix;
+  require(p + "broker-url", rpc::checkBrokerUrl(broker_url));
+  require(p + "request-topic", rpc::checkResourceName(request_topic, 127));
+  checkMillis(p + "default-timeout-millis", default_timeout, 1, 300000);
+  checkRange<uint64_t>(p + "max-concurrent-requests", max_concurrent_requests, 1, 1000000);
+  checkRange<uint64_t>(p + "max-concurrent-sessions", max_concurrent_sessions, 1, 100000);
+  checkMillis(p + "session-idle-timeout-millis", session_idle_timeout, 100, 3600000);
+  checkMillis(p + "send-timeout-millis", send_timeout, 1, 300000);
+  checkMillis(p + "responder-check-cache-millis", responder_check_cache, 0, 60000);
+  if (!producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(producer_group, 255));
+  if (!instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(instance_name, 255));
+}
+
+void RpcServerOptions::validate() const {
+  const std::string p = kServerPrefix;
+  require(p + "broker-url", rpc::checkBrokerUrl(broker_url));
+  require(p + "request-topic", rpc::checkResourceName(request_topic, 127));
+  if (!consumer_group.empty()) require(p + "consumer-group", rpc::checkResourceName(consumer_group, 255));
+  checkRange<int64_t>(p + "consume-threads", consume_threads, 1, 1000);
+  checkRange<uint64_t>(p + "max-concurrent-sessions", max_concurrent_sessions, 1, 1000000);
+  checkRange<uint64_t>(p + "max-session-bytes", max_session_bytes, 1, uint64_t{1} << 30);
+  checkRange<uint64_t>(p + "max-session-messages", max_session_messages, 1, 10000000);
+  checkMillis(p + "session-idle-timeout-millis", session_idle_timeout, 100, 3600000);
+  checkMillis(p + "stream-gap-timeout-millis", stream_gap_timeout, 1, 300000);
+  checkRange<uint64_t>(p + "dedup-cache-size", dedup_cache_size, 0, 10000000);
+  if (!instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(instance_name, 255));
+}
+
+namespace {
+
+using Setter = std::function<void(const YAML::Node&, const std::string& key)>;
+
+std::string scalar(const YAML::Node& n, const std::string& key) {
+  if (!n.IsScalar())
+    fail(key, n.IsNull() ? "has no value" : "must be a single value, not a list or a mapping");
+  return n.Scalar();
+}
+
+int64_t integer(const YAML::Node& n, const std::string& key) {
+  std::string s = scalar(n, key);
+  bool neg = !s.empty() && s[0] == '-';
+  auto v = rpc::parseNonNegative(neg ? std::string_view(s).substr(1) : std::string_view(s));
+  if (!v) fail(key, "must be a whole number (got '" + s + "')");
+  return neg ? -*v : *v;
+}
+
+bool boolean(const YAML::Node& n, const std::string& key) {
+  std::string s = scalar(n, key);
+  if (s == "true" || s == "True" || s == "TRUE" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "off") return false;
+  fail(key, "must be true or false (got '" + s + "')");
+}
+
+Setter str(std::string* out) {
+  return [out](const YAML::Node& n, const std::string& key) { *out = scalar(n, key); };
+}
+Setter millis(std::chrono::milliseconds* out) {
+  return [out](const YAML::Node& n, const std::string& key) {
+    *out = std::chrono::milliseconds(integer(n, key));
+  };
+}
+Setter count(size_t* out) {
+  return [out](const YAML::Node& n, const std::string& key) {
+    int64_t v = integer(n, key);
+    if (v < 0) fail(key, "must not be negative (got " + std::to_string(v) + ")");
+    *out = static_cast<size_t>(v);
+  };
+}
+Setter intValue(int* out) {
+  return [out](const YAML::Node& n, const std::string& key) {
+    int64_t v = integer(n, key);
+    if (v < INT32_MIN || v > INT32_MAX) fail(key, "is out of range (got " + std::to_string(v) + ")");
+    *out = static_cast<int>(v);
+  };
+}
+Setter flag(bool* out) {
+  return [out](const YAML::Node& n, const std::string& key) { *out = boolean(n, key); };
+}
+
+void applySection(const YAML::Node& section, const std::string& prefix,
+                  const std::map<std::string, Setter>& keys, std::map<std::string, bool>* seen) {
+  if (!section.IsMap()) fail(prefix.substr(0, prefix.size() - 1), "must be a mapping of keys");
+  for (auto it = section.begin(); it != section.end(); ++it) {
+    std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+    auto k = keys.find(name);
+    if (k == keys.end()) {
+      std::string known;
+      for (const auto& [n, s] : keys) known += (known.empty() ? "" : ", ") + n;
+      fail(prefix + name, "unknown key (known: " + known + ")");
+    }
+    k->second(it->second, prefix + name);
+    (*seen)[name] = true;
+  }
+}
+
+}  // namespace
+
+RpcConfig parseRpcConfig(std::string_view yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw RpcException(RpcErrorCode::kConfig, "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                                  ", column " + std::to_string(e.mark.column + 1) + ": " +
+                                                  e.msg);
+  }
+  RpcConfig config;
+  const YAML::Node top = root;
+  if (!top.IsMap())
+    fail("rocketmq.rpc", "missing: the file must be a mapping holding rocketmq.rpc.client/server");
+  const YAML::Node rocketmq = top["rocketmq"];
+  if (!rocketmq || !rocketmq.IsMap())
+    fail("rocketmq.rpc", "missing (no 'rocketmq' mapping at the top level)");
+  const YAML::Node rpc_node = rocketmq["rpc"];
+  if (!rpc_node || !rpc_node.IsMap()) fail("rocketmq.rpc", "missing (no 'rpc' mapping under 'rocketmq')");
+  for (auto it = rpc_node.begin(); it != rpc_node.end(); ++it) {
+    std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+    if (name != "client" && name != "server")
+      fail("rocketmq.rpc." + name, "unknown key (known: client, server)");
+  }
+
+  RpcClientOptions& c = config.client;
+  std::map<std::string, Setter> client_keys = {
+      {"broker-url", str(&c.broker_url)},
+      {"request-topic", str(&c.request_topic)},
+      {"default-timeout-millis", millis(&c.default_timeout)},
+      {"max-concurrent-requests", count(&c.max_concurrent_requests)},
+      {"max-concurrent-sessions", count(&c.max_concurrent_sessions)},
+      {"session-idle-timeout-millis", millis(&c.session_idle_timeout)},
+      {"send-timeout-millis", millis(&c.send_timeout)},
+      {"fail-fast", flag(&c.fail_fast)},
+      {"responder-check-cache-millis", millis(&c.responder_check_cache)},
+      {"producer-group", str(&c.producer_group)},
+      {"instance-name", str(&c.instance_name)},
+  };
+  RpcServerOptions& s = config.server;
+  std::map<std::string, Setter> server_keys = {
+      {"broker-url", str(&s.broker_url)},
+      {"request-topic", str(&s.request_topic)},
+      {"consumer-group", str(&s.consumer_group)},
+      {"consume-threads", intValue(&s.consume_threads)},
+      {"max-concurrent-sessions", count(&s.max_concurrent_sessions)},
+      {"max-session-bytes", count(&s.max_session_bytes)},
+      {"max-session-messages", count(&s.max_session_messages)},
+      {"session-idle-timeout-millis", millis(&s.session_idle_timeout)},
+      {"stream-gap-timeout-millis", millis(&s.stream_gap_timeout)},
+      {"dedup-cache-size", count(&s.dedup_cache_size)},
+      {"instance-name", str(&s.instance_name)},
+  };
+
+  std::map<std::string, bool> client_seen, server_seen;
+  if (const YAML::Node n = rpc_node["client"]) {
+    config.has_client = true;
+    if (!n.IsNull()) applySection(n, kClientPrefix, client_keys, &client_seen);
+  }
+  if (const YAML::Node n = rpc_node["server"]) {
+    config.has_server = true;
+    if (!n.IsNull()) applySection(n, kServerPrefix, server_keys, &server_seen);
+  }
+  if (!config.has_client && !config.has_server) {
+    fail("rocketmq.rpc", "has neither a 'client' nor a 'server' section");
+  }
+  if (config.has_server) {
+    if (!server_seen["broker-url"] && config.has_client) s.broker_url = c.broker_url;
+    if (!server_seen["request-topic"] && config.has_client) s.request_topic = c.request_topic;
+    s.validate();
+  }
+  if (config.has_client) c.validate();
+  return config;
+}
+
+RpcConfig loadRpcConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RpcException(RpcErrorCode::kConfig, "cannot read configuration file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return parseRpcConfig(text.str());
+  } catch (const RpcException& e) {
+    throw RpcException(RpcErrorCode::kConfig, path + ": " + e.what());
+  }
+}
+
+}  // namespace rocketrpc

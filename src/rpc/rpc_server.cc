@@ -1,0 +1,213 @@
+// RpcServer: a PushConsumer (concurrent listener) on the request topic feeding a ServerCore, plus a sweeper
+// thread for session expiry and gap timeouts. The bounded executor is the consumer's consume pool
+// (consume-threads): handler calls run there, at most consume-threads at once; when they are all busy, pulled
+// messages wait in the consumer's per-queue cache, whose size bound pauses pulling (no unbounded buffer).
+#include "rocketrpc/rpc_server.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "rocketrpc/producer.h"
+#include "rocketrpc/push_consumer.h"
+#include "rpc/config.h"
+#include "rpc/error_mapping.h"
+#include "rpc/server_core.h"
+#include "rpc/wire.h"
+
+namespace rocketrpc {
+
+namespace {
+constexpr const char* kLog = "rpc.server";
+
+std::string uniqueServerInstanceName() {
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("rpc_server_{}_{}_{}", ::getpid(), counter.fetch_add(1), rpc::newUuid().substr(0, 8));
+}
+}  // namespace
+
+class RpcServer::Impl {
+ public:
+  Impl(RpcServerOptions options, std::shared_ptr<RpcReceiver> receiver) : options_(std::move(options)) {
+    if (!receiver) throw RpcException(RpcErrorCode::kInvalidArgument, "RpcServer: receiver must not be null");
+    options_.validate();
+    if (options_.consumer_group.empty())
+      options_.consumer_group = rpc::defaultConsumerGroup(options_.request_topic);
+    if (options_.instance_name.empty()) options_.instance_name = uniqueServerInstanceName();
+    core_ = std::make_shared<rpc::ServerCore>(options_, std::move(receiver), [this](const Message& reply) {
+      std::shared_lock<std::shared_mutex> lock(consumer_mu_);
+      if (!consumer_) throw MQException(ErrorCode::kClosed, "server closed");
+      consumer_->sendReply(reply);
+    });
+  }
+
+  ~Impl() { close(); }
+
+  void start() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (state_ == State::kClosed)
+      throw RpcException(RpcErrorCode::kClosed, "RpcServer is closed; create a new one");
+    if (state_ == State::kStarted)
+      throw RpcException(RpcErrorCode::kInternal, "RpcServer is already started");
+    const std::string what =
+        "starting RpcServer (group " + options_.consumer_group + ", topic " + options_.request_topic + ")";
+    try {
+      startConsumer();
+    } catch (const MQException& e) {
+      if (e.code() != ErrorCode::kNoRoute) rpc::throwSendException(e, what);
+      // The topic does not exist yet: create it the way RocketMQ auto-creates topics (needs the broker's
+      // autoCreateTopicEnable), then retry while the name server learns the route.
+      createTopic(what);
+      for (int attempt = 0;; ++attempt) {
+        try {
+          startConsumer();
+          break;
+        } catch (const MQException& again) {
+          if (again.code() != ErrorCode::kNoRoute || attempt >= 30) rpc::throwSendException(again, what);
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> slock(sweeper_mu_);
+      sweeper_stop_ = false;
+    }
+    sweeper_ = std::thread([this] { sweeperLoop(); });
+    state_ = State::kStarted;
+  }
+
+  /// Creates and starts the consumer; on failure leaves none and rethrows the MQException.
+  void startConsumer() {
+    PushConsumerOptions co;
+    co.namesrv_addr = options_.broker_url;
+    co.instance_name = options_.instance_name;
+    co.group = options_.consumer_group;
+    co.consume_threads = options_.consume_threads;
+    co.consume_batch_size = 1;
+    co.consume_from_where = ConsumeFromWhere::kLastOffset;
+    auto consumer = std::make_unique<PushConsumer>(co);
+    auto core = core_;
+    consumer->subscribe(options_.request_topic, "*");
+    consumer->setMessageListener([core](const std::vector<MessageExt>& msgs) {
+      for (const MessageExt& m : msgs) core->onMessage(m);
+      return ConsumeStatus::kSuccess;
+    });
+    {
+      std::unique_lock<std::shared_mutex> clock(consumer_mu_);
+      consumer_ = std::move(consumer);
+    }
+    try {
+      consumer_->start();
+    } catch (...) {
+      std::unique_ptr<PushConsumer> failed;
+      {
+        std::unique_lock<std::shared_mutex> clock(consumer_mu_);
+        failed = std::move(consumer_);
+      }
+      failed->shutdown();
+      throw;
+    }
+  }
+
+  /// Sends one marker message (RRPC_KIND=init, ignored by servers) so that the broker auto-creates the topic.
+  void createTopic(const std::string& what) {
+    ProducerOptions po;
+    po.namesrv_addr = options_.broker_url;
+    po.instance_name = options_.instance_name + "_init";
+    po.group = ("rpc-init-" + options_.request_topic).substr(0, 255);
+    Producer producer(po);
+    try {
+      producer.start();
+      Message marker(options_.request_topic, "");
+      marker.putProperty(rpc::prop::kKind, rpc::kind::kInit);
+      producer.send(marker);
+    } catch (const MQException& e) {
+      producer.shutdown();
+      rpc::throwSendException(e, what + ": the topic does not exist and could not be created");
+    }
+    producer.shutdown();
+  }
+
+  void close() noexcept {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      if (state_ == State::kClosed) return;
+      bool started = state_ == State::kStarted;
+      state_ = State::kClosed;
+      if (!started) return;
+    }
+    {
+      std::lock_guard<std::mutex> slock(sweeper_mu_);
+      sweeper_stop_ = true;
+    }
+    sweeper_cv_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+    // Waits for running listener calls (and their replies), then leaves the group.
+    PushConsumer* consumer = nullptr;
+    {
+      std::shared_lock<std::shared_mutex> lock(consumer_mu_);
+      consumer = consumer_.get();
+    }
+    if (consumer) consumer->shutdown();
+    core_->clear();
+  }
+
+  bool isStarted() const {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return state_ == State::kStarted;
+  }
+
+  std::vector<MessageQueue> assignedQueues() const {
+    if (!isStarted()) return {};  // state_mu_ is never taken under consumer_mu_ (start() nests them the other way)
+    std::shared_lock<std::shared_mutex> lock(consumer_mu_);
+    if (!consumer_) return {};
+    return consumer_->assignedQueues();
+  }
+
+  void sweeperLoop() {
+    auto period = std::min(options_.session_idle_timeout, options_.stream_gap_timeout) / 4;
+    period = std::clamp<std::chrono::milliseconds>(period, std::chrono::milliseconds(5),
+                                                   std::chrono::milliseconds(250));
+    std::unique_lock<std::mutex> lock(sweeper_mu_);
+    while (!sweeper_stop_) {
+      sweeper_cv_.wait_for(lock, period, [&] { return sweeper_stop_; });
+      if (sweeper_stop_) break;
+      lock.unlock();
+      core_->sweep();
+      lock.lock();
+    }
+  }
+
+  RpcServerOptions options_;
+  std::shared_ptr<rpc::ServerCore> core_;
+
+ private:
+  enum class State { kNew, kStarted, kClosed };
+  mutable std::mutex state_mu_;
+  State state_ = State::kNew;
+  mutable std::shared_mutex consumer_mu_;
+  std::unique_ptr<PushConsumer> consumer_;
+  std::mutex sweeper_mu_;
+  std::condition_variable sweeper_cv_;
+  bool sweeper_stop_ = false;
+  std::thread sweeper_;
+};
+
+RpcServer::RpcServer(RpcServerOptions options, std::shared_ptr<RpcReceiver> receiver)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(receiver))) {}
+RpcServer::~RpcServer() { close(); }
+void RpcServer::start() { impl_->start(); }
+void RpcServer::close() noexcept { impl_->close(); }
+bool RpcServer::isStarted() const { return impl_->isStarted(); }
+const RpcServerOptions& RpcServer::options() const { return impl_->options_; }
+RpcServerStats RpcServer::stats() const { return impl_->core_->stats(); }
+std::vector<MessageQueue> RpcServer::assignedQueues() const { return impl_->assignedQueues(); }
+
+}  // namespace rocketrpc

@@ -1,0 +1,59 @@
+// ServerCore: what an RpcServer does with each consumed message, independent of the consumer that delivers it
+// (so unit tests drive it without a broker): deadline check, dedup, handler call under an RpcContext, reply
+// or error reply, streaming assembly, counters. The consumer's listener threads call onMessage(); a timer
+// calls sweep(). Replies leave through the ReplySink. Thread-safe; never throws.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "rocketrpc/message.h"
+#include "rocketrpc/rpc_options.h"
+#include "rocketrpc/rpc_server.h"
+#include "rpc/latency_histogram.h"
+#include "rpc/reply_cache.h"
+#include "rpc/session_assembler.h"
+
+namespace rocketrpc::rpc {
+
+class ServerCore {
+ public:
+  /// Sends one reply (createReplyMessage form). May throw (MQException) when it cannot be sent.
+  using ReplySink = std::function<void(const Message& reply)>;
+  /// Epoch milliseconds; replaceable for tests.
+  using EpochClock = std::function<int64_t()>;
+
+  ServerCore(const RpcServerOptions& options, std::shared_ptr<RpcReceiver> receiver, ReplySink sink,
+             EpochClock clock = nowEpochMs);
+
+  /// Handles one consumed message of any kind (request, start, msg, end, or foreign).
+  void onMessage(const MessageExt& msg);
+  /// Expires idle sessions and answers ends whose messages did not all arrive in time.
+  void sweep(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  /// Frees every session.
+  void clear();
+  RpcServerStats stats() const;
+
+ private:
+  void handleRequest(const MessageExt& msg);
+  void handleEnd(const MessageExt& msg);
+  void runAction(EndAction action);
+  /// Deadline check, then the reply (or error reply) to `request`; caches it. Never throws.
+  void answer(const MessageExt& request, bool ok, const std::string& body, ReplyErrorKind kind);
+  bool expired(const MessageExt& msg, std::optional<int64_t>* deadline);
+
+  std::shared_ptr<RpcReceiver> receiver_;
+  ReplySink sink_;
+  EpochClock clock_;
+  ReplyCache cache_;
+  SessionAssembler sessions_;
+  LatencyHistogram latency_;
+
+  std::atomic<uint64_t> requests_{0}, replies_{0}, handler_errors_{0}, limit_errors_{0}, session_errors_{0},
+      expired_dropped_{0}, late_dropped_{0}, dedup_hits_{0}, reply_failures_{0}, ignored_{0}, in_flight_{0};
+};
+
+}  // namespace rocketrpc::rpc

@@ -1,0 +1,99 @@
+#include "rpc/wire.h"
+
+#include <charconv>
+#include <random>
+#include <thread>
+
+namespace rocketrpc::rpc {
+
+namespace {
+constexpr std::string_view kHandlerMark = "[Handler] ";
+constexpr std::string_view kOverLimitMark = "[OverLimit] ";
+constexpr std::string_view kSessionMark = "[Session] ";
+
+bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+}  // namespace
+
+std::string encodeErrorText(ReplyErrorKind kind, std::string_view text) {
+  switch (kind) {
+    case ReplyErrorKind::kOverLimit:
+      return std::string(kOverLimitMark) + std::string(text);
+    case ReplyErrorKind::kSession:
+      return std::string(kSessionMark) + std::string(text);
+    case ReplyErrorKind::kHandler:
+      break;
+  }
+  if (startsWith(text, kHandlerMark) || startsWith(text, kOverLimitMark) || startsWith(text, kSessionMark)) {
+    return std::string(kHandlerMark) + std::string(text);
+  }
+  return std::string(text);
+}
+
+std::pair<ReplyErrorKind, std::string> decodeErrorText(std::string_view text) {
+  if (startsWith(text, kOverLimitMark)) {
+    return {ReplyErrorKind::kOverLimit, std::string(text.substr(kOverLimitMark.size()))};
+  }
+  if (startsWith(text, kSessionMark))
+    return {ReplyErrorKind::kSession, std::string(text.substr(kSessionMark.size()))};
+  if (startsWith(text, kHandlerMark))
+    return {ReplyErrorKind::kHandler, std::string(text.substr(kHandlerMark.size()))};
+  return {ReplyErrorKind::kHandler, std::string(text)};
+}
+
+std::string_view errorKindName(ReplyErrorKind kind) {
+  switch (kind) {
+    case ReplyErrorKind::kHandler:
+      return "Handler";
+    case ReplyErrorKind::kOverLimit:
+      return "OverLimit";
+    case ReplyErrorKind::kSession:
+      return "Session";
+  }
+  return "Handler";
+}
+
+int64_t nowEpochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<int64_t> parseNonNegative(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> requestDeadlineMs(const MessageExt& msg) {
+  if (auto d = parseNonNegative(msg.getProperty(prop::kDeadline))) return d;
+  auto ttl = parseNonNegative(msg.getProperty(property::kTtl));
+  if (ttl && msg.bornTimestamp() > 0) return msg.bornTimestamp() + *ttl;
+  return std::nullopt;
+}
+
+std::string newUuid() {
+  thread_local std::mt19937_64 rng{
+      std::random_device{}() ^
+      static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+  uint64_t hi = rng();
+  uint64_t lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    s += kHex[(hi >> (i * 4)) & 0xF];
+    if (i == 8 || i == 4) s += '-';
+  }
+  s += '-';
+  for (int i = 15; i >= 0; --i) {
+    s += kHex[(lo >> (i * 4)) & 0xF];
+    if (i == 12) s += '-';
+  }
+  return s;
+}
+
+}  // namespace rocketrpc::rpc

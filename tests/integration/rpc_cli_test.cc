@@ -1,0 +1,116 @@
+// The `rocketrpc call` and `rocketrpc serve` commands against a real broker: replies, streaming aggregate,
+// error replies, fail-fast without a server, and configuration errors naming the key. Needs
+// ROCKETRPC_TEST_NAMESRV and ROCKETRPC_CLI (set by scripts/run-tests.sh).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+
+#include "support/admin.h"
+#include "support/subprocess.h"
+#include "support/test_support.h"
+
+namespace rocketrpc {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Subprocess;
+
+class RpcCliIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ROCKETRPC_REQUIRE_CLUSTER();
+    cli_ = testing::envOr("ROCKETRPC_CLI", "");
+    ASSERT_FALSE(cli_.empty()) << "ROCKETRPC_CLI not set";
+    topic_ = testing::uniqueName("rpc_cli");
+    auto created = testing::createTopicOnAllBrokers(testing::testNamesrv(), topic_, 4);
+    ASSERT_TRUE(created.isOk()) << created.status().toString();
+    config_ = writeConfig("      default-timeout-millis: 10000\n");
+  }
+  void TearDown() override {
+    for (const auto& f : files_) std::remove(f.c_str());
+  }
+  std::string writeConfig(const std::string& extra_client_keys) {
+    std::string path = ::testing::TempDir() + "/" + testing::uniqueName("rpc_cli") + ".yaml";
+    std::ofstream out(path);
+    out << "rocketmq:\n  rpc:\n    client:\n      broker-url: " << testing::testNamesrv()
+        << "\n      request-topic: " << topic_ << "\n"
+        << extra_client_keys << "    server:\n      consumer-group: " << testing::uniqueName("rpc_cli_srv")
+        << "\n";
+    files_.push_back(path);
+    return path;
+  }
+  /// Runs a command to completion; returns its exit code (-1 on timeout) and its stdout.
+  std::pair<int, std::string> run(std::vector<std::string> args) {
+    args.insert(args.begin(), cli_);
+    Subprocess p(args);
+    auto rc = p.wait(60s);
+    return {rc ? *rc : -1, p.output()};
+  }
+  /// Same, with stderr merged into the output (arguments must not need shell quoting).
+  std::pair<int, std::string> runMerged(const std::vector<std::string>& args) {
+    std::string line = cli_;
+    for (const auto& a : args) line += " " + a;
+    Subprocess p({"sh", "-c", line + " 2>&1"});
+    auto rc = p.wait(60s);
+    return {rc ? *rc : -1, p.output()};
+  }
+  std::string cli_, topic_, config_;
+  std::vector<std::string> files_;
+};
+
+TEST_F(RpcCliIT, CallAndServe) {
+  Subprocess server({cli_, "serve", "--config", config_, "--receiver", "concat"});
+  ASSERT_TRUE(server.waitForLine("READY", 60s)) << server.output();
+  auto [rc, out] = run({"call", "--config", config_, "--timeout-ms", "10000", "hello world"});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "hello world\n");
+  auto [src, sout] = run({"call", "--config", config_, "--stream", "Part", "1", "Part", "2"});
+  EXPECT_EQ(src, 0);
+  EXPECT_EQ(sout, "Part 1 Part 2\n");
+  auto [strc, stout] = run({"call", "--config", config_, "--stats", "x"});
+  EXPECT_EQ(strc, 0);
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.wait(60s).has_value());
+  // Two single requests and one session end; the session was assembled from its 4 messages.
+  EXPECT_NE(server.output().find("stats: requests=3 replies=3"), std::string::npos) << server.output();
+  EXPECT_NE(server.output().find("sessions_completed=1"), std::string::npos);
+}
+
+TEST_F(RpcCliIT, UpperReceiver) {
+  Subprocess server({cli_, "serve", "--config", config_, "--receiver", "upper"});
+  ASSERT_TRUE(server.waitForLine("READY", 60s)) << server.output();
+  auto [rc, out] = run({"call", "--config", config_, "shout"});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "SHOUT\n");
+  // A stream to a receiver without streaming support: an error reply, exit 1.
+  auto [src, sout] = runMerged({"call", "--config", config_, "--stream", "a"});
+  EXPECT_EQ(src, 1);
+  EXPECT_NE(sout.find("error: RemoteError: streaming is not supported by this receiver"), std::string::npos)
+      << sout;
+  server.signal(SIGTERM);
+  server.wait(60s);
+}
+
+TEST_F(RpcCliIT, CallWithoutServerFailsFastWithNoResponder) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto [rc, out] = runMerged({"call", "--config", config_, "--timeout-ms", "20000", "anyone"});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("error: NoResponder: "), std::string::npos) << out;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);  // process start included; the timeout is 20 s
+}
+
+TEST_F(RpcCliIT, BadConfigurationNamesTheKey) {
+  std::string bad = writeConfig("      max-concurrent-requests: 0\n");
+  auto [rc, out] = runMerged({"call", "--config", bad, "x"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("rocketmq.rpc.client.max-concurrent-requests: must be in 1..1000000"), std::string::npos)
+      << out;
+  std::string unknown = writeConfig("      colour: blue\n");
+  auto [rc2, out2] = runMerged({"serve", "--config", unknown});
+  EXPECT_EQ(rc2, 2);
+  EXPECT_NE(out2.find("rocketmq.rpc.client.colour: unknown key"), std::string::npos) << out2;
+}
+
+}  // namespace
+}  // namespace rocketrpc

@@ -1,0 +1,197 @@
+// YAML configuration and option validation of the RPC layer (rpc_options.h): the seed's file is accepted as
+// is, unknown keys and bad values are rejected with a message naming the key.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "rocketrpc/rpc_options.h"
+
+namespace rocketrpc {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kSeedYaml = R"(
+rocketmq:
+  rpc:
+    client:
+      broker-url: localhost:9876
+      request-topic: RPC_REQUEST
+      default-timeout-millis: 30000
+      max-concurrent-requests: 1000
+      max-concurrent-sessions: 100
+)";
+
+// Expects parseRpcConfig(text) to throw kConfig with `needle` in the message.
+void expectConfigError(const std::string& text, const std::string& needle) {
+  try {
+    parseRpcConfig(text);
+    FAIL() << "accepted: " << text;
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kConfig);
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_FALSE(e.retriable());
+  }
+}
+
+TEST(RpcConfigTest, SeedFileIsAcceptedAsIs) {
+  RpcConfig c = parseRpcConfig(kSeedYaml);
+  ASSERT_TRUE(c.has_client);
+  EXPECT_FALSE(c.has_server);
+  EXPECT_EQ(c.client.broker_url, "localhost:9876");
+  EXPECT_EQ(c.client.request_topic, "RPC_REQUEST");
+  EXPECT_EQ(c.client.default_timeout, 30000ms);
+  EXPECT_EQ(c.client.max_concurrent_requests, 1000u);
+  EXPECT_EQ(c.client.max_concurrent_sessions, 100u);
+  EXPECT_TRUE(c.client.fail_fast);
+}
+
+TEST(RpcConfigTest, ServerSectionInheritsBrokerAndTopicFromClient) {
+  RpcConfig c = parseRpcConfig(std::string(kSeedYaml) + R"(
+    server:
+      consumer-group: RPC_SERVERS
+      consume-threads: 3
+      max-session-bytes: 1024
+      dedup-cache-size: 0
+)");
+  ASSERT_TRUE(c.has_server);
+  EXPECT_EQ(c.server.broker_url, "localhost:9876");
+  EXPECT_EQ(c.server.request_topic, "RPC_REQUEST");
+  EXPECT_EQ(c.server.consumer_group, "RPC_SERVERS");
+  EXPECT_EQ(c.server.consume_threads, 3);
+  EXPECT_EQ(c.server.max_session_bytes, 1024u);
+  EXPECT_EQ(c.server.dedup_cache_size, 0u);
+}
+
+TEST(RpcConfigTest, EveryClientKeyIsRead) {
+  RpcConfig c = parseRpcConfig(R"(
+rocketmq:
+  rpc:
+    client:
+      broker-url: "127.0.0.1:9876;127.0.0.1:9877"
+      request-topic: T
+      default-timeout-millis: 5
+      max-concurrent-requests: 10000
+      max-concurrent-sessions: 3
+      session-idle-timeout-millis: 1000
+      send-timeout-millis: 700
+      fail-fast: false
+      responder-check-cache-millis: 0
+      producer-group: PG
+      instance-name: inst1
+)");
+  EXPECT_EQ(c.client.broker_url, "127.0.0.1:9876;127.0.0.1:9877");
+  EXPECT_EQ(c.client.default_timeout, 5ms);
+  EXPECT_EQ(c.client.max_concurrent_requests, 10000u);
+  EXPECT_EQ(c.client.session_idle_timeout, 1000ms);
+  EXPECT_EQ(c.client.send_timeout, 700ms);
+  EXPECT_FALSE(c.client.fail_fast);
+  EXPECT_EQ(c.client.responder_check_cache, 0ms);
+  EXPECT_EQ(c.client.producer_group, "PG");
+  EXPECT_EQ(c.client.instance_name, "inst1");
+}
+
+TEST(RpcConfigTest, UnknownKeysAreRejectedWithTheirName) {
+  expectConfigError(std::string(kSeedYaml) + "      max-concurent-requests: 5\n",
+                    "rocketmq.rpc.client.max-concurent-requests: unknown key");
+  expectConfigError("rocketmq:\n  rpc:\n    clients:\n      broker-url: a:1\n",
+                    "rocketmq.rpc.clients: unknown key");
+  expectConfigError(std::string(kSeedYaml) + "    server:\n      threads: 4\n",
+                    "rocketmq.rpc.server.threads");
+}
+
+TEST(RpcConfigTest, KeysOutsideRocketmqRpcAreIgnored) {
+  RpcConfig c = parseRpcConfig(std::string("spring:\n  application:\n    name: x\n") + kSeedYaml);
+  EXPECT_TRUE(c.has_client);
+}
+
+TEST(RpcConfigTest, BadValuesNameTheKey) {
+  auto with = [](const std::string& key, const std::string& value) {
+    return "rocketmq:\n  rpc:\n    client:\n      broker-url: localhost:9876\n      request-topic: T\n     "
+           " " +
+           key + ": " + value + "\n";
+  };
+  expectConfigError(with("default-timeout-millis", "0"), "rocketmq.rpc.client.default-timeout-millis");
+  expectConfigError(with("default-timeout-millis", "300001"), "must be in 1..300000");
+  expectConfigError(with("default-timeout-millis", "30s"), "must be a whole number");
+  expectConfigError(with("max-concurrent-requests", "0"), "rocketmq.rpc.client.max-concurrent-requests");
+  expectConfigError(with("max-concurrent-requests", "-1"), "must not be negative");
+  expectConfigError(with("max-concurrent-sessions", "[1, 2]"), "not a list");
+  expectConfigError(with("fail-fast", "maybe"), "rocketmq.rpc.client.fail-fast: must be true or false");
+  expectConfigError(with("producer-group", "bad group!"), "rocketmq.rpc.client.producer-group");
+  expectConfigError(with("default-timeout-millis", ""), "has no value");
+}
+
+TEST(RpcConfigTest, RequiredKeysAreNamed) {
+  expectConfigError("rocketmq:\n  rpc:\n    client:\n      request-topic: T\n",
+                    "rocketmq.rpc.client.broker-url: is required");
+  expectConfigError("rocketmq:\n  rpc:\n    client:\n      broker-url: a:1\n",
+                    "rocketmq.rpc.client.request-topic");
+  expectConfigError("rocketmq:\n  rpc:\n    client:\n      broker-url: nohostport\n      request-topic: T\n",
+                    "rocketmq.rpc.client.broker-url: 'nohostport' is not host:port");
+  expectConfigError("rocketmq:\n  rpc:\n    client:\n      broker-url: a:70000\n      request-topic: T\n",
+                    "port outside 1..65535");
+  expectConfigError("rocketmq:\n  rpc:\n    server:\n      consumer-group: G\n",
+                    "rocketmq.rpc.server.broker-url: is required");
+  expectConfigError("other: 1\n", "rocketmq.rpc");
+  expectConfigError("rocketmq:\n  rpc: {}\n", "neither a 'client' nor a 'server'");
+}
+
+TEST(RpcConfigTest, SyntaxErrorsGiveLineAndColumn) {
+  expectConfigError("rocketmq:\n  rpc:\n    client: [unclosed\n", "YAML syntax error at line");
+}
+
+TEST(RpcConfigTest, LoadNamesTheFile) {
+  try {
+    loadRpcConfig("/nonexistent/rpc.yaml");
+    FAIL();
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kConfig);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/rpc.yaml"), std::string::npos);
+  }
+  std::string path = ::testing::TempDir() + "/rpc_config_test.yaml";
+  {
+    std::ofstream out(path);
+    out << kSeedYaml << "      bogus: 1\n";
+  }
+  try {
+    loadRpcConfig(path);
+    FAIL();
+  } catch (const RpcException& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": rocketmq.rpc.client.bogus"), std::string::npos)
+        << e.what();
+  }
+  {
+    std::ofstream out(path);
+    out << kSeedYaml;
+  }
+  EXPECT_EQ(loadRpcConfig(path).client.request_topic, "RPC_REQUEST");
+  std::remove(path.c_str());
+}
+
+TEST(RpcConfigTest, StructValidationNamesKeys) {
+  RpcClientOptions o;
+  o.broker_url = "127.0.0.1:9876";
+  o.request_topic = "T";
+  EXPECT_NO_THROW(o.validate());
+  o.max_concurrent_sessions = 0;
+  try {
+    o.validate();
+    FAIL();
+  } catch (const RpcException& e) {
+    EXPECT_NE(std::string(e.what()).find("max-concurrent-sessions"), std::string::npos);
+  }
+  RpcServerOptions s;
+  s.broker_url = "127.0.0.1:9876";
+  s.request_topic = "T";
+  EXPECT_NO_THROW(s.validate());
+  s.consume_threads = 0;
+  EXPECT_THROW(s.validate(), RpcException);
+  s.consume_threads = 1;
+  s.stream_gap_timeout = 0ms;
+  EXPECT_THROW(s.validate(), RpcException);
+}
+
+}  // namespace
+}  // namespace rocketrpc

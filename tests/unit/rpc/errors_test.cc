@@ -1,0 +1,166 @@
+// The RPC failure taxonomy: every client-layer failure maps to exactly one RpcErrorCode / exception type,
+// error replies keep their kind through the RRPC_ERROR text, and RpcResult / RpcResponse behave as
+// documented.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "rocketrpc/rpc.h"
+#include "rpc/error_mapping.h"
+#include "rpc/wire.h"
+
+namespace rocketrpc {
+namespace {
+
+using namespace std::chrono_literals;
+using rpc::ReplyErrorKind;
+
+RpcResult mapError(std::exception_ptr e) {
+  return rpc::mapRequestOutcome(Outcome<MessageExt>(std::move(e)), "request to topic T", 1000ms, 5us);
+}
+
+TEST(RpcErrorsTest, CodeNamesAreDistinct) {
+  std::set<std::string_view> names;
+  for (int c = static_cast<int>(RpcErrorCode::kInvalidArgument);
+       c <= static_cast<int>(RpcErrorCode::kInternal); ++c) {
+    names.insert(rpcErrorCodeName(static_cast<RpcErrorCode>(c)));
+  }
+  EXPECT_EQ(names.size(), 12u);
+  EXPECT_EQ(rpcErrorCodeName(RpcErrorCode::kNoResponder), "NoResponder");
+}
+
+TEST(RpcErrorsTest, RetriableOnlyForTransientFailures) {
+  EXPECT_TRUE(RpcException(RpcErrorCode::kSendFailed, "x").retriable());
+  EXPECT_TRUE(RpcException(RpcErrorCode::kNoResponder, "x").retriable());
+  EXPECT_TRUE(RpcTimeoutException("x").retriable());
+  EXPECT_TRUE(RpcException(RpcErrorCode::kOverLimit, "x").retriable());
+  EXPECT_FALSE(RpcException(RpcErrorCode::kClosed, "x").retriable());
+  EXPECT_FALSE(RpcException(RpcErrorCode::kNotStarted, "x").retriable());
+  EXPECT_FALSE(RpcException(RpcErrorCode::kInvalidArgument, "x").retriable());
+  EXPECT_FALSE(SessionException("x").retriable());
+  EXPECT_FALSE(CorrelationException("x").retriable());
+}
+
+TEST(RpcErrorsTest, HierarchyDerivesFromRuntimeError) {
+  try {
+    throw SessionException("s");
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "s");
+  }
+  EXPECT_EQ(RpcTimeoutException("t").code(), RpcErrorCode::kTimeout);
+  EXPECT_EQ(CorrelationException("c").code(), RpcErrorCode::kCorrelation);
+  EXPECT_EQ(SessionException("s").code(), RpcErrorCode::kSession);
+}
+
+TEST(RpcErrorsTest, ClientFailuresMapToOneCodeEach) {
+  struct Case {
+    std::exception_ptr in;
+    RpcErrorCode want;
+  };
+  std::vector<Case> cases = {
+      {std::make_exception_ptr(MQException(ErrorCode::kSendFailed, "boom")), RpcErrorCode::kSendFailed},
+      {std::make_exception_ptr(MQException(ErrorCode::kNoRoute, "no route")), RpcErrorCode::kSendFailed},
+      {std::make_exception_ptr(MQException(ErrorCode::kNetwork, "net")), RpcErrorCode::kSendFailed},
+      {std::make_exception_ptr(MQException(ErrorCode::kBrokerError, "b", 14)), RpcErrorCode::kSendFailed},
+      {std::make_exception_ptr(RequestTimeoutException("late")), RpcErrorCode::kTimeout},
+      {std::make_exception_ptr(MQException(ErrorCode::kClosed, "closed")), RpcErrorCode::kClosed},
+      {std::make_exception_ptr(MQException(ErrorCode::kOverLimit, "many")), RpcErrorCode::kOverLimit},
+      {std::make_exception_ptr(MQException(ErrorCode::kInvalidArgument, "big")),
+       RpcErrorCode::kInvalidArgument},
+      {std::make_exception_ptr(std::runtime_error("odd")), RpcErrorCode::kInternal},
+  };
+  for (const Case& c : cases) {
+    RpcResult r = mapError(c.in);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.errorCode(), c.want) << r.errorMessage();
+    EXPECT_NE(r.errorMessage().find("topic T"), std::string::npos) << r.errorMessage();
+  }
+  // A timeout is an RpcTimeoutException, catchable by type.
+  RpcResult t = mapError(std::make_exception_ptr(RequestTimeoutException("late")));
+  EXPECT_THROW(t.value(), RpcTimeoutException);
+}
+
+TEST(RpcErrorsTest, ErrorRepliesKeepTheirKind) {
+  auto reply = [](ReplyErrorKind kind, const std::string& text) {
+    return mapError(std::make_exception_ptr(
+        ReplyErrorException("responder failed: " + rpc::encodeErrorText(kind, text))));
+  };
+  RpcResult handler = reply(ReplyErrorKind::kHandler, "division by zero");
+  ASSERT_TRUE(handler.ok());  // a reply arrived: not an exception
+  EXPECT_FALSE(handler.value().success());
+  EXPECT_EQ(handler.value().errorCode(), RpcErrorCode::kRemoteError);
+  EXPECT_EQ(handler.value().errorMessage(), "division by zero");
+  EXPECT_TRUE(handler.value().payload().empty());
+
+  RpcResult limit = reply(ReplyErrorKind::kOverLimit, "too big");
+  ASSERT_TRUE(limit.ok());
+  EXPECT_EQ(limit.value().errorCode(), RpcErrorCode::kOverLimit);
+  EXPECT_EQ(limit.value().errorMessage(), "too big");
+
+  RpcResult session = reply(ReplyErrorKind::kSession, "session s expired");
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.errorCode(), RpcErrorCode::kSession);
+  EXPECT_THROW(session.value(), SessionException);
+
+  // A handler whose message looks like a marker is still a handler error, text intact.
+  RpcResult tricky = reply(ReplyErrorKind::kHandler, "[Session] not really");
+  ASSERT_TRUE(tricky.ok());
+  EXPECT_EQ(tricky.value().errorMessage(), "[Session] not really");
+}
+
+TEST(RpcErrorsTest, ReplyMapsToSuccessfulResponse) {
+  MessageExt reply;
+  reply.setBody(std::string("a\0b", 3));
+  reply.putProperty(property::kCorrelationId, "cid");
+  RpcResult r = rpc::mapRequestOutcome(Outcome<MessageExt>(reply), "x", 1000ms, 42us);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value().success());
+  EXPECT_EQ(r.value().payload(), std::string_view("a\0b", 3));
+  EXPECT_EQ(r.value().correlationId(), "cid");
+  EXPECT_EQ(r.value().latency(), 42us);
+  EXPECT_TRUE(r.value().errorMessage().empty());
+}
+
+TEST(RpcErrorsTest, SendExceptionsMapLikeRequests) {
+  try {
+    rpc::throwSendException(MQException(ErrorCode::kNoRoute, "no route for X"), "start of session s");
+    FAIL();
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kSendFailed);
+    EXPECT_NE(std::string(e.what()).find("start of session s could not be sent"), std::string::npos);
+  }
+}
+
+TEST(RpcErrorsTest, RpcResultWithoutError) {
+  RpcResult r(RpcResponse::makeOk("p"));
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.errorMessage(), "");
+  RpcResponse moved = std::move(r).value();
+  EXPECT_EQ(moved.takePayload(), "p");
+}
+
+TEST(RpcWireTest, DeadlineFromPropertyOrBornPlusTtl) {
+  MessageExt m;
+  EXPECT_FALSE(rpc::requestDeadlineMs(m).has_value());
+  m.setBornTimestamp(1000);
+  m.putProperty(property::kTtl, "250");
+  EXPECT_EQ(rpc::requestDeadlineMs(m), 1250);
+  m.putProperty(rpc::prop::kDeadline, "5000");
+  EXPECT_EQ(rpc::requestDeadlineMs(m), 5000);
+  m.putProperty(rpc::prop::kDeadline, "junk");
+  EXPECT_EQ(rpc::requestDeadlineMs(m), 1250);
+}
+
+TEST(RpcWireTest, UuidsAreV4AndUnique) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = rpc::newUuid();
+    ASSERT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[14], '4');
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace rocketrpc
