@@ -4,12 +4,13 @@
 # ASan+UBSan, and a short libFuzzer run of every fuzz target.
 #
 #   scripts/run-tests.sh            everything
-#   STAGES="unit asan" scripts/run-tests.sh   only some stages (unit integration cluster2 apache5 asan tsan fuzz)
+#   STAGES="unit asan" scripts/run-tests.sh   only some stages (unit rocketrpc integration cluster2 apache5 asan tsan fuzz)
+#   (rocketrpc = the integration and interop suites against our own rocketrpc-broker)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-STAGES="${STAGES:-unit integration cluster2 apache5 asan tsan fuzz}"
+STAGES="${STAGES:-unit rocketrpc integration cluster2 apache5 asan tsan fuzz}"
 JOBS="${JOBS:-$(nproc)}"
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -42,7 +43,9 @@ run_ctest() {
   if [ "$rc" -ne 0 ]; then FAILED_STAGES+=("$stage"); fi
 }
 
+RB_PID=""
 cleanup() {
+  [ -n "$RB_PID" ] && kill -TERM "$RB_PID" 2>/dev/null || true
   "$ROOT/scripts/apache-rocketmq.sh" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -69,10 +72,32 @@ if has_stage unit; then
   run_ctest unit --test-dir build/debug -L unit -j "$JOBS"
 fi
 
-if has_stage integration || has_stage cluster2 || has_stage apache5; then
+if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_stage apache5; then
   log "java peer"
   mvn -q -B -f "$ROOT/java-peer/pom.xml" package -DskipTests
   export ROCKETRPC_JAVA_PEER_JAR="$ROOT/java-peer/target/java-peer.jar"
+fi
+
+export ROCKETRPC_BROKER_BIN="$ROOT/build/debug/tools/rocketrpc-broker"
+if has_stage rocketrpc; then
+  log "integration + interop: rocketrpc-broker"
+  RB_STORE="$(mktemp -d)"
+  RB_OUT="$(mktemp)"
+  "$ROCKETRPC_BROKER_BIN" --port 0 --store "$RB_STORE" >"$RB_OUT" 2>"$RB_STORE.log" &
+  RB_PID=$!
+  for _ in $(seq 300); do grep -q '^READY ' "$RB_OUT" && break; sleep 0.1; done
+  ROCKETRPC_TEST_NAMESRV="$(grep '^READY ' "$RB_OUT" | head -1 | cut -d' ' -f2)"
+  export ROCKETRPC_TEST_NAMESRV
+  if [ -z "$ROCKETRPC_TEST_NAMESRV" ]; then
+    echo "rocketrpc-broker did not start"; tail -20 "$RB_STORE.log"
+    FAILED_STAGES+=(rocketrpc); TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  else
+    run_ctest rocketrpc --test-dir build/debug -R 'ProducerTest|RequestReplyTest|ReplyMessageTest|PushConsumer|BrokerRoundTrip' --timeout 600
+  fi
+  kill -TERM "$RB_PID" 2>/dev/null || true
+  wait "$RB_PID" 2>/dev/null || true
+  RB_PID=""
+  rm -rf "$RB_STORE" "$RB_STORE.log" "$RB_OUT"
 fi
 
 if has_stage integration; then

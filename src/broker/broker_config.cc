@@ -1,0 +1,219 @@
+#include "broker/broker_config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+
+namespace rocketrpc::broker {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+const std::vector<ConfigProperty>& configProperties() {
+  static const std::vector<ConfigProperty> kTable = {
+      {"brokerClusterName", "Cluster name; also names the <cluster> and <cluster>_REPLY_TOPIC topics.",
+       &BrokerConfig::broker_cluster_name},
+      {"brokerName", "Broker name reported to name servers.", &BrokerConfig::broker_name},
+      {"brokerId", "0 = master (only masters are supported).", &BrokerConfig::broker_id},
+      {"brokerIP1", "IP address in the broker address registered with name servers and in message ids.",
+       &BrokerConfig::broker_ip1},
+      {"listenHost", "Address the server binds (rocketrpc). Use 0.0.0.0 with a routable brokerIP1 for remote "
+                     "clients.",
+       &BrokerConfig::listen_host},
+      {"listenPort", "TCP port serving both the broker and (when namesrvEnable) the name server; 0 = any.",
+       &BrokerConfig::listen_port},
+      {"storePathRootDir", "Store directory (commit log, consume queues, config/). Default "
+                           "$XDG_DATA_HOME/rocketrpc-broker or ~/.local/share/rocketrpc-broker.",
+       &BrokerConfig::store_path_root_dir},
+      {"flushDiskType", "SYNC_FLUSH (ack after fsync) or ASYNC_FLUSH (ack after write, fsync every "
+                        "flushIntervalCommitLog ms).",
+       &BrokerConfig::flush_disk_type},
+      {"flushIntervalCommitLog", "Background flush period in ms (1..60000).", &BrokerConfig::flush_interval_commit_log},
+      {"flushConsumerOffsetInterval", "Period of consumer-offset persistence (and retention checks), ms "
+                                      "(100..600000).",
+       &BrokerConfig::flush_consumer_offset_interval},
+      {"autoCreateTopicEnable", "Create unknown topics on send from TBW102 (and create TBW102 at start).",
+       &BrokerConfig::auto_create_topic_enable},
+      {"autoCreateSubscriptionGroup", "Accept heartbeats/pulls of unknown consumer groups.",
+       &BrokerConfig::auto_create_subscription_group},
+      {"defaultTopicQueueNums", "Queue count of TBW102 (upper bound for auto-created topics), 1..1024.",
+       &BrokerConfig::default_topic_queue_nums},
+      {"fileReservedTime", "Hours a commit-log segment is kept (1..87600).", &BrokerConfig::file_reserved_time},
+      {"mapedFileSizeCommitLog", "Commit-log segment size in bytes (4096..1073741824); must not change between runs.",
+       &BrokerConfig::maped_file_size_commit_log},
+      {"maxMessageSize", "Largest message body in bytes (1..16777216).", &BrokerConfig::max_message_size},
+      {"namesrvAddr", "External name servers (host:port;host:port) to register with, in addition to the embedded "
+                      "one.",
+       &BrokerConfig::namesrv_addr},
+      {"namesrvEnable", "Serve the name-server codes on listenPort (rocketrpc).", &BrokerConfig::namesrv_enable},
+      {"storeReplyMessageEnable", "Also store reply messages in <cluster>_REPLY_TOPIC.",
+       &BrokerConfig::store_reply_message_enable},
+      {"longPollingEnable", "Hold empty pulls up to the client's suspendTimeoutMillis; false = "
+                            "shortPollingTimeMills.",
+       &BrokerConfig::long_polling_enable},
+      {"shortPollingTimeMills", "Hold time of empty pulls without long polling, ms.",
+       &BrokerConfig::short_polling_time_mills},
+      {"registerNameServerPeriod", "Period of broker registration with name servers, ms (10000..60000).",
+       &BrokerConfig::register_name_server_period},
+      {"channelExpiredTimeout", "Producer/consumer connections silent (no heartbeat) this long are dropped, ms.",
+       &BrokerConfig::channel_expired_timeout},
+      {"brokerExpiredTimeout", "Embedded name server: brokers not registered this long are dropped, ms.",
+       &BrokerConfig::broker_expired_timeout},
+      {"messageDelayLevel", "Delay of levels 1..N (s, m, h, d units).", &BrokerConfig::message_delay_level},
+      {"regionId", "MSG_REGION returned on send responses.", &BrokerConfig::region_id},
+      {"traceOn", "TRACE_ON returned on send responses.", &BrokerConfig::trace_on},
+      {"serverSelectorThreads", "I/O threads (1..64).", &BrokerConfig::server_selector_threads},
+      {"serverWorkerThreads", "Threads running request processors (1..256).", &BrokerConfig::server_worker_threads},
+      {"metricsPort", "Prometheus text endpoint on 127.0.0.1:<port> (0 = off).", &BrokerConfig::metrics_port},
+  };
+  return kTable;
+}
+
+std::string getConfigProperty(const BrokerConfig& config, const ConfigProperty& prop) {
+  if (auto s = std::get_if<std::string BrokerConfig::*>(&prop.field)) return config.**s;
+  if (auto i = std::get_if<int64_t BrokerConfig::*>(&prop.field)) return std::to_string(config.**i);
+  return (config.*std::get<bool BrokerConfig::*>(prop.field)) ? "true" : "false";
+}
+
+Status setConfigProperty(BrokerConfig& config, std::string_view key, std::string_view value) {
+  value = trim(value);
+  for (const auto& prop : configProperties()) {
+    if (prop.key != key) continue;
+    if (auto s = std::get_if<std::string BrokerConfig::*>(&prop.field)) {
+      config.**s = std::string(value);
+      return Status::ok();
+    }
+    if (auto i = std::get_if<int64_t BrokerConfig::*>(&prop.field)) {
+      std::string text(value);
+      char* end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || errno != 0 || *end != '\0')
+        return Status::invalidArgument(std::string(key) + ": not an integer: " + text);
+      config.**i = v;
+      return Status::ok();
+    }
+    if (value == "true" || value == "false") {
+      config.*std::get<bool BrokerConfig::*>(prop.field) = value == "true";
+      return Status::ok();
+    }
+    return Status::invalidArgument(std::string(key) + ": expected true or false, got " + std::string(value));
+  }
+  return Status::invalidArgument("unknown property " + std::string(key));
+}
+
+Status applyConfigText(BrokerConfig& config, std::string_view text) {
+  int line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    line = trim(line);
+    if (line.empty() || line.front() == '#' || line.front() == '!') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos)
+      return Status::invalidArgument("line " + std::to_string(line_no) + ": expected key=value");
+    std::string_view key = trim(line.substr(0, eq));
+    std::string_view value = trim(line.substr(eq + 1));
+    bool known = false;
+    for (const auto& prop : configProperties()) known = known || prop.key == key;
+    if (!known) {
+      RRPC_LOG(kWarn, "broker", "config line {}: unknown property {} ignored", line_no, key);
+      continue;
+    }
+    Status s = setConfigProperty(config, key, value);
+    if (!s.isOk()) return s.withContext("line " + std::to_string(line_no));
+  }
+  return Status::ok();
+}
+
+Status loadConfigFile(BrokerConfig& config, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::invalidArgument("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return applyConfigText(config, ss.str()).withContext(path);
+}
+
+std::string describeConfig() {
+  BrokerConfig defaults;
+  std::string out;
+  for (const auto& prop : configProperties()) {
+    out += std::string(prop.key) + " = " + getConfigProperty(defaults, prop) + "\n    " + std::string(prop.doc) +
+           "\n";
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> parseDelayLevels(std::string_view text) {
+  std::vector<int64_t> levels;
+  std::istringstream in{std::string(text)};
+  std::string word;
+  while (in >> word) {
+    char unit = word.back();
+    int64_t mult = 0;
+    switch (unit) {
+      case 's': mult = 1000; break;
+      case 'm': mult = 60 * 1000; break;
+      case 'h': mult = 3600 * 1000; break;
+      case 'd': mult = 24 * 3600 * 1000; break;
+      default: return Status::invalidArgument("messageDelayLevel: bad unit in " + word);
+    }
+    try {
+      levels.push_back(std::stoll(word.substr(0, word.size() - 1)) * mult);
+    } catch (const std::exception&) {
+      return Status::invalidArgument("messageDelayLevel: bad number in " + word);
+    }
+  }
+  if (levels.empty()) return Status::invalidArgument("messageDelayLevel is empty");
+  return levels;
+}
+
+Status BrokerConfig::validate() const {
+  auto range = [](std::string_view key, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      return Status::invalidArgument(std::string(key) + " must be in [" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + "], got " + std::to_string(v));
+    return Status::ok();
+  };
+  for (Status s : {range("listenPort", listen_port, 0, 65535), range("brokerId", broker_id, 0, 0),
+                   range("defaultTopicQueueNums", default_topic_queue_nums, 1, 1024),
+                   range("fileReservedTime", file_reserved_time, 1, 87600),
+                   range("mapedFileSizeCommitLog", maped_file_size_commit_log, 4096, 1LL << 30),
+                   range("maxMessageSize", max_message_size, 1, 16 * 1024 * 1024),
+                   range("flushConsumerOffsetInterval", flush_consumer_offset_interval, 100, 600000),
+                   range("flushIntervalCommitLog", flush_interval_commit_log, 1, 60000),
+                   range("registerNameServerPeriod", register_name_server_period, 10000, 60000),
+                   range("serverSelectorThreads", server_selector_threads, 1, 64),
+                   range("serverWorkerThreads", server_worker_threads, 1, 256),
+                   range("metricsPort", metrics_port, 0, 65535),
+                   range("channelExpiredTimeout", channel_expired_timeout, 1000, 3600000),
+                   range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000)}) {
+    if (!s.isOk()) return s;
+  }
+  if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")
+    return Status::invalidArgument("flushDiskType must be SYNC_FLUSH or ASYNC_FLUSH");
+  if (broker_cluster_name.empty() || broker_name.empty())
+    return Status::invalidArgument("brokerClusterName and brokerName must not be empty");
+  auto levels = parseDelayLevels(message_delay_level);
+  if (!levels.isOk()) return levels.status();
+  return Status::ok();
+}
+
+std::string BrokerConfig::storeRoot() const {
+  if (!store_path_root_dir.empty()) return store_path_root_dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/rocketrpc-broker";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.local/share/rocketrpc-broker";
+}
+
+}  // namespace rocketrpc::broker

@@ -1,0 +1,78 @@
+// BrokerConfig: every setting of rocketrpc-broker, read from a RocketMQ-style key=value file (Apache's key
+// names where they exist) and from the command line through ONE property table, which also documents them
+// (`rocketrpc-broker --help-config`, docs/design/broker.md). Plain value type; validate() once at start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rocketrpc::broker {
+
+struct BrokerConfig {
+  std::string broker_cluster_name = "DefaultCluster";
+  std::string broker_name = "broker-a";
+  int64_t broker_id = 0;
+  std::string broker_ip1 = "127.0.0.1";
+  std::string listen_host = "127.0.0.1";
+  int64_t listen_port = 9876;
+  std::string store_path_root_dir;  // empty: $XDG_DATA_HOME/rocketrpc-broker or ~/.local/share/rocketrpc-broker
+  std::string flush_disk_type = "ASYNC_FLUSH";
+  int64_t flush_interval_commit_log = 500;
+  int64_t flush_consumer_offset_interval = 5000;
+  bool auto_create_topic_enable = true;
+  bool auto_create_subscription_group = true;
+  int64_t default_topic_queue_nums = 8;
+  int64_t file_reserved_time = 72;
+  int64_t maped_file_size_commit_log = 64LL * 1024 * 1024;
+  int64_t max_message_size = 4LL * 1024 * 1024;
+  std::string namesrv_addr;
+  bool namesrv_enable = true;
+  bool store_reply_message_enable = true;
+  bool long_polling_enable = true;
+  int64_t short_polling_time_mills = 1000;
+  int64_t register_name_server_period = 30000;
+  int64_t channel_expired_timeout = 120000;
+  int64_t broker_expired_timeout = 120000;
+  std::string message_delay_level = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+  std::string region_id = "DefaultRegion";
+  bool trace_on = true;
+  int64_t server_selector_threads = 2;
+  int64_t server_worker_threads = 8;
+  int64_t metrics_port = 0;
+
+  /// Checks ranges and enum values; InvalidArgument naming the key.
+  Status validate() const;
+  /// The store directory after applying the default.
+  std::string storeRoot() const;
+  /// "brokerIP1:listenPort" for a given bound port.
+  std::string brokerAddr(uint16_t port) const { return broker_ip1 + ":" + std::to_string(port); }
+};
+
+struct ConfigProperty {
+  std::string_view key;
+  std::string_view doc;
+  std::variant<std::string BrokerConfig::*, int64_t BrokerConfig::*, bool BrokerConfig::*> field;
+};
+
+/// The property table (key, meaning, field).
+const std::vector<ConfigProperty>& configProperties();
+/// Sets one property by key. Unknown key or bad value -> InvalidArgument.
+Status setConfigProperty(BrokerConfig& config, std::string_view key, std::string_view value);
+/// Current value of a property as text.
+std::string getConfigProperty(const BrokerConfig& config, const ConfigProperty& prop);
+/// Applies a key=value text ('#' comments, blank lines, spaces around '=' allowed). Unknown keys are logged
+/// and ignored (Apache config files carry many); bad values -> InvalidArgument with the line number.
+Status applyConfigText(BrokerConfig& config, std::string_view text);
+Status loadConfigFile(BrokerConfig& config, const std::string& path);
+/// The table rendered for --help-config: "key = default\n    doc".
+std::string describeConfig();
+
+/// Parses messageDelayLevel ("1s 5s 1m 2h ...") into milliseconds per level (level 1 first).
+Result<std::vector<int64_t>> parseDelayLevels(std::string_view text);
+
+}  // namespace rocketrpc::broker

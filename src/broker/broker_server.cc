@@ -1,0 +1,262 @@
+#include "broker/broker_server.h"
+
+#include <chrono>
+#include <sstream>
+
+#include "broker/broker_context.h"
+#include "broker/broker_metrics.h"
+#include "broker/processor/processors.h"
+#include "broker/pull_request_hold_service.h"
+#include "broker/schedule_message_service.h"
+#include "common/executor.h"
+#include "common/log.h"
+#include "namesrv/name_server.h"
+#include "remoting/protocol/codes.h"
+#include "remoting/protocol/message_codec.h"
+#include "remoting/transport.h"
+
+namespace rocketrpc::broker {
+
+namespace rc = remoting::request_code;
+using remoting::RemotingCommand;
+
+namespace {
+
+constexpr int32_t kGetBrokerRuntimeInfo = 28;
+constexpr std::chrono::milliseconds kRegisterTimeout{24000};
+constexpr std::chrono::milliseconds kClientScanInterval{10000};
+
+int64_t systemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The broker's request-code table: a new code adds a processor file and one line here.
+struct HandlerEntry {
+  int32_t code;
+  HandlerFactory factory;
+};
+constexpr HandlerEntry kHandlers[] = {
+    {rc::kSendMessage, makeSendMessageHandler},
+    {rc::kSendMessageV2, makeSendMessageHandler},
+    {rc::kSendBatchMessage, makeSendMessageHandler},
+    {rc::kSendReplyMessage, makeReplyMessageHandler},
+    {rc::kSendReplyMessageV2, makeReplyMessageHandler},
+    {rc::kPullMessage, makePullMessageHandler},
+    {rc::kLitePullMessage, makePullMessageHandler},
+    {rc::kQueryConsumerOffset, makeQueryConsumerOffsetHandler},
+    {rc::kUpdateConsumerOffset, makeUpdateConsumerOffsetHandler},
+    {rc::kGetMaxOffset, makeGetMaxOffsetHandler},
+    {rc::kGetMinOffset, makeGetMinOffsetHandler},
+    {rc::kSearchOffsetByTimestamp, makeSearchOffsetHandler},
+    {rc::kGetEarliestMsgStoreTime, makeEarliestMsgStoreTimeHandler},
+    {rc::kViewMessageById, makeViewMessageByIdHandler},
+    {rc::kHeartBeat, makeHeartbeatHandler},
+    {rc::kUnregisterClient, makeUnregisterClientHandler},
+    {rc::kGetConsumerListByGroup, makeGetConsumerListHandler},
+    {rc::kConsumerSendMsgBack, makeConsumerSendMsgBackHandler},
+    {rc::kLockBatchMq, makeLockBatchHandler},
+    {rc::kUnlockBatchMq, makeUnlockBatchHandler},
+    {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
+    {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
+    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
+};
+
+std::vector<std::string> splitAddrs(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ';')) {
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+BrokerServer::BrokerServer(BrokerConfig config) : config_(std::move(config)) {}
+
+BrokerServer::~BrokerServer() { shutdown(); }
+
+Status BrokerServer::start() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (started_) return Status::invalidArgument("BrokerServer already started");
+  started_ = true;
+  if (Status s = config_.validate(); !s.isOk()) return s;
+
+  ctx_ = std::make_shared<BrokerContext>();
+  ctx_->config = config_;
+  ctx_->clock = systemNowMs;
+  ctx_->delay_levels_ms = *parseDelayLevels(config_.message_delay_level);
+
+  const std::string root = config_.storeRoot();
+  store::MessageStoreOptions so;
+  so.root_dir = root;
+  so.commit_log_segment_size = config_.maped_file_size_commit_log;
+  so.max_message_size = static_cast<int32_t>(std::min<int64_t>(config_.max_message_size + 64 * 1024,
+                                                               config_.maped_file_size_commit_log - 8));
+  so.flush_mode = config_.flush_disk_type == "SYNC_FLUSH" ? store::FlushMode::kSync : store::FlushMode::kAsync;
+  so.flush_interval = std::chrono::milliseconds(config_.flush_interval_commit_log);
+  so.clean_interval = std::chrono::milliseconds(config_.flush_consumer_offset_interval);
+  so.file_retention = std::chrono::hours(config_.file_reserved_time);
+  so.store_host = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
+  auto opened = store::MessageStore::open(so);
+  if (!opened.isOk()) return opened.status().withContext("open store " + root);
+  ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
+
+  ctx_->topics = std::make_unique<TopicConfigManager>(config_, root + "/config/topics.json", ctx_->clock);
+  if (Status s = ctx_->topics->load(); !s.isOk()) return s;
+
+  remoting::TransportOptions to;
+  to.io_threads = static_cast<int>(config_.server_selector_threads);
+  to.name = "broker";
+  server_ = std::make_unique<remoting::RemotingServer>(to);
+  workers_ = std::make_unique<ThreadPool>("broker-worker", static_cast<int>(config_.server_worker_threads));
+  ctx_->server = server_.get();
+  ctx_->workers = workers_.get();
+
+  auto ctx = ctx_;
+  holds_ = std::make_shared<PullRequestHoldService>(
+      ctx_, [ctx](RemotingCommand request, remoting::Responder responder) {
+        replayPull(ctx, std::move(request), std::move(responder));
+      });
+  ctx_->pull_holds = holds_.get();
+  ctx_->store->setMessageArrivedListener(holds_);
+
+  if (config_.namesrv_enable) {
+    namesrv::NameServerOptions no;
+    no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
+    namesrv_ = std::make_unique<namesrv::NameServer>(no);
+    namesrv_->registerProcessors(*server_);
+  }
+  for (const auto& entry : kHandlers) server_->registerHandler(entry.code, entry.factory(ctx_));
+  server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
+
+  // Known before binding when the port is fixed; with port 0 it is set right after the bind, before any
+  // client can have learned the port.
+  ctx_->broker_addr = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
+  if (Status s = server_->start(config_.listen_host, static_cast<uint16_t>(config_.listen_port)); !s.isOk())
+    return s.withContext("listen on " + config_.listen_host + ":" + std::to_string(config_.listen_port));
+  port_ = server_->port();
+  ctx_->broker_addr = config_.brokerAddr(port_);
+
+  if (namesrv_) namesrv_->start();
+  schedule_ = std::make_unique<ScheduleMessageService>(ctx_);
+  schedule_->start();
+
+  if (!config_.namesrv_addr.empty()) {
+    remoting::TransportOptions co;
+    co.name = "broker-outer";
+    namesrv_client_ = std::make_unique<remoting::RemotingClient>(co);
+    namesrv_client_->start();
+  }
+  ctx_->topics->setChangeListener([this] { registerBrokerAll(); });
+  registerBrokerAll();
+
+  scheduler_ = std::make_unique<Scheduler>("broker-timer");
+  scheduler_->scheduleRepeating(std::chrono::milliseconds(10000),
+                                std::chrono::milliseconds(config_.register_name_server_period),
+                                [this] { registerBrokerAll(); });
+  scheduler_->scheduleRepeating(kClientScanInterval, kClientScanInterval, [ctx] {
+    for (const auto& group : ctx->clients.scanExpired(ctx->now(), ctx->config.channel_expired_timeout))
+      notifyConsumerIdsChanged(*ctx, group);
+  });
+
+  if (config_.metrics_port > 0) {
+    metrics_http_ = std::make_unique<MetricsHttpServer>([this] { return metricsText(); });
+    if (Status s = metrics_http_->start(static_cast<uint16_t>(config_.metrics_port)); !s.isOk()) return s;
+  }
+  RRPC_LOG(kInfo, "broker", "broker {} of cluster {} serving at {} (store {}, {})", config_.broker_name,
+           config_.broker_cluster_name, ctx_->broker_addr, root, config_.flush_disk_type);
+  return Status::ok();
+}
+
+void BrokerServer::registerBrokerAll() {
+  if (!ctx_ || !ctx_->topics) return;
+  namesrv::RegisterBrokerBody body;
+  body.topic_config_wrapper = ctx_->topics->snapshot();
+  if (namesrv_) {
+    namesrv::RegisterBrokerRequest req;
+    req.cluster_name = config_.broker_cluster_name;
+    req.broker_addr = ctx_->broker_addr;
+    req.broker_name = config_.broker_name;
+    req.broker_id = config_.broker_id;
+    req.ha_server_addr = ctx_->broker_addr;
+    req.topics = body.topic_config_wrapper;
+    namesrv_->registerBrokerDirect(std::move(req));
+  }
+  if (!namesrv_client_) return;
+  std::string encoded = namesrv::encodeRegisterBrokerBody(body);
+  for (const auto& addr : splitAddrs(config_.namesrv_addr)) {
+    auto cmd = RemotingCommand::request(rc::kRegisterBroker);
+    cmd.set("brokerName", config_.broker_name);
+    cmd.set("brokerAddr", ctx_->broker_addr);
+    cmd.set("clusterName", config_.broker_cluster_name);
+    cmd.set("haServerAddr", ctx_->broker_addr);
+    cmd.set("brokerId", config_.broker_id);
+    cmd.setBool("compressed", false);
+    cmd.set("bodyCrc32", static_cast<int64_t>(remoting::bodyCrc(encoded)));
+    cmd.body = encoded;
+    namesrv_client_->invokeAsync(addr, std::move(cmd), kRegisterTimeout, [addr](Result<RemotingCommand> r) {
+      if (!r.isOk() || r->code != 0) {
+        RRPC_LOG(kWarn, "broker", "register to name server {} failed: {}", addr,
+                 r.isOk() ? "code " + std::to_string(r->code) + " " + r->remarkOrEmpty() : r.status().toString());
+      }
+    });
+  }
+}
+
+void BrokerServer::onConnectionClosed(const std::string& remote_addr) {
+  auto ctx = ctx_;
+  if (!ctx) return;
+  ctx->metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+  if (namesrv_) namesrv_->onConnectionClosed(remote_addr);
+  ctx->post([ctx, remote_addr] {
+    for (const auto& group : ctx->clients.onChannelClosed(remote_addr)) notifyConsumerIdsChanged(*ctx, group);
+  });
+}
+
+uint16_t BrokerServer::port() const { return port_; }
+
+std::string BrokerServer::address() const { return ctx_ ? ctx_->broker_addr : std::string(); }
+
+uint16_t BrokerServer::metricsPort() const { return metrics_http_ ? metrics_http_->port() : 0; }
+
+std::string BrokerServer::metricsText() const {
+  if (!ctx_) return {};
+  std::string extra;
+  extra += "# TYPE rocketrpc_broker_producers gauge\nrocketrpc_broker_producers " +
+           std::to_string(ctx_->clients.producerCount()) + "\n";
+  extra += "# TYPE rocketrpc_broker_consumers gauge\nrocketrpc_broker_consumers " +
+           std::to_string(ctx_->clients.consumerCount()) + "\n";
+  if (ctx_->store) {
+    extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
+             std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";
+  }
+  return ctx_->metrics.render(extra);
+}
+
+void BrokerServer::shutdown() {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  if (scheduler_) scheduler_->shutdown();
+  if (ctx_ && ctx_->topics) ctx_->topics->setChangeListener(nullptr);
+  if (metrics_http_) metrics_http_->shutdown();
+  if (server_) server_->shutdown();
+  if (namesrv_client_) namesrv_client_->shutdown();
+  if (schedule_) schedule_->shutdown();
+  if (holds_) holds_->shutdown();
+  if (workers_) workers_->shutdown();
+  if (namesrv_) namesrv_->shutdown();
+  if (ctx_ && ctx_->store) {
+    ctx_->store->setMessageArrivedListener(nullptr);
+    Status s = ctx_->store->close();
+    if (!s.isOk()) RRPC_LOG(kError, "broker", "closing the store failed: {}", s.toString());
+  }
+  RRPC_LOG(kInfo, "broker", "broker {} stopped", config_.broker_name);
+}
+
+}  // namespace rocketrpc::broker

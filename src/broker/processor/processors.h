@@ -1,0 +1,42 @@
+// Broker request handlers, one file per request family; broker_server.cc holds the code -> handler table.
+// Handlers are called on an I/O thread and hand their work to the worker pool (BrokerContext::post); stores
+// complete asynchronously and answer from the store's callback.
+#pragma once
+
+#include <memory>
+
+#include "broker/broker_context.h"
+#include "remoting/transport.h"
+
+namespace rocketrpc::broker {
+
+using HandlerFactory = remoting::RequestHandler (*)(std::shared_ptr<BrokerContext>);
+
+remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> ctx);        // 10, 310, 320
+remoting::RequestHandler makeReplyMessageHandler(std::shared_ptr<BrokerContext> ctx);       // 324, 325
+remoting::RequestHandler makePullMessageHandler(std::shared_ptr<BrokerContext> ctx);        // 11, 361
+remoting::RequestHandler makeQueryConsumerOffsetHandler(std::shared_ptr<BrokerContext> ctx);   // 14
+remoting::RequestHandler makeUpdateConsumerOffsetHandler(std::shared_ptr<BrokerContext> ctx);  // 15
+remoting::RequestHandler makeGetMaxOffsetHandler(std::shared_ptr<BrokerContext> ctx);          // 30
+remoting::RequestHandler makeGetMinOffsetHandler(std::shared_ptr<BrokerContext> ctx);          // 31
+remoting::RequestHandler makeSearchOffsetHandler(std::shared_ptr<BrokerContext> ctx);          // 29
+remoting::RequestHandler makeEarliestMsgStoreTimeHandler(std::shared_ptr<BrokerContext> ctx);  // 32
+remoting::RequestHandler makeViewMessageByIdHandler(std::shared_ptr<BrokerContext> ctx);       // 33
+remoting::RequestHandler makeHeartbeatHandler(std::shared_ptr<BrokerContext> ctx);             // 34
+remoting::RequestHandler makeUnregisterClientHandler(std::shared_ptr<BrokerContext> ctx);      // 35
+remoting::RequestHandler makeGetConsumerListHandler(std::shared_ptr<BrokerContext> ctx);       // 38
+remoting::RequestHandler makeConsumerSendMsgBackHandler(std::shared_ptr<BrokerContext> ctx);   // 36
+remoting::RequestHandler makeLockBatchHandler(std::shared_ptr<BrokerContext> ctx);             // 41
+remoting::RequestHandler makeUnlockBatchHandler(std::shared_ptr<BrokerContext> ctx);           // 42
+remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerContext> ctx);  // 17
+remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 21
+remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx);  // 28
+
+/// Re-executes a woken long-poll pull without suspension (used by PullRequestHoldService).
+void replayPull(const std::shared_ptr<BrokerContext>& ctx, remoting::RemotingCommand request,
+                remoting::Responder responder);
+
+/// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`.
+void notifyConsumerIdsChanged(BrokerContext& ctx, const std::string& group);
+
+}  // namespace rocketrpc::broker

@@ -1,0 +1,83 @@
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): check, store asynchronously, answer
+// from the store's completion (protocol reference 3.1, 3.2, 4.7, 7.2).
+#include "broker/processor/processors.h"
+#include "broker/processor/send_support.h"
+#include "remoting/protocol/codes.h"
+#include "remoting/protocol/message_codec.h"
+
+namespace rocketrpc::broker {
+
+namespace resp = remoting::response_code;
+using remoting::RemotingCommand;
+
+namespace {
+
+void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingCommand& request,
+                 const remoting::Responder& responder) {
+  ctx->metrics.send_requests.fetch_add(1, std::memory_order_relaxed);
+  auto response = makeSendResponse(*ctx, request);
+  auto fail = [&](int32_t code, std::string remark) {
+    ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+    response.code = code;
+    response.remark = std::move(remark);
+    responder.respond(std::move(response));
+  };
+  auto header = parseSendHeader(request);
+  if (!header.isOk()) return fail(resp::kSystemError, header.status().message());
+  if (!checkSend(*ctx, *header, response)) {
+    ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+    responder.respond(std::move(response));
+    return;
+  }
+  if (request.body.size() > static_cast<size_t>(ctx->config.max_message_size) && !header->batch)
+    return fail(resp::kMessageIllegal, "message body size exceeds maxMessageSize " +
+                                           std::to_string(ctx->config.max_message_size));
+  std::vector<MessageExt> msgs;
+  const std::string& born_host = responder.remoteAddress();
+  if (header->batch) {
+    if (header->topic.starts_with(kRetryPrefix)) return fail(resp::kMessageIllegal, "batch request does not support retry group");
+    auto inner = remoting::decodeBatch(request.body, header->topic);
+    if (!inner.isOk()) return fail(resp::kMessageIllegal, "bad batch body: " + inner.status().message());
+    if (inner->empty()) return fail(resp::kMessageIllegal, "empty batch");
+    auto batch_props = remoting::decodeProperties(header->properties);
+    for (auto& m : *inner) {
+      SendHeader h = *header;
+      // Batch-level properties are appended to every inner message (4.8.0..5.3.3 behaviour); inner ones win
+      // where they were set by the producer itself except for the batch's own keys, as duplicates are last-wins.
+      remoting::Properties props = m.properties();
+      for (const auto& [k, v] : batch_props) props[k] = v;
+      h.properties = remoting::encodeProperties(props);
+      h.flag = m.flag();
+      h.batch = false;
+      msgs.push_back(buildMessage(*ctx, h, m.body(), born_host));
+    }
+  } else {
+    msgs.push_back(buildMessage(*ctx, *header, request.body, born_host));
+  }
+  const int32_t queue_id = header->queue_id;
+  const size_t count = msgs.size();
+  ctx->store->putMessagesAsync(
+      std::move(msgs), [ctx, responder, response = std::move(response), queue_id, count](
+                           Result<store::PutResult> put) mutable {
+        if (put.isOk()) {
+          ctx->metrics.messages_in.fetch_add(static_cast<int64_t>(count), std::memory_order_relaxed);
+          fillSendResponse(response, *put, queue_id);
+        } else {
+          ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+          fillStoreError(response, put.status());
+        }
+        responder.respond(std::move(response));
+      });
+}
+
+}  // namespace
+
+remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> ctx) {
+  return [ctx](RemotingCommand request, remoting::Responder responder) {
+    ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
+      processSend(ctx, request, responder);
+    });
+  };
+}
+
+}  // namespace rocketrpc::broker

@@ -1,0 +1,82 @@
+// Admin codes used by mqadmin updateTopic / topicList / clusterList and the test fixture:
+// UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), GET_BROKER_RUNTIME_INFO (28, KVTable).
+#include <nlohmann/json.hpp>
+
+#include "broker/processor/processors.h"
+#include "remoting/protocol/codes.h"
+
+namespace rocketrpc::broker {
+
+namespace resp = remoting::response_code;
+using remoting::RemotingCommand;
+
+remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerContext> ctx) {
+  return [ctx](RemotingCommand request, remoting::Responder responder) {
+    ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
+      const std::string* topic = request.get("topic");
+      if (!topic || !isValidTopicName(*topic)) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
+                                                      "The specified topic is blank or contains illegal characters"));
+        return;
+      }
+      if (*topic == ctx->config.broker_cluster_name) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
+                                                      "The specified topic is conflict with the cluster name"));
+        return;
+      }
+      namesrv::TopicConfig config;
+      config.topic_name = *topic;
+      config.read_queue_nums = static_cast<int32_t>(request.getInt("readQueueNums").value_or(16));
+      config.write_queue_nums = static_cast<int32_t>(request.getInt("writeQueueNums").value_or(16));
+      config.perm = static_cast<int32_t>(request.getInt("perm").value_or(6));
+      if (const std::string* f = request.get("topicFilterType")) config.topic_filter_type = *f;
+      config.topic_sys_flag = static_cast<int32_t>(request.getInt("topicSysFlag").value_or(0));
+      config.order = request.getBool("order");
+      if (config.read_queue_nums < 1 || config.write_queue_nums < 1 || config.read_queue_nums > 1024 ||
+          config.write_queue_nums > 1024) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, "queue nums must be in [1, 1024]"));
+        return;
+      }
+      Status s = ctx->topics->upsert(config);
+      responder.respond(s.isOk() ? RemotingCommand::responseTo(request, resp::kSuccess)
+                                 : RemotingCommand::responseTo(request, resp::kSystemError, s.toString()));
+    });
+  };
+}
+
+remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerContext> ctx) {
+  return [ctx](RemotingCommand request, remoting::Responder responder) {
+    auto response = RemotingCommand::responseTo(request, resp::kSuccess);
+    response.body = namesrv::encodeTopicConfigWrapper(ctx->topics->snapshot());
+    responder.respond(std::move(response));
+  };
+}
+
+remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx) {
+  return [ctx](RemotingCommand request, remoting::Responder responder) {
+    const auto& m = ctx->metrics;
+    nlohmann::json table{
+        {"brokerVersion", std::to_string(kBrokerVersion)},
+        {"brokerVersionDesc", "V4_9_8 (rocketrpc-broker)"},
+        {"msgPutTotalTodayNow", std::to_string(m.messages_in.load())},
+        {"msgGetTotalTodayNow", std::to_string(m.messages_out.load())},
+        {"msgPutTotalYesterdayMorning", "0"},
+        {"msgPutTotalTodayMorning", "0"},
+        {"msgGetTotalYesterdayMorning", "0"},
+        {"msgGetTotalTodayMorning", "0"},
+        {"putTps", "0.0 0.0 0.0"},
+        {"getTransferedTps", "0.0 0.0 0.0"},
+        {"commitLogMinOffset", std::to_string(ctx->store->commitLogMinOffset())},
+        {"commitLogMaxOffset", std::to_string(ctx->store->commitLogMaxOffset())},
+        {"pullRequestHoldCount", std::to_string(m.pulls_holding.load())},
+        {"bootTimestamp", std::to_string(ctx->now())},
+        {"earliestMessageTimeStamp", "0"},
+        {"commitLogDiskRatio", "0.0"},
+    };
+    auto response = RemotingCommand::responseTo(request, resp::kSuccess);
+    response.body = nlohmann::json{{"table", table}}.dump();
+    responder.respond(std::move(response));
+  };
+}
+
+}  // namespace rocketrpc::broker

@@ -1,0 +1,102 @@
+#include "broker/broker_config.h"
+
+#include <gtest/gtest.h>
+
+#include "broker/client_manager.h"
+#include "broker/processor/send_support.h"
+#include "broker/topic_config_manager.h"
+#include "remoting/protocol/codes.h"
+
+namespace rocketrpc::broker {
+namespace {
+
+TEST(BrokerConfigTest, AppliesApacheStyleFileAndValidates) {
+  BrokerConfig c;
+  ASSERT_TRUE(applyConfigText(c, "# comment\nbrokerClusterName = C1\nlistenPort=10911\nflushDiskType=SYNC_FLUSH\n"
+                                 "autoCreateTopicEnable=false\nsomeApacheOnlyKey=1\n")
+                  .isOk());
+  EXPECT_EQ(c.broker_cluster_name, "C1");
+  EXPECT_EQ(c.listen_port, 10911);
+  EXPECT_EQ(c.flush_disk_type, "SYNC_FLUSH");
+  EXPECT_FALSE(c.auto_create_topic_enable);
+  EXPECT_TRUE(c.validate().isOk());
+  EXPECT_FALSE(applyConfigText(c, "listenPort=abc\n").isOk());
+  EXPECT_FALSE(applyConfigText(c, "no equals sign\n").isOk());
+  c.flush_disk_type = "SOMETIMES";
+  EXPECT_FALSE(c.validate().isOk());
+  EXPECT_NE(describeConfig().find("storeReplyMessageEnable = true"), std::string::npos);
+}
+
+TEST(BrokerConfigTest, DelayLevelsParse) {
+  auto levels = parseDelayLevels("1s 5s 1m 2h 1d");
+  ASSERT_TRUE(levels.isOk());
+  EXPECT_EQ(*levels, (std::vector<int64_t>{1000, 5000, 60000, 7200000, 86400000}));
+  EXPECT_FALSE(parseDelayLevels("5x").isOk());
+  EXPECT_FALSE(parseDelayLevels("").isOk());
+}
+
+TEST(TopicRulesTest, NamesAndForbiddenTopics) {
+  EXPECT_TRUE(isValidTopicName("Topic_A-1%|x"));
+  EXPECT_FALSE(isValidTopicName("bad topic"));
+  EXPECT_FALSE(isValidTopicName(std::string(128, 'a')));
+  EXPECT_TRUE(isValidTopicName("%RETRY%" + std::string(200, 'a')));
+  EXPECT_TRUE(isNotAllowedSendTopic("SCHEDULE_TOPIC_XXXX"));
+  EXPECT_FALSE(isNotAllowedSendTopic("TBW102"));
+}
+
+TEST(SendHeaderTest, V2LettersAndV1NamesDecodeAlike) {
+  auto v2 = remoting::RemotingCommand::request(remoting::request_code::kSendMessageV2);
+  v2.set("a", "PG");
+  v2.set("b", "T");
+  v2.set("c", "TBW102");
+  v2.set("d", "4");
+  v2.set("e", "2");
+  v2.set("i", "TAGS\x01x");
+  auto h = parseSendHeader(v2);
+  ASSERT_TRUE(h.isOk());
+  EXPECT_EQ(h->topic, "T");
+  EXPECT_EQ(h->queue_id, 2);
+  auto v1 = remoting::RemotingCommand::request(remoting::request_code::kSendMessage);
+  v1.set("producerGroup", "PG");
+  v1.set("topic", "T");
+  v1.set("queueId", "1");
+  auto h1 = parseSendHeader(v1);
+  ASSERT_TRUE(h1.isOk());
+  EXPECT_EQ(h1->queue_id, 1);
+  EXPECT_EQ(h1->default_topic, "TBW102");
+  v1.ext_fields.erase("queueId");
+  EXPECT_FALSE(parseSendHeader(v1).isOk());
+}
+
+TEST(RebalanceLockManagerTest, LockIsExclusiveUntilExpiry) {
+  RebalanceLockManager locks(60000);
+  RebalanceLockManager::Queue q{"T", "b", 0};
+  EXPECT_EQ(locks.tryLockBatch("g", {q}, "c1", 0).size(), 1u);
+  EXPECT_TRUE(locks.tryLockBatch("g", {q}, "c2", 1000).empty());
+  EXPECT_EQ(locks.tryLockBatch("g", {q}, "c1", 2000).size(), 1u);  // renewal
+  EXPECT_EQ(locks.tryLockBatch("g", {q}, "c2", 62001).size(), 1u);  // expired
+  locks.unlockBatch("g", {q}, "c2");
+  EXPECT_EQ(locks.tryLockBatch("g", {q}, "c1", 62002).size(), 1u);
+}
+
+TEST(ClientManagerTest, MembershipChangesAndChannelClose) {
+  ClientManager m;
+  remoting::ConsumerData d;
+  d.group_name = "g";
+  remoting::SubscriptionData s;
+  s.topic = "T";
+  d.subscriptions.push_back(s);
+  EXPECT_TRUE(m.registerConsumer(d, "h:1", "c1", 0));
+  EXPECT_FALSE(m.registerConsumer(d, "h:1", "c1", 10));
+  EXPECT_TRUE(m.registerConsumer(d, "h:2", "c2", 10));
+  EXPECT_EQ(m.consumerIds("g").size(), 2u);
+  EXPECT_TRUE(m.findSubscription("g", "T"));
+  EXPECT_EQ(m.onChannelClosed("h:1"), std::vector<std::string>{"g"});
+  EXPECT_EQ(m.scanExpired(200000, 120000), std::vector<std::string>{"g"});
+  EXPECT_FALSE(m.hasConsumerGroup("g"));
+  m.registerProducer("pg", "h:3", "c3", 0);
+  EXPECT_EQ(m.findProducerChannel("c3"), std::optional<std::string>("h:3"));
+}
+
+}  // namespace
+}  // namespace rocketrpc::broker
