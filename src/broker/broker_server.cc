@@ -60,6 +60,8 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
+    {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
+    {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
 };
 
 std::vector<std::string> splitAddrs(const std::string& list) {

@@ -22,7 +22,8 @@ void ClientManager::unregisterProducer(const std::string& group, const std::stri
 }
 
 bool ClientManager::registerConsumer(const remoting::ConsumerData& data, const std::string& channel,
-                                     const std::string& client_id, int64_t now_ms) {
+                                     const std::string& client_id, int64_t now_ms, const std::string& language,
+                                     int32_t version) {
   std::lock_guard<std::mutex> lock(mu_);
   ConsumerGroup& g = consumers_[data.group_name];
   bool changed = false;
@@ -34,9 +35,10 @@ bool ClientManager::registerConsumer(const remoting::ConsumerData& data, const s
     }
     changed = true;
   }
-  g.members[channel] = Member{client_id, now_ms};
+  g.members[channel] = Member{client_id, now_ms, language, version};
   g.consume_type = data.consume_type;
   g.message_model = data.message_model;
+  g.consume_from_where = data.consume_from_where;
   std::map<std::string, remoting::SubscriptionData> subs;
   for (const auto& s : data.subscriptions) {
     auto old = g.subscriptions.find(s.topic);
@@ -117,7 +119,29 @@ std::vector<ConsumerMember> ClientManager::consumerMembers(const std::string& gr
   std::vector<ConsumerMember> out;
   auto g = consumers_.find(group);
   if (g == consumers_.end()) return out;
-  for (const auto& [channel, m] : g->second.members) out.push_back({channel, m.client_id});
+  for (const auto& [channel, m] : g->second.members) out.push_back({channel, m.client_id, m.language, m.version});
+  return out;
+}
+
+std::optional<ConsumerGroupSnapshot> ClientManager::consumerGroup(const std::string& group) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto g = consumers_.find(group);
+  if (g == consumers_.end() || g->second.members.empty()) return std::nullopt;
+  ConsumerGroupSnapshot out;
+  for (const auto& [channel, m] : g->second.members) out.members.push_back({channel, m.client_id, m.language, m.version});
+  for (const auto& [topic, sub] : g->second.subscriptions) out.subscriptions.push_back(sub);
+  out.consume_type = g->second.consume_type;
+  out.message_model = g->second.message_model;
+  out.consume_from_where = g->second.consume_from_where;
+  return out;
+}
+
+std::vector<std::string> ClientManager::groupsSubscribedTo(const std::string& topic) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;  // consumers_ is a sorted map, so out is sorted
+  for (const auto& [group, g] : consumers_) {
+    if (!g.members.empty() && g.subscriptions.count(topic) > 0) out.push_back(group);
+  }
   return out;
 }
 

@@ -21,6 +21,17 @@ namespace rocketrpc::broker {
 struct ConsumerMember {
   std::string channel;
   std::string client_id;
+  std::string language;  // from the heartbeat's command header ("JAVA", "CPP", ...)
+  int32_t version = 0;
+};
+
+/// What GET_CONSUMER_CONNECTION_LIST reports about an online consumer group.
+struct ConsumerGroupSnapshot {
+  std::vector<ConsumerMember> members;
+  std::vector<remoting::SubscriptionData> subscriptions;
+  std::string consume_type;
+  std::string message_model;
+  std::string consume_from_where;
 };
 
 class ClientManager {
@@ -30,7 +41,7 @@ class ClientManager {
   void unregisterProducer(const std::string& group, const std::string& client_id);
   /// Adds/refreshes a member and replaces the group's subscriptions. True when membership changed.
   bool registerConsumer(const remoting::ConsumerData& data, const std::string& channel, const std::string& client_id,
-                        int64_t now_ms);
+                        int64_t now_ms, const std::string& language = "CPP", int32_t version = 0);
   /// True when membership changed.
   bool unregisterConsumer(const std::string& group, const std::string& client_id);
   /// Drops everything registered over `channel`; returns consumer groups whose membership changed.
@@ -43,6 +54,10 @@ class ClientManager {
   std::vector<ConsumerMember> consumerMembers(const std::string& group) const;
   std::vector<std::string> consumerIds(const std::string& group) const;
   bool hasConsumerGroup(const std::string& group) const;
+  /// The group's members and subscriptions; nullopt when no member is online.
+  std::optional<ConsumerGroupSnapshot> consumerGroup(const std::string& group) const;
+  /// Online consumer groups subscribed to `topic`, sorted.
+  std::vector<std::string> groupsSubscribedTo(const std::string& topic) const;
   std::optional<remoting::SubscriptionData> findSubscription(const std::string& group, const std::string& topic) const;
   size_t producerCount() const;
   size_t consumerCount() const;
@@ -51,12 +66,15 @@ class ClientManager {
   struct Member {
     std::string client_id;
     int64_t last_update_ms = 0;
+    std::string language;
+    int32_t version = 0;
   };
   struct ConsumerGroup {
     std::map<std::string, Member> members;  // channel -> member
     std::map<std::string, remoting::SubscriptionData> subscriptions;
     std::string consume_type;
     std::string message_model;
+    std::string consume_from_where;
   };
   struct Producer {
     std::string channel;

@@ -38,7 +38,8 @@ remoting::RequestHandler makeHeartbeatHandler(std::shared_ptr<BrokerContext> ctx
         }
         ctx->topics->createIfMissing(std::string(kRetryPrefix) + consumer.group_name, 1,
                                      remoting::perm::kRead | remoting::perm::kWrite);
-        if (ctx->clients.registerConsumer(consumer, channel, hb->client_id, now))
+        if (ctx->clients.registerConsumer(consumer, channel, hb->client_id, now,
+                                          std::string(remoting::languageName(request.language)), request.version))
           notifyConsumerIdsChanged(*ctx, consumer.group_name);
       }
       for (const auto& group : hb->producer_groups) ctx->clients.registerProducer(group, channel, hb->client_id, now);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "broker/broker_context.h"
 #include "remoting/transport.h"
@@ -31,6 +33,18 @@ remoting::RequestHandler makeUnlockBatchHandler(std::shared_ptr<BrokerContext> c
 remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerContext> ctx);  // 17
 remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 21
 remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx);  // 28
+remoting::RequestHandler makeQueryTopicConsumeByWhoHandler(std::shared_ptr<BrokerContext> ctx);     // 300
+remoting::RequestHandler makeGetConsumerConnectionListHandler(std::shared_ptr<BrokerContext> ctx);  // 203
+
+inline constexpr int32_t kQueryTopicConsumeByWho = 300;
+inline constexpr int32_t kGetConsumerConnectionList = 203;
+
+/// GroupList body of QUERY_TOPIC_CONSUME_BY_WHO: online groups subscribed to `topic` plus groups with an
+/// offset committed on it.
+std::string encodeTopicConsumers(const ClientManager& clients, const store::ConsumerOffsetTable& offsets,
+                                 const std::string& topic);
+/// ConsumerConnection body of GET_CONSUMER_CONNECTION_LIST; nullopt when no member of `group` is online.
+std::optional<std::string> encodeConsumerConnection(const ClientManager& clients, const std::string& group);
 
 /// Re-executes a woken long-poll pull without suspension (used by PullRequestHoldService).
 void replayPull(const std::shared_ptr<BrokerContext>& ctx, remoting::RemotingCommand request,
