@@ -1,46 +1,68 @@
 #!/usr/bin/env bash
-# The demo: installs what it needs, builds rocketrpc, starts a name server + broker on 127.0.0.1, runs an RPC
-# echo round trip (`rocketrpc respond` answering `rocketrpc request`), then stops everything.
-# Until rocketrpc-broker lands, the broker is Apache RocketMQ 4.9.8 started from Maven Central jars.
+# The demo: installs what it needs (Debian packages), builds rocketrpc, starts rocketrpc-broker (name server +
+# broker in one process) on 127.0.0.1 with a store in a temporary directory, serves an echo RpcReceiver with
+# `rocketrpc serve`, makes an RPC round trip with `rocketrpc call` and a burst of 2,000 requests with
+# `rocketrpc request`, then stops everything. No Java needed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target rocketrpc_cli
+cmake --build --preset release --target rocketrpc_cli rocketrpc_broker_bin
 CLI="$ROOT/build/release/tools/rocketrpc"
+BROKER="$ROOT/build/release/tools/rocketrpc-broker"
 
-RESPONDER_PID=""
+WORK="$(mktemp -d)"
+BROKER_PID=""
+SERVER_PID=""
 cleanup() {
-  [ -n "$RESPONDER_PID" ] && kill "$RESPONDER_PID" 2>/dev/null && wait "$RESPONDER_PID" 2>/dev/null || true
-  "$ROOT/scripts/apache-rocketmq.sh" stop >/dev/null 2>&1 || true
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$BROKER_PID" ] && kill -TERM "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-echo "starting Apache RocketMQ 4.9.8 on 127.0.0.1 ..."
-NAMESRV="$("$ROOT/scripts/apache-rocketmq.sh" start 4.9.8 | grep -E '^NAMESRV=' | tail -1 | cut -d= -f2)"
-echo "name server: $NAMESRV"
-TOPIC="DemoEcho"
+# Waits until file $1 has a line matching $2 while process $3 lives (30 s at most).
+wait_for_line() {
+  for _ in $(seq 1 300); do
+    grep -q "$2" "$1" && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
 
-# Creates the topic (the first send auto-creates it), then serves it.
-"$CLI" request -n "$NAMESRV" -t "$TOPIC" --timeout-ms 1000 warm-up >/dev/null 2>&1 || true
-RESP_LOG="$(mktemp)"
-"$CLI" respond -n "$NAMESRV" -t "$TOPIC" -g DemoResponder --mode echo >"$RESP_LOG" &
-RESPONDER_PID=$!
-for _ in $(seq 1 300); do
-  grep -q '^READY$' "$RESP_LOG" && break
-  kill -0 "$RESPONDER_PID" 2>/dev/null || break
+echo "starting rocketrpc-broker on 127.0.0.1 ..."
+"$BROKER" --port 0 --store "$WORK/store" >"$WORK/broker.out" 2>"$WORK/broker.log" &
+BROKER_PID=$!
+wait_for_line "$WORK/broker.out" '^READY ' "$BROKER_PID" || { echo "broker did not start:"; tail -20 "$WORK/broker.log"; exit 1; }
+NAMESRV="$(grep '^READY ' "$WORK/broker.out" | head -1 | cut -d' ' -f2)"
+echo "name server + broker: $NAMESRV"
+
+cat >"$WORK/rpc.yaml" <<EOF
+rocketmq:
+  rpc:
+    client:
+      broker-url: $NAMESRV
+      request-topic: DemoEcho
+      default-timeout-millis: 3000
+    server:
+      consumer-group: DemoEchoServer
+EOF
+
+"$CLI" serve --config "$WORK/rpc.yaml" --receiver echo >"$WORK/server.out" 2>"$WORK/server.log" &
+SERVER_PID=$!
+wait_for_line "$WORK/server.out" '^READY' "$SERVER_PID" || { echo "rpc server did not start:"; tail -20 "$WORK/server.log"; exit 1; }
+echo "rpc server ready (echo receiver); calling it"
+
+# The server's first rebalance may take a moment after READY: retry the first call briefly.
+reply=""
+for _ in $(seq 1 30); do
+  if reply="$("$CLI" call --config "$WORK/rpc.yaml" "hello from rocketrpc" 2>"$WORK/call.err")"; then break; fi
+  reply=""
   sleep 0.2
 done
-grep -q '^READY$' "$RESP_LOG" || { echo "responder did not start"; exit 1; }
-echo "responder ready; sending requests"
-
-# The responder's first rebalance may take a moment: retry the first request briefly.
-for _ in $(seq 1 30); do
-  if reply="$("$CLI" request -n "$NAMESRV" -t "$TOPIC" --timeout-ms 2000 "hello from rocketrpc")"; then
-    break
-  fi
-done
+[ -n "$reply" ] || { echo "the call failed:"; cat "$WORK/call.err"; exit 1; }
 echo "reply: $reply"
-"$CLI" request -n "$NAMESRV" -t "$TOPIC" --count 2000 --inflight 64 --size 128 --expect-echo
+"$CLI" request -n "$NAMESRV" -t DemoEcho --count 2000 --inflight 64 --size 128 --expect-echo

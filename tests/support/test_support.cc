@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "support/test_broker.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -16,10 +18,7 @@ std::string uniqueName(const std::string& prefix) {
          std::to_string(salt % 100000);
 }
 
-std::string testNamesrv() {
-  const char* v = std::getenv("ROCKETRPC_TEST_NAMESRV");
-  return v ? std::string(v) : std::string();
-}
+std::string testNamesrv() { return testBrokerNamesrv(); }
 
 bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

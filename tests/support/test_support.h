@@ -10,7 +10,8 @@ namespace rocketrpc::testing {
 /// A name unique in this process and across runs: "<prefix>_<pid>_<counter>_<random>".
 std::string uniqueName(const std::string& prefix);
 
-/// Name-server address of the cluster under test (env ROCKETRPC_TEST_NAMESRV); empty if unset.
+/// Name-server address of the cluster under test: env ROCKETRPC_TEST_NAMESRV, else a rocketrpc-broker started
+/// for this process as ROCKETRPC_TEST_BROKER says (support/test_broker.h); empty if none.
 std::string testNamesrv();
 
 /// Polls `cond` every 10 ms until it holds or `timeout` passes. Returns the last value of cond.
@@ -22,5 +23,5 @@ bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds time
 #define ROCKETRPC_REQUIRE_CLUSTER()                                                  \
   do {                                                                               \
     if (::rocketrpc::testing::testNamesrv().empty())                                 \
-      GTEST_FAIL() << "ROCKETRPC_TEST_NAMESRV is not set (run scripts/run-tests.sh)"; \
+      GTEST_FAIL() << "no broker under test: ROCKETRPC_TEST_NAMESRV is unset and no rocketrpc-broker started"; \
   } while (0)

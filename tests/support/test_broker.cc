@@ -1,0 +1,151 @@
+#include "support/test_broker.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "broker/broker_config.h"
+#include "broker/broker_server.h"
+#include "support/subprocess.h"
+
+namespace rocketrpc::testing {
+
+namespace {
+
+std::string envString(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string makeTempDir() {
+  std::string base = envString("TMPDIR");
+  if (base.empty()) base = "/tmp";
+  std::string pattern = base + "/rocketrpc-test-broker-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) return {};
+  return pattern;
+}
+
+// Owns the broker of this process. Torn down by a gtest Environment after the last test (not by a static
+// destructor: the broker's threads log, and logging must still exist when they stop).
+class TestBroker {
+ public:
+  static TestBroker& instance() {
+    static TestBroker* broker = new TestBroker;  // intentionally leaked; stop() releases the resources
+    return *broker;
+  }
+
+  std::string namesrv() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) {
+      started_ = true;
+      start();
+    }
+    return namesrv_;
+  }
+
+  void stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (server_) {
+      server_->shutdown();
+      server_.reset();
+    }
+    if (process_) {
+      process_->signal(SIGTERM);
+      if (!process_->wait(std::chrono::seconds(20))) std::cerr << "test broker: did not stop on SIGTERM\n";
+      process_.reset();
+    }
+    if (!store_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(store_dir_, ec);
+      store_dir_.clear();
+    }
+  }
+
+ private:
+  void start() {
+    const std::string mode = testBrokerMode();
+    if (mode == "none" || mode == "external") return;
+    store_dir_ = makeTempDir();
+    if (store_dir_.empty()) {
+      std::cerr << "test broker: cannot create a temporary directory\n";
+      return;
+    }
+    if (mode == "inprocess") {
+      broker::BrokerConfig config;
+      config.listen_host = "127.0.0.1";
+      config.broker_ip1 = "127.0.0.1";
+      config.listen_port = 0;
+      config.store_path_root_dir = store_dir_;
+      server_ = std::make_unique<broker::BrokerServer>(config);
+      if (Status s = server_->start(); !s.isOk()) {
+        std::cerr << "test broker: in-process rocketrpc-broker failed to start: " << s.toString() << "\n";
+        server_->shutdown();
+        server_.reset();
+        return;
+      }
+      namesrv_ = server_->address();
+      return;
+    }
+    if (mode == "binary") {
+      std::string bin = envString("ROCKETRPC_BROKER_BIN");
+      if (bin.empty()) {  // the build tree's tools/rocketrpc-broker, beside tests/
+        std::error_code ec;
+        auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+        bin = ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
+      }
+      try {
+        process_ = std::make_unique<Subprocess>(std::vector<std::string>{bin, "--port", "0", "--store", store_dir_});
+      } catch (const std::exception& e) {
+        std::cerr << "test broker: cannot start " << bin << ": " << e.what() << "\n";
+        return;
+      }
+      while (auto line = process_->readLine(std::chrono::seconds(60))) {
+        if (line->rfind("READY ", 0) == 0) {
+          namesrv_ = line->substr(6);
+          return;
+        }
+      }
+      std::cerr << "test broker: " << bin << " never printed READY\n";
+      return;
+    }
+    std::cerr << "test broker: unknown ROCKETRPC_TEST_BROKER=" << mode << " (inprocess, binary or none)\n";
+  }
+
+  std::mutex mu_;
+  bool started_ = false;
+  std::string namesrv_;
+  std::string store_dir_;
+  std::unique_ptr<broker::BrokerServer> server_;
+  std::unique_ptr<Subprocess> process_;
+};
+
+class TestBrokerEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { TestBroker::instance().stop(); }
+};
+
+[[maybe_unused]] ::testing::Environment* const kEnvironment =
+    ::testing::AddGlobalTestEnvironment(new TestBrokerEnvironment);
+
+}  // namespace
+
+std::string testBrokerMode() {
+  if (!envString("ROCKETRPC_TEST_NAMESRV").empty()) return "external";
+  std::string mode = envString("ROCKETRPC_TEST_BROKER");
+  return mode.empty() ? "inprocess" : mode;
+}
+
+std::string testBrokerNamesrv() {
+  if (std::string external = envString("ROCKETRPC_TEST_NAMESRV"); !external.empty()) return external;
+  return TestBroker::instance().namesrv();
+}
+
+}  // namespace rocketrpc::testing
