@@ -2,7 +2,7 @@
 # Request/reply comparison: raw TCP, NATS, Apache RocketMQ with the Java client and with rocketrpc's client,
 # and rocketrpc-broker (once it is built), over loopback, on the same workloads. One command:
 #
-#   bench/compare.sh [--quick] [--systems tcp,nats,rmq-java,rmq-rocketrpc,rrpc-broker] [--no-micro]
+#   bench/compare.sh [--quick] [--systems tcp,nats,rmq-java,rmq-rocketrpc,rrpc-broker] [--no-micro] [--no-startup]
 #
 # It installs what is missing (Debian: nats-server, libnats-dev, python3-matplotlib, the build packages of
 # scripts/setup.sh; Maven: rocketmq-client 4.9.8 for bench/java), builds the bench targets of the `release`
@@ -10,6 +10,8 @@
 # scripts/apache-rocketmq.sh), runs the cells, stops everything, runs micro_bench, and writes
 # docs/benchmarks/<date>/{results.json,results.csv,report.md,*.png,micro.json}.
 # --quick: 0.8 s cells and a single repetition, for trying changes (do not record those).
+# Then bench/startup.py measures start-up time and idle memory of rocketrpc-broker and Apache RocketMQ
+# (startup.json, startup.md in the same directory; about 1.5 minutes; --quick: 2 runs; --no-startup skips it).
 #
 # Environment: BENCH_OUT (output directory), BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_REPS,
 # ROCKETRPC_BROKER_ARGS (arguments of tools/rocketrpc-broker, default "--port {port} --store {dir}").
@@ -23,6 +25,7 @@ cd "$REPO"
 log() { printf '[compare] %s\n' "$*" >&2; }
 
 QUICK=0
+STARTUP=1
 PASS=()
 while (($#)); do
   case "$1" in
@@ -30,6 +33,7 @@ while (($#)); do
     --systems) PASS+=(--systems "${2:?--systems needs a list}"); shift 2 ;;
     --systems=*) PASS+=(--systems "${1#*=}"); shift ;;
     --no-micro) PASS+=(--no-micro); shift ;;
+    --no-startup) STARTUP=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) log "unknown argument $1"; exit 2 ;;
   esac
@@ -72,6 +76,18 @@ fi
 OUT=${BENCH_OUT:-docs/benchmarks/$(date +%F)}
 mkdir -p "$OUT"
 python3 bench/compare.py --t0 "$T0" --out-dir "$OUT" "${PASS[@]}"
+
+# Start-up time and idle memory next to Apache RocketMQ (needs the release rocketrpc-broker built above).
+if ((STARTUP)); then
+  if [[ -x build/release/tools/rocketrpc-broker ]]; then
+    startup_args=(--out-dir "$OUT" --broker-bin build/release/tools/rocketrpc-broker)
+    ((QUICK)) && startup_args+=(--runs 2)
+    log "start-up time and idle memory (bench/startup.py)"
+    python3 bench/startup.py "${startup_args[@]}" >/dev/null || log "start-up benchmark failed (see above)"
+  else
+    log "rocketrpc-broker not built: start-up benchmark skipped"
+  fi
+fi
 
 # The plots need matplotlib: Debian's python3-matplotlib is seen by the system interpreter, which may not be
 # the first python3 on PATH.

@@ -11,6 +11,10 @@
 #   scripts/apache-rocketmq.sh status [VERSION] [--dir DIR]
 #   scripts/apache-rocketmq.sh topic [--dir DIR] NAME[,NAME...] [QUEUES]   (default 4 queues)
 #   scripts/apache-rocketmq.sh admin [--dir DIR] MQADMIN-ARGS...   (e.g. admin clusterList)
+#        -n is added from the cluster's state. When DIR holds no cluster started here and the
+#        arguments give -n (any name server, e.g. rocketrpc-broker's), mqadmin runs on its own
+#        with DIR (default .rocketmq/admin) as home and log dir, from the jars of
+#        ROCKETMQ_ADMIN_VERSION (default 4.9.8, i.e. 4.9.7).
 #   scripts/apache-rocketmq.sh fetch [VERSION]                      (only download the jars)
 #   scripts/apache-rocketmq.sh env [--dir DIR]                      (print the cluster's variables)
 #
@@ -683,8 +687,20 @@ take_dir_prefix() {
 
 cmd_admin() {
   take_dir_prefix "$@"
-  load_env "$(select_run_dir "$PREFIX_DIR" "")"
   ((${#REST[@]} > 0)) || die "admin: give mqadmin arguments, e.g. 'admin clusterList'"
+  local d
+  d=$(select_run_dir "$PREFIX_DIR" "")
+  if [[ ! -f $d/cluster.env ]] && has_n_option "${REST[@]}"; then
+    # No cluster of ours in DIR, but -n names one (another name server, e.g. rocketrpc-broker):
+    # mqadmin from the ROCKETMQ_ADMIN_VERSION jars, with DIR as its home and log directory.
+    RUN_DIR=$(abspath "${PREFIX_DIR:-$STATE_ROOT/admin}")
+    RMQ_LIB=$(fetch_jars "$(resolve_version "${ROCKETMQ_ADMIN_VERSION:-}")")
+    mkdir -p "$RUN_DIR/home/conf" "$RUN_DIR/logs"
+    [[ -f $RUN_DIR/home/conf/logback_tools.xml ]] || cp "$TEMPLATE_DIR/conf/logback_tools.xml" "$RUN_DIR/home/conf/"
+    run_mqadmin "${REST[@]}"
+    return
+  fi
+  load_env "$d"
   if has_n_option "${REST[@]}"; then
     run_mqadmin "${REST[@]}"
   else

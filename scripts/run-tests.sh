@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs dependencies, builds, runs unit tests, integration and
-# interop tests against real Apache RocketMQ (4.9.8 one broker, 4.9.8 two brokers, 5.3.x), unit tests under
-# ASan+UBSan, and a short libFuzzer run of every fuzz target.
+# The whole test suite, as CI runs it: installs dependencies, builds, runs unit tests, the integration and
+# interop suites against rocketrpc-broker and against real Apache RocketMQ (4.9.8 one broker, 4.9.8 two
+# brokers, 5.3.x), unit + integration tests under ASan+UBSan and under TSan (in-process rocketrpc-broker), and
+# a short libFuzzer run of every fuzz target.
 #
 #   scripts/run-tests.sh            everything
 #   STAGES="unit asan" scripts/run-tests.sh   only some stages (unit rocketrpc integration cluster2 apache5 asan tsan fuzz)
 #   (rocketrpc = the integration and interop suites against our own rocketrpc-broker)
+# The integration tests pick their broker through tests/support/test_broker.h: ROCKETRPC_TEST_NAMESRV (an
+# external cluster) or ROCKETRPC_TEST_BROKER=inprocess|binary (a rocketrpc-broker per test process).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,9 +46,7 @@ run_ctest() {
   if [ "$rc" -ne 0 ]; then FAILED_STAGES+=("$stage"); fi
 }
 
-RB_PID=""
 cleanup() {
-  [ -n "$RB_PID" ] && kill -TERM "$RB_PID" 2>/dev/null || true
   "$ROOT/scripts/apache-rocketmq.sh" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -72,7 +73,8 @@ if has_stage unit; then
   run_ctest unit --test-dir build/debug -L unit -j "$JOBS"
 fi
 
-if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_stage apache5; then
+if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_stage apache5 || has_stage asan ||
+   has_stage tsan; then
   log "java peer"
   mvn -q -B -f "$ROOT/java-peer/pom.xml" package -DskipTests
   export ROCKETRPC_JAVA_PEER_JAR="$ROOT/java-peer/target/java-peer.jar"
@@ -80,24 +82,11 @@ fi
 
 export ROCKETRPC_BROKER_BIN="$ROOT/build/debug/tools/rocketrpc-broker"
 if has_stage rocketrpc; then
-  log "integration + interop: rocketrpc-broker"
-  RB_STORE="$(mktemp -d)"
-  RB_OUT="$(mktemp)"
-  "$ROCKETRPC_BROKER_BIN" --port 0 --store "$RB_STORE" >"$RB_OUT" 2>"$RB_STORE.log" &
-  RB_PID=$!
-  for _ in $(seq 300); do grep -q '^READY ' "$RB_OUT" && break; sleep 0.1; done
-  ROCKETRPC_TEST_NAMESRV="$(grep '^READY ' "$RB_OUT" | head -1 | cut -d' ' -f2)"
-  export ROCKETRPC_TEST_NAMESRV
-  if [ -z "$ROCKETRPC_TEST_NAMESRV" ]; then
-    echo "rocketrpc-broker did not start"; tail -20 "$RB_STORE.log"
-    FAILED_STAGES+=(rocketrpc); TOTAL_FAILED=$((TOTAL_FAILED + 1))
-  else
-    run_ctest rocketrpc --test-dir build/debug -R 'ProducerTest|RequestReplyTest|ReplyMessageTest|PushConsumer|BrokerRoundTrip' --timeout 600
-  fi
-  kill -TERM "$RB_PID" 2>/dev/null || true
-  wait "$RB_PID" 2>/dev/null || true
-  RB_PID=""
-  rm -rf "$RB_STORE" "$RB_STORE.log" "$RB_OUT"
+  # Every test process starts its own rocketrpc-broker binary on 127.0.0.1 (tests/support/test_broker.h).
+  log "integration + interop: rocketrpc-broker (binary, one per test process)"
+  unset ROCKETRPC_TEST_NAMESRV
+  ROCKETRPC_TEST_BROKER=binary run_ctest rocketrpc --test-dir build/debug -L 'integration|interop' -E 'TwoBroker' \
+    -j "$JOBS" --timeout 600
 fi
 
 if has_stage integration; then
@@ -121,18 +110,26 @@ if has_stage apache5; then
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
 
+# Under the sanitizers the integration suites run against an in-process rocketrpc-broker, so broker and client
+# code are checked together.
 if has_stage asan; then
-  log "unit tests under ASan+UBSan"
+  log "unit + integration tests under ASan+UBSan (in-process rocketrpc-broker)"
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$JOBS" --target all
-  run_ctest asan --test-dir build/asan -L unit -j "$JOBS"
+  unset ROCKETRPC_TEST_NAMESRV
+  ROCKETRPC_CLI="$ROOT/build/asan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/asan/tools/rocketrpc-broker" \
+    ROCKETRPC_TEST_BROKER=inprocess run_ctest asan --test-dir build/asan -L 'unit|integration|interop' \
+    -E 'TwoBroker' -j "$JOBS" --timeout 900
 fi
 
 if has_stage tsan; then
-  log "unit tests under TSan"
+  log "unit + integration tests under TSan (in-process rocketrpc-broker)"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$JOBS" --target all
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_ctest tsan --test-dir build/tsan -L unit -j "$JOBS"
+  unset ROCKETRPC_TEST_NAMESRV
+  ROCKETRPC_CLI="$ROOT/build/tsan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/tsan/tools/rocketrpc-broker" \
+    ROCKETRPC_TEST_BROKER=inprocess TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    run_ctest tsan --test-dir build/tsan -L 'unit|integration|interop' -E 'TwoBroker' -j "$JOBS" --timeout 900
 fi
 
 if has_stage fuzz; then

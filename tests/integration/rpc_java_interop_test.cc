@@ -44,10 +44,11 @@ class RpcJavaInteropIT : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->close();
   }
+  // The Java requester also prints each reply's error marker: STATUS i RRPC_STATUS=<v> RRPC_ERROR=<v>.
   testing::Subprocess requester(const std::string& body, int count) {
     return testing::Subprocess({"java", "-jar", jar_, "requester", "-n", testNamesrv(), "-t", topic_,
                                 "--count", std::to_string(count), "--body", body, "--timeout-ms", "10000",
-                                "--group", uniqueName("java_req")});
+                                "--group", uniqueName("java_req"), "--print-status"});
   }
   std::string jar_, topic_;
   std::unique_ptr<RpcServer> server_;
@@ -59,6 +60,12 @@ TEST_F(RpcJavaInteropIT, JavaRequestIsAnsweredByRpcServer) {
   ASSERT_TRUE(rc.has_value()) << java.output();
   EXPECT_EQ(*rc, 0) << java.output();
   EXPECT_NE(java.output().find("ok=10 errors=0"), std::string::npos) << java.output();
+  // Normal replies carry no error marker.
+  for (int i = 1; i <= 10; ++i) {
+    EXPECT_NE(java.output().find("STATUS " + std::to_string(i) + " RRPC_STATUS=- RRPC_ERROR=-\n"),
+              std::string::npos)
+        << java.output();
+  }
   EXPECT_GE(server_->stats().replies, 10u);
 }
 
@@ -70,9 +77,12 @@ TEST_F(RpcJavaInteropIT, HandlerExceptionReachesJavaAsAnErrorReply) {
   // timeout.
   EXPECT_NE(java.output().find("FAIL 1 body mismatch"), std::string::npos) << java.output();
   EXPECT_EQ(java.output().find("imeout"), std::string::npos) << java.output();
+  // What the Java client itself reads from the reply: RRPC_STATUS=error and the handler's exception text.
+  EXPECT_NE(java.output().find("STATUS 1 RRPC_STATUS=error RRPC_ERROR=receiver failed on boom\n"),
+            std::string::npos)
+      << java.output();
   EXPECT_EQ(server_->stats().handler_errors, 1u);
-  // What that reply carries, seen through our own Producer (same bytes the Java client got):
-  // RRPC_STATUS=error is what makes it an error reply; the text is the exception's message.
+  // The same reply seen through our own Producer: RRPC_STATUS=error makes it an error reply.
   ProducerOptions po;
   po.namesrv_addr = testNamesrv();
   po.group = uniqueName("rpc_java_check");

@@ -10,11 +10,18 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.message.MessageQueue;
 
-/** Receives N messages with a push consumer (from the first offset for a new group). */
+/**
+ * Receives N messages with a push consumer (from the first offset for a new group), with a
+ * MessageListenerConcurrently (one thread) or, with --orderly, a MessageListenerOrderly (four
+ * threads, so only the per-queue lock keeps a queue in order).
+ */
 final class Consume {
     private final String namesrv;
     private final String topic;
@@ -23,6 +30,8 @@ final class Consume {
     private final long timeoutMs;
     private final String tagExpr;
     private final boolean quiet;
+    private final boolean orderly;
+    private final boolean meta;
     private final PrintStream out = System.out;
 
     Consume(Args a) {
@@ -33,6 +42,8 @@ final class Consume {
         timeoutMs = a.getLong("--timeout-ms", 60000);
         tagExpr = a.get("--tag", "*");
         quiet = a.flag("--quiet");
+        orderly = a.flag("--orderly");
+        meta = a.flag("--meta");
         a.checkAllUsed();
     }
 
@@ -42,20 +53,25 @@ final class Consume {
         DefaultMQPushConsumer consumer = Consumers.newConsumer(namesrv, group, "consumer");
         consumer.subscribe(topic, tagExpr);
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.setConsumeThreadMin(1);
-        consumer.setConsumeThreadMax(1);
-        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-            for (MessageExt m : msgs) {
-                if (!seen.add(m.getMsgId())) {
-                    continue;
+        if (orderly) {
+            consumer.setConsumeThreadMin(4);
+            consumer.setConsumeThreadMax(4);
+            consumer.registerMessageListener((MessageListenerOrderly) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    accept(m, ctx.getMessageQueue(), seen, latch);
                 }
-                if (!quiet) {
-                    print(m);
+                return ConsumeOrderlyStatus.SUCCESS;
+            });
+        } else {
+            consumer.setConsumeThreadMin(1);
+            consumer.setConsumeThreadMax(1);
+            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    accept(m, ctx.getMessageQueue(), seen, latch);
                 }
-                latch.countDown();
-            }
-            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+        }
         consumer.start();
         long deadline = System.currentTimeMillis() + timeoutMs;
         // a topic that appears after start() is otherwise only found by the 30 s route poll
@@ -72,7 +88,18 @@ final class Consume {
         return all ? 0 : 1;
     }
 
-    private synchronized void print(MessageExt m) {
+    /** Counts (and prints) a message the first time its id is seen; redeliveries are ignored. */
+    private void accept(MessageExt m, MessageQueue mq, Set<String> seen, CountDownLatch latch) {
+        if (!seen.add(m.getMsgId())) {
+            return;
+        }
+        if (!quiet) {
+            print(m, mq);
+        }
+        latch.countDown();
+    }
+
+    private synchronized void print(MessageExt m, MessageQueue mq) {
         StringBuilder sb = new StringBuilder("MSG ").append(Peers.printable(m.getBody() == null ? new byte[0] : m.getBody()));
         Map<String, String> sorted = new TreeMap<>(m.getProperties());
         for (Map.Entry<String, String> e : sorted.entrySet()) {
@@ -80,6 +107,16 @@ final class Consume {
                 sb.append('\n').append("PROP ").append(e.getKey()).append('=').append(Peers.printable(e.getValue()));
             }
         }
+        if (meta) {
+            sb.append('\n').append("META queue=").append(mq.getBrokerName()).append(':').append(m.getQueueId())
+                .append(" offset=").append(m.getQueueOffset())
+                .append(" tags=").append(orDash(m.getTags()))
+                .append(" keys=").append(orDash(m.getKeys()));
+        }
         out.println(sb);
+    }
+
+    private static String orDash(String v) {
+        return v == null || v.isEmpty() ? "-" : Peers.printable(v);
     }
 }

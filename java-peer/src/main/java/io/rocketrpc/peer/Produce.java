@@ -53,7 +53,7 @@ final class Produce {
                 msg.setTags(tag);
             }
             if (key != null) {
-                msg.setKeys(key);
+                msg.setKeys(key.replace("{i}", Long.toString(i)));
             }
             Peers.putProps(msg, props);
             try {

@@ -15,6 +15,10 @@ import org.apache.rocketmq.common.topic.TopicValidator;
 
 /** Sends requests with DefaultMQProducer.request() and checks every reply. */
 final class Requester {
+    /** rocketrpc's error-reply properties (include/rocketrpc/producer.h, reply_property). */
+    static final String STATUS_PROPERTY = "RRPC_STATUS";
+    static final String ERROR_PROPERTY = "RRPC_ERROR";
+
     private final String namesrv;
     private final String topic;
     private final long count;
@@ -25,6 +29,7 @@ final class Requester {
     private final boolean expectUpper;
     private final String group;
     private final boolean verbose;
+    private final boolean printStatus;
     private final PrintStream out = System.out;
 
     Requester(Args a) {
@@ -38,6 +43,7 @@ final class Requester {
         expectUpper = a.flag("--expect-upper");
         group = a.get("--group", "java_peer_requester");
         verbose = a.flag("--verbose");
+        printStatus = a.flag("--print-status");
         a.checkAllUsed();
         if (text != null && size >= 0) {
             throw new Main.UsageException("give --body or --size, not both");
@@ -63,6 +69,9 @@ final class Requester {
             String failure;
             try {
                 Message reply = producer.request(msg, timeoutMs);
+                if (printStatus && reply != null) {
+                    printStatus(i, reply);
+                }
                 failure = check(body, reply);
             } catch (Exception e) {
                 failure = Peers.describe(e);
@@ -106,6 +115,19 @@ final class Requester {
                 System.err.println("java-peer requester: priming failed: " + Peers.describe(e));
             }
         }
+    }
+
+    /**
+     * The error marker a rocketrpc responder puts on error replies (docs/design/rpc.md): one line
+     * "STATUS i RRPC_STATUS=<v> RRPC_ERROR=<v>", "-" for an absent property.
+     */
+    private void printStatus(long i, Message reply) {
+        out.println("STATUS " + i + " " + STATUS_PROPERTY + "=" + orDash(reply.getProperty(STATUS_PROPERTY)) + " "
+            + ERROR_PROPERTY + "=" + orDash(reply.getProperty(ERROR_PROPERTY)));
+    }
+
+    private static String orDash(String v) {
+        return v == null || v.isEmpty() ? "-" : Peers.printable(v);
     }
 
     private String check(byte[] sent, Message reply) {
