@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/broker_config.h"
 #include "broker/broker_metrics.h"
 #include "broker/client_manager.h"
+#include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "common/executor.h"
 #include "remoting/transport.h"
@@ -24,6 +27,36 @@ class PullRequestHoldService;
 
 inline constexpr int32_t kBrokerVersion = 409;  // MQVersion V4_9_8, reported in heartbeat responses
 
+/// The header encoding each client connection last used for a send; requests the broker pushes to that
+/// connection (PUSH_REPLY_MESSAGE_TO_CLIENT) use the same, so a client writing the binary ROCKETMQ header gets
+/// pushes it decodes cheaply, and a JSON-only client keeps getting JSON. Thread-safe.
+class ChannelEncodings {
+ public:
+  void note(const std::string& channel, remoting::SerializeType type) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = types_.find(channel);
+    if (it == types_.end()) {
+      types_.emplace(channel, type);
+    } else {
+      it->second = type;
+    }
+  }
+  /// kJson for a connection that never sent.
+  remoting::SerializeType of(const std::string& channel) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = types_.find(channel);
+    return it == types_.end() ? remoting::SerializeType::kJson : it->second;
+  }
+  void forget(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mu_);
+    types_.erase(channel);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, remoting::SerializeType> types_;  // guarded by mu_
+};
+
 struct BrokerContext {
   BrokerConfig config;
   std::string broker_addr;  // brokerIP1:port, also the STOREHOST of stored messages
@@ -32,9 +65,11 @@ struct BrokerContext {
 
   std::shared_ptr<store::MessageStore> store;
   std::unique_ptr<TopicConfigManager> topics;
+  std::unique_ptr<SubscriptionGroupManager> groups;
   ClientManager clients;
   RebalanceLockManager locks;
   BrokerMetrics metrics;
+  ChannelEncodings encodings;
   remoting::RemotingServer* server = nullptr;          // owned by BrokerServer
   ThreadPool* workers = nullptr;                       // owned by BrokerServer
   PullRequestHoldService* pull_holds = nullptr;        // owned by BrokerServer

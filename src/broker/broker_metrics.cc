@@ -24,6 +24,14 @@ std::string BrokerMetrics::render(const std::string& extra) const {
   counter("rocketrpc_broker_messages_delayed_total", "Delayed messages delivered to their topic.", messages_delayed);
   counter("rocketrpc_broker_messages_retried_total", "Messages sent back to retry topics.", messages_retried);
   counter("rocketrpc_broker_messages_dlq_total", "Messages moved to dead-letter topics.", messages_dlq);
+  out += "# HELP rocketrpc_broker_requests_total Broker requests received, by request code (other: above " +
+         std::to_string(kMaxCountedCode) + ").\n# TYPE rocketrpc_broker_requests_total counter\n";
+  for (size_t code = 0; code < requests_by_code.size(); ++code) {
+    const int64_t n = requests_by_code[code].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    const std::string label = code <= kMaxCountedCode ? std::to_string(code) : "other";
+    out += "rocketrpc_broker_requests_total{code=\"" + label + "\"} " + std::to_string(n) + "\n";
+  }
   out += "# TYPE rocketrpc_broker_pulls_holding gauge\nrocketrpc_broker_pulls_holding " +
          std::to_string(pulls_holding.load(std::memory_order_relaxed)) + "\n";
   out += extra;

@@ -2,6 +2,7 @@
 // responder on 127.0.0.1 that answers every request with them. Counters are relaxed atomics (thread-safe).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,15 @@ struct BrokerMetrics {
   std::atomic<int64_t> messages_delayed{0};
   std::atomic<int64_t> messages_retried{0};
   std::atomic<int64_t> messages_dlq{0};
+
+  /// Broker requests received per request code (codes above kMaxCountedCode share the last slot):
+  /// rocketrpc_broker_requests_total{code="..."}, to see what a workload costs in remoting commands.
+  static constexpr int32_t kMaxCountedCode = 511;
+  std::array<std::atomic<int64_t>, kMaxCountedCode + 2> requests_by_code{};
+  void countRequest(int32_t code) {
+    const auto slot = static_cast<size_t>(code >= 0 && code <= kMaxCountedCode ? code : kMaxCountedCode + 1);
+    requests_by_code[slot].fetch_add(1, std::memory_order_relaxed);
+  }
 
   /// Counters plus the gauges from `extra` ("name value\n" lines appended) in Prometheus text format.
   std::string render(const std::string& extra = {}) const;

@@ -62,6 +62,9 @@ constexpr HandlerEntry kHandlers[] = {
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
+    {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler},
+    {kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
+    {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler},
 };
 
 std::vector<std::string> splitAddrs(const std::string& list) {
@@ -110,6 +113,9 @@ Status BrokerServer::start() {
 
   ctx_->topics = std::make_unique<TopicConfigManager>(config_, root + "/config/topics.json", ctx_->clock);
   if (Status s = ctx_->topics->load(); !s.isOk()) return s;
+  ctx_->groups = std::make_unique<SubscriptionGroupManager>(root + "/config/subscriptionGroup.json",
+                                                            config_.auto_create_subscription_group, ctx_->clock);
+  if (Status s = ctx_->groups->load(); !s.isOk()) return s;
 
   remoting::TransportOptions to;
   to.io_threads = static_cast<int>(config_.server_selector_threads);
@@ -121,8 +127,12 @@ Status BrokerServer::start() {
 
   auto ctx = ctx_;
   holds_ = std::make_shared<PullRequestHoldService>(
-      ctx_, [ctx](RemotingCommand request, remoting::Responder responder) {
+      ctx_,
+      [ctx](RemotingCommand request, remoting::Responder responder) {
         replayPull(ctx, std::move(request), std::move(responder));
+      },
+      [ctx](const RemotingCommand& request, const remoting::Responder& responder, const store::ArrivedMessage& msg) {
+        answerHeldPull(ctx, request, responder, msg);
       });
   ctx_->pull_holds = holds_.get();
   ctx_->store->setMessageArrivedListener(holds_);
@@ -133,7 +143,13 @@ Status BrokerServer::start() {
     namesrv_ = std::make_unique<namesrv::NameServer>(no);
     namesrv_->registerProcessors(*server_);
   }
-  for (const auto& entry : kHandlers) server_->registerHandler(entry.code, entry.factory(ctx_));
+  for (const auto& entry : kHandlers) {
+    server_->registerHandler(entry.code, [ctx, code = entry.code, handler = entry.factory(ctx_)](
+                                             RemotingCommand request, remoting::Responder responder) {
+      ctx->metrics.countRequest(code);
+      handler(std::move(request), std::move(responder));
+    });
+  }
   server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
 
   // Known before binding when the port is fixed; with port 0 it is set right after the bind, before any
@@ -214,6 +230,7 @@ void BrokerServer::onConnectionClosed(const std::string& remote_addr) {
   auto ctx = ctx_;
   if (!ctx) return;
   ctx->metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
+  ctx->encodings.forget(remote_addr);
   if (namesrv_) namesrv_->onConnectionClosed(remote_addr);
   ctx->post([ctx, remote_addr] {
     for (const auto& group : ctx->clients.onChannelClosed(remote_addr)) notifyConsumerIdsChanged(*ctx, group);

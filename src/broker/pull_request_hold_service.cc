@@ -4,51 +4,60 @@
 
 namespace rocketrpc::broker {
 
-PullRequestHoldService::PullRequestHoldService(std::shared_ptr<BrokerContext> ctx, Replay replay)
-    : ctx_(std::move(ctx)), replay_(std::move(replay)) {}
+PullRequestHoldService::PullRequestHoldService(std::shared_ptr<BrokerContext> ctx, Replay replay, Answer answer)
+    : ctx_(std::move(ctx)), replay_(std::move(replay)), answer_(std::move(answer)) {
+  timer_ = std::thread([this] { timerLoop(); });
+}
 
 PullRequestHoldService::~PullRequestHoldService() { shutdown(); }
 
 void PullRequestHoldService::hold(const std::string& topic, int32_t queue_id, int64_t offset,
                                   remoting::RemotingCommand request, remoting::Responder responder,
-                                  int64_t hold_ms) {
+                                  int64_t hold_ms, store::TagsFilter filter) {
   Key key{topic, queue_id};
-  uint64_t id = 0;
   std::unique_lock<std::mutex> lock(mu_);
   if (stopped_) {
     lock.unlock();
     replay_(std::move(request), std::move(responder));
     return;
   }
-  id = next_id_++;
-  auto& list = held_[key];
-  list.push_back(Held{id, offset, std::move(request), std::move(responder), 0});
   ctx_->metrics.pulls_held.fetch_add(1, std::memory_order_relaxed);
-  ctx_->metrics.pulls_holding.fetch_add(1, std::memory_order_relaxed);
-  // A message may have arrived between the empty read and parking: check the queue under the lock.
+  // A message may have arrived between the empty read and parking (the store indexes a message before it
+  // calls the listener): check the queue under the lock, and re-execute at once if so.
   if (ctx_->store->maxOffset(topic, queue_id) > offset) {
-    std::vector<Held> woken;
-    woken.push_back(std::move(list.back()));
-    list.pop_back();
-    if (list.empty()) held_.erase(key);
     lock.unlock();
-    wake(std::move(woken));
+    replay_(std::move(request), std::move(responder));
     return;
   }
-  list.back().timer = timers_.schedule(std::chrono::milliseconds(std::max<int64_t>(hold_ms, 1)),
-                                       [this, key, id] { expire(key, id); });
+  const uint64_t id = next_id_++;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max<int64_t>(hold_ms, 1));
+  held_[key].push_back(Held{id, offset, std::move(request), std::move(responder), std::move(filter), deadline});
+  keys_.emplace(id, std::move(key));
+  deadlines_.emplace(deadline, id);
+  ctx_->metrics.pulls_holding.fetch_add(1, std::memory_order_relaxed);
+  if (deadline < timer_wakes_at_) {
+    timer_wakes_at_ = deadline;
+    lock.unlock();
+    timer_cv_.notify_one();
+  }
 }
 
-void PullRequestHoldService::onMessageArrived(const std::string& topic, int32_t queue_id, int64_t queue_offset,
-                                              int64_t /*tags_code*/) {
+void PullRequestHoldService::forgetDeadlineLocked(const Held& h) {
+  deadlines_.erase({h.deadline, h.id});
+  keys_.erase(h.id);
+}
+
+void PullRequestHoldService::onMessageArrived(const store::ArrivedMessage& msg) {
   std::vector<Held> woken;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = held_.find(Key{topic, queue_id});
+    if (held_.empty()) return;
+    auto it = held_.find(Key{msg.topic, msg.queue_id});
     if (it == held_.end()) return;
     auto& list = it->second;
     for (auto h = list.begin(); h != list.end();) {
-      if (queue_offset >= h->offset) {
+      if (msg.queue_offset >= h->offset) {
+        forgetDeadlineLocked(*h);
         woken.push_back(std::move(*h));
         h = list.erase(h);
       } else {
@@ -57,35 +66,62 @@ void PullRequestHoldService::onMessageArrived(const std::string& topic, int32_t 
     }
     if (list.empty()) held_.erase(it);
   }
-  for (auto& h : woken) timers_.cancel(h.timer);
-  wake(std::move(woken));
-}
-
-void PullRequestHoldService::expire(const Key& key, uint64_t id) {
-  std::vector<Held> woken;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = held_.find(key);
-    if (it == held_.end()) return;
-    for (auto h = it->second.begin(); h != it->second.end(); ++h) {
-      if (h->id == id) {
-        woken.push_back(std::move(*h));
-        it->second.erase(h);
-        break;
-      }
-    }
-    if (it->second.empty()) held_.erase(it);
-  }
-  wake(std::move(woken));
-}
-
-void PullRequestHoldService::wake(std::vector<Held> woken) {
   for (auto& h : woken) {
     ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
-    auto replay = replay_;
-    ctx_->post([replay, request = std::move(h.request), responder = std::move(h.responder)]() mutable {
-      replay(std::move(request), std::move(responder));
-    });
+    if (h.offset == msg.queue_offset && (!h.filter || h.filter(msg.tags_code))) {
+      answer_(h.request, h.responder, msg);
+    } else {
+      replayLater(std::move(h));
+    }
+  }
+}
+
+void PullRequestHoldService::replayLater(Held h) {
+  auto replay = replay_;
+  ctx_->post([replay, request = std::move(h.request), responder = std::move(h.responder)]() mutable {
+    replay(std::move(request), std::move(responder));
+  });
+}
+
+void PullRequestHoldService::timerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopped_) {
+    const auto now = Clock::now();
+    std::vector<Held> due;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      const uint64_t id = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      auto key = keys_.find(id);
+      if (key == keys_.end()) continue;
+      auto list = held_.find(key->second);
+      keys_.erase(key);
+      if (list == held_.end()) continue;
+      for (auto h = list->second.begin(); h != list->second.end(); ++h) {
+        if (h->id == id) {
+          due.push_back(std::move(*h));
+          list->second.erase(h);
+          break;
+        }
+      }
+      if (list->second.empty()) held_.erase(list);
+    }
+    if (!due.empty()) {
+      lock.unlock();
+      for (auto& h : due) {
+        ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
+        replayLater(std::move(h));
+      }
+      lock.lock();
+      continue;
+    }
+    // Sleep until the earliest deadline; pulls woken by messages meanwhile leave it in place (a spurious
+    // wake-up once per hold time at most), and hold() only notifies for an earlier deadline.
+    timer_wakes_at_ = deadlines_.empty() ? Clock::time_point::max() : deadlines_.begin()->first;
+    if (timer_wakes_at_ == Clock::time_point::max()) {
+      timer_cv_.wait(lock);
+    } else {
+      timer_cv_.wait_until(lock, timer_wakes_at_);
+    }
   }
 }
 
@@ -98,8 +134,11 @@ void PullRequestHoldService::shutdown() {
     for (auto& [_, list] : held_)
       for (auto& h : list) all.push_back(std::move(h));
     held_.clear();
+    deadlines_.clear();
+    keys_.clear();
   }
-  timers_.shutdown();
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
   for (auto& h : all) {
     ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
     replay_(std::move(h.request), std::move(h.responder));

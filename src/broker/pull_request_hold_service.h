@@ -1,18 +1,26 @@
 // PullRequestHoldService: long polling (protocol reference 7.1). A pull that found nothing is parked here
 // until a message arrives on its topic/queue (the store's arrival listener wakes it, no polling) or its
-// hold time passes (a timer per parked pull); then it is re-executed once without suspension, on the worker
-// pool. Thread-safe; the arrival callback only moves entries and posts work.
+// hold time passes. A pull waiting for exactly the message that arrived (and whose filter accepts it) is
+// answered at once from the record the store hands to the listener, on the writing thread: no store read,
+// no thread hand-off. Other woken pulls, and expired ones, are re-executed once without suspension on the
+// worker pool. Hold deadlines are kept by one timer thread that is only woken when a new deadline is earlier
+// than the one it sleeps until (hold times are equal, so in steady state parking and waking a pull wakes
+// no thread). Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
-#include "common/executor.h"
 #include "remoting/transport.h"
 #include "store/message_store.h"
 
@@ -22,38 +30,51 @@ struct BrokerContext;
 
 class PullRequestHoldService : public store::MessageArrivedListener {
  public:
-  /// `replay` re-executes a woken pull without suspension.
+  /// `replay` re-executes a woken pull without suspension (called on a worker, or inline when stopping).
   using Replay = std::function<void(remoting::RemotingCommand, remoting::Responder)>;
-  PullRequestHoldService(std::shared_ptr<BrokerContext> ctx, Replay replay);
+  /// `answer` answers a held pull with the one message that just arrived (called on the writing thread).
+  using Answer = std::function<void(const remoting::RemotingCommand& request, const remoting::Responder& responder,
+                                    const store::ArrivedMessage& msg)>;
+  PullRequestHoldService(std::shared_ptr<BrokerContext> ctx, Replay replay, Answer answer);
   ~PullRequestHoldService() override;
 
-  /// Parks a pull of topic/queue that asked for `offset`, for at most `hold_ms`.
+  /// Parks a pull of topic/queue that asked for `offset`, for at most `hold_ms`. `filter` (empty: accept all)
+  /// decides whether an arriving message may answer it directly.
   void hold(const std::string& topic, int32_t queue_id, int64_t offset, remoting::RemotingCommand request,
-            remoting::Responder responder, int64_t hold_ms);
-  void onMessageArrived(const std::string& topic, int32_t queue_id, int64_t queue_offset, int64_t tags_code) override;
-  /// Answers every parked pull (re-executed once) and stops the timers.
+            remoting::Responder responder, int64_t hold_ms, store::TagsFilter filter);
+  void onMessageArrived(const store::ArrivedMessage& msg) override;
+  /// Answers every parked pull (re-executed once) and stops the timer thread. Idempotent.
   void shutdown();
   size_t holding() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
+  using Key = std::pair<std::string, int32_t>;
   struct Held {
     uint64_t id;
     int64_t offset;
     remoting::RemotingCommand request;
     remoting::Responder responder;
-    Scheduler::TaskId timer = 0;
+    store::TagsFilter filter;
+    Clock::time_point deadline;
   };
-  using Key = std::pair<std::string, int32_t>;
-  void wake(std::vector<Held> woken);
-  void expire(const Key& key, uint64_t id);
+  // Removes `h` from deadlines_ (mu_ held).
+  void forgetDeadlineLocked(const Held& h);
+  void replayLater(Held h);
+  void timerLoop();
 
   std::shared_ptr<BrokerContext> ctx_;
   Replay replay_;
-  Scheduler timers_{"broker-pull-hold"};
+  Answer answer_;
   mutable std::mutex mu_;
-  std::map<Key, std::vector<Held>> held_;  // guarded by mu_
-  uint64_t next_id_ = 1;                   // guarded by mu_
-  bool stopped_ = false;                   // guarded by mu_
+  std::condition_variable timer_cv_;
+  std::map<Key, std::vector<Held>> held_;                      // guarded by mu_
+  std::set<std::pair<Clock::time_point, uint64_t>> deadlines_;  // guarded by mu_: (deadline, id) of held_
+  std::map<uint64_t, Key> keys_;                               // guarded by mu_: id -> its held_ list
+  Clock::time_point timer_wakes_at_ = Clock::time_point::max();  // guarded by mu_
+  uint64_t next_id_ = 1;                                       // guarded by mu_
+  bool stopped_ = false;                                       // guarded by mu_
+  std::thread timer_;
 };
 
 }  // namespace rocketrpc::broker

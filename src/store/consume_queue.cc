@@ -11,6 +11,11 @@ namespace {
 
 bool validEntry(const CqEntry& e) { return e.size > 0 && e.commit_log_offset >= 0; }
 
+// Appended entries are buffered up to this many bytes (3,276 entries) before a write; sync() writes them too.
+constexpr size_t kMaxPendingBytes = 64 * 1024;
+
+CqEntry decodeEntry(const char* p) { return CqEntry{getBig64(p), getBig32(p + 8), getBig64(p + 12)}; }
+
 }  // namespace
 
 ConsumeQueue::ConsumeQueue(std::shared_ptr<FileSystem> fs, std::string dir, int64_t entries_per_file)
@@ -35,6 +40,7 @@ Status ConsumeQueue::load() {
   std::sort(firsts.begin(), firsts.end());
   std::lock_guard lock(mu_);
   segments_.clear();
+  pending_.clear();
   int64_t max = firsts.empty() ? 0 : firsts.front();
   bool ended = false;  // a short file or a gap ends the queue; later files are deleted
   for (const int64_t first : firsts) {
@@ -63,18 +69,27 @@ Status ConsumeQueue::load() {
 
 Status ConsumeQueue::readLocked(int64_t from, int64_t count, std::vector<CqEntry>* out) const {
   std::string buf;
+  const auto pending_count = static_cast<int64_t>(pending_.size()) / kCqEntrySize;
   while (count > 0) {
+    if (pending_count > 0 && from >= pending_from_) {
+      // Buffered, not yet written: straight from memory.
+      const int64_t index = from - pending_from_;
+      const int64_t n = std::min(count, pending_count - index);
+      if (n <= 0) return Status::notFound("consume queue entry " + std::to_string(from) + " not stored");
+      for (int64_t i = 0; i < n; ++i) out->push_back(decodeEntry(pending_.data() + (index + i) * kCqEntrySize));
+      from += n;
+      count -= n;
+      continue;
+    }
     const int64_t first = from / per_file_ * per_file_;
     auto it = segments_.find(first);
     if (it == segments_.end()) return Status::notFound("consume queue file " + pathOf(first) + " missing");
-    const int64_t n = std::min(count, first + per_file_ - from);
+    int64_t n = std::min(count, first + per_file_ - from);
+    if (pending_count > 0) n = std::min(n, pending_from_ - from);
     if (Status s = it->second.file->read((from - first) * kCqEntrySize, n * kCqEntrySize, &buf); !s) return s;
     if (static_cast<int64_t>(buf.size()) != n * kCqEntrySize)
       return Status::corrupt("short consume queue read");
-    for (int64_t i = 0; i < n; ++i) {
-      const char* p = buf.data() + i * kCqEntrySize;
-      out->push_back(CqEntry{getBig64(p), getBig32(p + 8), getBig64(p + 12)});
-    }
+    for (int64_t i = 0; i < n; ++i) out->push_back(decodeEntry(buf.data() + i * kCqEntrySize));
     from += n;
     count -= n;
   }
@@ -87,8 +102,20 @@ Result<CqEntry> ConsumeQueue::entryLocked(int64_t index) const {
   return one.front();
 }
 
+Status ConsumeQueue::writePendingLocked() {
+  if (pending_.empty()) return Status::ok();
+  const int64_t first = pending_from_ / per_file_ * per_file_;
+  auto it = segments_.find(first);
+  if (it == segments_.end()) return Status::internal("consume queue file " + pathOf(first) + " vanished");
+  if (Status s = it->second.file->write((pending_from_ - first) * kCqEntrySize, pending_); !s) return s;
+  it->second.dirty = true;
+  pending_.clear();
+  return Status::ok();
+}
+
 Status ConsumeQueue::truncateFrom(int64_t commit_log_end) {
   std::lock_guard lock(mu_);
+  if (Status s = writePendingLocked(); !s) return s;
   int64_t min = min_offset_.load();
   int64_t max = max_offset_.load();
   constexpr int64_t kChunk = 1024;
@@ -125,6 +152,7 @@ Status ConsumeQueue::truncateFrom(int64_t commit_log_end) {
 
 Status ConsumeQueue::correctMinOffset(int64_t commit_log_min) {
   std::lock_guard lock(mu_);
+  if (Status s = writePendingLocked(); !s) return s;
   int64_t lo = min_offset_.load();
   int64_t hi = max_offset_.load();
   // Entries are [blank...][valid, increasing commit-log offsets]: find the first valid one >= commit_log_min.
@@ -149,6 +177,10 @@ Status ConsumeQueue::correctMinOffset(int64_t commit_log_min) {
 Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
   std::lock_guard lock(mu_);
   const int64_t max = max_offset_.load();
+  // Only plain appends are buffered; re-dispatch and restarts work on the files.
+  if (queue_offset != max) {
+    if (Status s = writePendingLocked(); !s) return s;
+  }
   if (queue_offset < max) {
     // Re-dispatch during recovery: keep a matching entry, repair a blank or stale one.
     if (queue_offset < min_offset_.load()) return Status::ok();
@@ -169,6 +201,7 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
   const int64_t first = queue_offset / per_file_ * per_file_;
   auto it = segments_.find(first);
   if (it == segments_.end()) {
+    if (Status s = writePendingLocked(); !s) return s;  // the buffer belongs to the previous file
     if (Status s = fs_->createDirs(dir_); !s) return s;
     auto file = fs_->open(pathOf(first));
     if (!file) return file.status();
@@ -176,13 +209,27 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
     if (Status s = fs_->syncDir(dir_); !s) return s;
     it = segments_.emplace(first, Segment{std::move(*file), false}).first;
   }
+  if (queue_offset >= max) {
+    // Append: buffer the entry (readers see it at once through readLocked); written by sync(), when the
+    // buffer is full, or before anything else touches the files.
+    if (!pending_.empty() && pending_from_ / per_file_ != first / per_file_) {
+      if (Status s = writePendingLocked(); !s) return s;
+    }
+    if (pending_.empty()) pending_from_ = queue_offset;
+    appendBig64(pending_, entry.commit_log_offset);
+    appendBig32(pending_, entry.size);
+    appendBig64(pending_, entry.tags_code);
+    it->second.dirty = true;
+    max_offset_.store(queue_offset + 1, std::memory_order_release);
+    if (pending_.size() >= kMaxPendingBytes) return writePendingLocked();
+    return Status::ok();
+  }
   std::string bytes;
   appendBig64(bytes, entry.commit_log_offset);
   appendBig32(bytes, entry.size);
   appendBig64(bytes, entry.tags_code);
   if (Status s = it->second.file->write((queue_offset - first) * kCqEntrySize, bytes); !s) return s;
   it->second.dirty = true;
-  if (queue_offset >= max) max_offset_.store(queue_offset + 1, std::memory_order_release);
   return Status::ok();
 }
 
@@ -207,6 +254,7 @@ Status ConsumeQueue::sync() {
   std::vector<std::shared_ptr<File>> dirty;
   {
     std::lock_guard lock(mu_);
+    if (Status s = writePendingLocked(); !s) return s;
     for (auto& [first, seg] : segments_) {
       if (seg.dirty) dirty.push_back(seg.file);
       seg.dirty = false;
@@ -223,6 +271,7 @@ Status ConsumeQueue::sync() {
 }
 
 Status ConsumeQueue::removeAllLocked() {
+  pending_.clear();
   for (const auto& [first, seg] : segments_) {
     if (Status s = fs_->remove(pathOf(first)); !s) return s;
   }

@@ -26,8 +26,11 @@ struct CqEntry {
 };
 
 /// Owned by MessageStore. Thread-safe: one internal mutex, held for the short entry reads too (a pull reads
-/// at most a few KiB of entries). Writes (put, truncate, correctMinOffset) come from the appender, the
-/// cleaner or recovery; reads from any thread.
+/// at most a few KiB of entries). Writes (put, truncate, correctMinOffset) come from the store's writer, the
+/// cleaner or recovery; reads from any thread. Appended entries are buffered in memory (readable at once) and
+/// written to the file by sync(), when 64 KiB are buffered, or before any other operation on the files: a
+/// process crash can lose buffered entries, which recovery re-dispatches from the commit log (the store's
+/// checkpoint only covers entries a sync() wrote).
 class ConsumeQueue {
  public:
   ConsumeQueue(std::shared_ptr<FileSystem> fs, std::string dir, int64_t entries_per_file);
@@ -62,6 +65,8 @@ class ConsumeQueue {
     bool dirty = false;
   };
   Status readLocked(int64_t from, int64_t count, std::vector<CqEntry>* out) const;
+  // Writes the buffered entries to their file (marked dirty for sync()).
+  Status writePendingLocked();
   Result<CqEntry> entryLocked(int64_t index) const;
   std::string pathOf(int64_t first_index) const;
   Status removeAllLocked();
@@ -74,6 +79,9 @@ class ConsumeQueue {
   std::map<int64_t, Segment> segments_;  // guarded by mu_; key: first entry index of the file
   std::atomic<int64_t> min_offset_{0};   // written under mu_
   std::atomic<int64_t> max_offset_{0};   // written under mu_
+  // Encoded entries [pending_from_, max_offset_) not yet written, all in pending_from_'s file; guarded by mu_.
+  std::string pending_;
+  int64_t pending_from_ = 0;  // guarded by mu_
 };
 
 }  // namespace rocketrpc::store

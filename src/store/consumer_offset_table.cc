@@ -75,6 +75,21 @@ void ConsumerOffsetTable::remove(const std::string& group, const std::string& to
   if (table_.erase(key(group, topic)) > 0) ++version_;
 }
 
+void ConsumerOffsetTable::removeGroup(const std::string& group) {
+  std::lock_guard lock(mu_);
+  const std::string suffix = "@" + group;
+  for (auto it = table_.begin(); it != table_.end();) {
+    const std::string& k = it->first;
+    bool match = k.size() > suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (match) {
+      it = table_.erase(it);
+      ++version_;
+    } else {
+      ++it;
+    }
+  }
+}
+
 ConsumerOffsetTable::Table ConsumerOffsetTable::snapshot() const {
   std::lock_guard lock(mu_);
   return table_;

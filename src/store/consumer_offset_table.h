@@ -32,6 +32,8 @@ class ConsumerOffsetTable {
   std::optional<int64_t> get(const std::string& group, const std::string& topic, int32_t queue_id) const;
   /// Drops every offset of `group` on `topic`.
   void remove(const std::string& group, const std::string& topic);
+  /// Drops every offset of `group`, on every topic.
+  void removeGroup(const std::string& group);
   Table snapshot() const;
 
  private:

@@ -24,6 +24,19 @@ bool validTopic(std::string_view topic) {
   });
 }
 
+// Length of remoting::encodeProperties(props) without building it ("name\x01value" joined by \x02; empty
+// names or values are skipped).
+size_t encodedPropertiesSize(const std::map<std::string, std::string, std::less<>>& props) {
+  size_t n = 0;
+  size_t entries = 0;
+  for (const auto& [name, value] : props) {
+    if (name.empty() || value.empty()) continue;
+    n += name.size() + 1 + value.size();
+    ++entries;
+  }
+  return entries == 0 ? 0 : n + entries - 1;
+}
+
 int64_t systemClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -63,7 +76,8 @@ std::string_view getMessageStatusName(GetMessageStatus status) {
 
 // ---- lifecycle -------------------------------------------------------------------------------------------
 
-MessageStore::MessageStore(MessageStoreOptions options) : options_(std::move(options)), fs_(options_.fs) {}
+MessageStore::MessageStore(MessageStoreOptions options)
+    : options_(std::move(options)), fs_(options_.fs), inline_writes_(options_.flush_mode == FlushMode::kAsync) {}
 
 Result<std::unique_ptr<MessageStore>> MessageStore::open(MessageStoreOptions options) {
   if (options.root_dir.empty()) return Status::invalidArgument("store root_dir is empty");
@@ -257,12 +271,13 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
     } else if (msg.body().size() > static_cast<size_t>(options_.max_message_size)) {
       bad = Status::invalidArgument("message body exceeds " + std::to_string(options_.max_message_size) +
                                     " bytes");
-    } else if (remoting::encodeProperties(msg.properties()).size() > remoting::kMaxPropertiesBytes) {
+    } else if (encodedPropertiesSize(msg.properties()) > remoting::kMaxPropertiesBytes) {
       bad = Status::invalidArgument("message properties exceed 32767 bytes");
     } else if (!msg.storeHost().empty() && !remoting::createOffsetMessageId(msg.storeHost(), 0)) {
       bad = Status::invalidArgument("bad store host '" + msg.storeHost() + "'");
     }
   }
+  bool lead = false;
   if (bad.isOk()) {
     std::lock_guard lock(queue_mu_);
     if (stopping_) {
@@ -271,13 +286,50 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
       bad = error_;
     } else {
       requests_.push_back(PutRequest{std::move(msgs), std::move(done)});
+      // Async mode: the first putter finding nobody writing writes the queue itself (no thread hand-off);
+      // putters arriving meanwhile leave their request to it. Sync mode: the appender thread does it.
+      if (inline_writes_ && !appending_) {
+        appending_ = true;
+        lead = true;
+      }
     }
   }
   if (!bad.isOk()) {
     callUser("put callback", [&] { done(bad); });
     return;
   }
-  queue_cv_.notify_one();
+  if (lead) {
+    drainAsLeader();
+  } else if (!inline_writes_) {
+    queue_cv_.notify_one();
+  }
+}
+
+bool MessageStore::takeGroup(std::vector<PutRequest>* group) {
+  if (requests_.empty()) return false;
+  size_t bytes = 0;
+  while (!requests_.empty() && bytes < kMaxGroupBytes) {
+    for (const MessageExt& m : requests_.front().msgs) bytes += m.body().size();
+    group->push_back(std::move(requests_.front()));
+    requests_.pop_front();
+  }
+  return true;
+}
+
+void MessageStore::drainAsLeader() {
+  std::vector<PutRequest> group;
+  while (true) {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (!takeGroup(&group)) {
+        appending_ = false;
+        if (stopping_) queue_cv_.notify_all();  // close() waits for the last writer
+        return;
+      }
+    }
+    processGroup(group);
+    group.clear();
+  }
 }
 
 void MessageStore::setError(const Status& s) {
@@ -293,17 +345,15 @@ void MessageStore::appenderLoop() {
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !requests_.empty(); });
-      if (requests_.empty()) return;  // stopping, and everything queued was processed
-      size_t bytes = 0;
-      while (!requests_.empty() && bytes < kMaxGroupBytes) {
-        for (const MessageExt& m : requests_.front().msgs) bytes += m.body().size();
-        group.push_back(std::move(requests_.front()));
-        requests_.pop_front();
-      }
+      queue_cv_.wait(lock, [&] { return (stopping_ && !appending_) || (!requests_.empty() && !appending_); });
+      // Stopping, nobody else writing, and everything queued was processed.
+      if (!takeGroup(&group)) return;
+      appending_ = true;
     }
     processGroup(group);
     group.clear();
+    std::lock_guard lock(queue_mu_);
+    appending_ = false;
   }
 }
 
@@ -315,6 +365,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
   }
   std::vector<Result<PutResult>> results;
   std::vector<RecordInfo> records;
+  std::vector<std::string> record_bytes;  // records[i] as written, for the arrival listener
   int64_t timestamp = 0;
   for (PutRequest& req : group) {
     if (!status.isOk()) break;
@@ -352,6 +403,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
       const auto size = static_cast<int32_t>(encoded[i].size());
       records.push_back(RecordInfo{*offset, size, msg.topic(), msg.queueId(), msg.queueOffset(),
                                    tagsCodeOf(msg), timestamp});
+      record_bytes.push_back(std::move(encoded[i]));
       if (i == 0) {
         result.physical_offset = *offset;
         result.queue_offset = msg.queueOffset();
@@ -378,9 +430,12 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
       listener = listener_;
     }
     if (listener) {
-      for (const RecordInfo& r : records) {
-        callUser("onMessageArrived",
-                 [&] { listener->onMessageArrived(r.topic, r.queue_id, r.queue_offset, r.tags_code); });
+      for (size_t i = 0; i < records.size(); ++i) {
+        const RecordInfo& r = records[i];
+        callUser("onMessageArrived", [&] {
+          listener->onMessageArrived(ArrivedMessage{r.topic, r.queue_id, r.queue_offset, r.tags_code, r.offset,
+                                                    record_bytes[i]});
+        });
       }
     }
   }

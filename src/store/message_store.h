@@ -101,23 +101,37 @@ using TagsFilter = std::function<bool(int64_t tags_code)>;
 
 enum class BoundaryType { kLower, kUpper };
 
+/// A message the store has just made visible. References are valid during the listener call only.
+struct ArrivedMessage {
+  const std::string& topic;
+  int32_t queue_id;
+  int64_t queue_offset;
+  int64_t tags_code;
+  int64_t physical_offset;
+  /// The stored-message record as written (what getMessages returns for it): lets long polling answer a
+  /// held pull from memory.
+  std::string_view record;
+};
+
 /// Told about every stored message once it is visible to getMessages (long polling wakes held pulls).
-/// Called on the appender thread: must be quick and must not wait for a put.
+/// Called on the thread that wrote the group (see MessageStore): must be quick and must not wait for a put.
 class MessageArrivedListener {
  public:
   virtual ~MessageArrivedListener() = default;
-  virtual void onMessageArrived(const std::string& topic, int32_t queue_id, int64_t queue_offset,
-                                int64_t tags_code) = 0;
+  virtual void onMessageArrived(const ArrivedMessage& msg) = 0;
 };
 
 /// Thread-safe. Lifecycle: open() recovers and starts the appender (and, with a flush interval, the
 /// background service); close() (or the destructor) drains and stops them; reads keep working until
 /// destruction.
 ///
-/// Writes go through a single appender thread doing group commit: callers enqueue; the appender takes every
-/// queued request, assigns queue offsets, store timestamps and physical offsets, writes the group with one
-/// pwrite per segment, then (sync mode) fsyncs, then indexes the group in the consume queues, notifies the
-/// listener and completes the callers.
+/// Writes are group commits by a single writer at a time: callers enqueue; the writer takes every queued
+/// request, assigns queue offsets, store timestamps and physical offsets, writes the group with one pwrite
+/// per segment, then (sync mode) fsyncs, then indexes the group in the consume queues, notifies the listener
+/// and completes the callers. In kSync the writer is the appender thread (no caller waits for an fsync). In
+/// kAsync it is the first caller that finds nobody writing: it writes its own request and whatever others
+/// queued meanwhile, on its own thread, so a put costs no thread hand-off (callers arriving meanwhile return
+/// at once and are completed by that writer).
 ///
 /// Durability contract:
 ///  - kSync: a put completes OK only after its records and everything before them are fsynced; such a
@@ -142,8 +156,9 @@ class MessageStore {
   Result<PutResult> putMessage(MessageExt msg);
   /// Stores the messages contiguously (a batch); each gets the next offset of its own queue.
   Result<PutResult> putMessages(std::vector<MessageExt> msgs);
-  /// Non-blocking form: `done` runs once, on the appender thread (or inline for an early error); it must not
-  /// wait for another put.
+  /// Non-blocking form: `done` runs once, on the writing thread (the appender thread in kSync; in kAsync this
+  /// caller's thread or another putter's), or inline for an early error. It must not wait for another put;
+  /// it may start one (that put is queued and written by the same writer after the current group).
   void putMessagesAsync(std::vector<MessageExt> msgs, std::function<void(Result<PutResult>)> done);
 
   /// Reads up to `max_msgs` messages (and about `max_bytes`, at least one message) from queue offset
@@ -193,6 +208,10 @@ class MessageStore {
   explicit MessageStore(MessageStoreOptions options);
   Status recover();
   void appenderLoop();
+  // Moves queued requests (up to about kMaxGroupBytes of bodies) to *group; false when none. queue_mu_ held.
+  bool takeGroup(std::vector<PutRequest>* group);
+  // Writes groups until the queue is empty, then gives up the writer role (kAsync callers).
+  void drainAsLeader();
   void processGroup(std::vector<PutRequest>& group);
   void serviceLoop();
   void setError(const Status& s);
@@ -221,6 +240,8 @@ class MessageStore {
   std::condition_variable queue_cv_;
   std::deque<PutRequest> requests_;  // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
+  bool appending_ = false;           // guarded by queue_mu_: a writer (thread or caller) holds the role
+  const bool inline_writes_;         // kAsync: callers write (drainAsLeader); kSync: the appender thread
   Status error_;                     // guarded by queue_mu_: sticky write error
 
   std::mutex listener_mu_;

@@ -1,5 +1,7 @@
 // HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38): the producer and consumer tables
 // (protocol reference 3.6, 7.4). Membership changes are announced with NOTIFY_CONSUMER_IDS_CHANGED (40).
+#include <algorithm>
+
 #include "broker/processor/processors.h"
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
@@ -32,14 +34,20 @@ remoting::RequestHandler makeHeartbeatHandler(std::shared_ptr<BrokerContext> ctx
       const std::string& channel = responder.remoteAddress();
       const int64_t now = ctx->now();
       for (const auto& consumer : hb->consumers) {
-        if (!ctx->config.auto_create_subscription_group && !ctx->clients.hasConsumerGroup(consumer.group_name)) {
+        // As Apache: the member is registered either way; a group that does not exist (autoCreateSubscriptionGroup
+        // off, not created by an admin) gets no retry topic and its pulls are refused.
+        bool notify = true;
+        if (auto group = ctx->groups->findOrCreate(consumer.group_name)) {
+          notify = group->notify_consumer_ids_changed_enable;
+          ctx->topics->createIfMissing(std::string(kRetryPrefix) + consumer.group_name,
+                                       std::max<int32_t>(1, group->retry_queue_nums),
+                                       remoting::perm::kRead | remoting::perm::kWrite);
+        } else {
           RRPC_LOG(kWarn, "broker", "heartbeat: subscription group {} does not exist", consumer.group_name);
-          continue;
         }
-        ctx->topics->createIfMissing(std::string(kRetryPrefix) + consumer.group_name, 1,
-                                     remoting::perm::kRead | remoting::perm::kWrite);
         if (ctx->clients.registerConsumer(consumer, channel, hb->client_id, now,
-                                          std::string(remoting::languageName(request.language)), request.version))
+                                          std::string(remoting::languageName(request.language)), request.version) &&
+            notify)
           notifyConsumerIdsChanged(*ctx, consumer.group_name);
       }
       for (const auto& group : hb->producer_groups) ctx->clients.registerProducer(group, channel, hb->client_id, now);

@@ -1,6 +1,8 @@
 // Broker request handlers, one file per request family; broker_server.cc holds the code -> handler table.
-// Handlers are called on an I/O thread and hand their work to the worker pool (BrokerContext::post); stores
-// complete asynchronously and answer from the store's callback.
+// Handlers are called on an I/O thread. The request-reply path (send, reply, pull, offsets) runs there:
+// it never blocks (stores complete asynchronously and answer from the store's callback; in ASYNC_FLUSH the
+// store writes on the calling thread, in SYNC_FLUSH its appender thread fsyncs). Work that may block
+// (topic creation writes topics.json, heartbeats, admin codes) goes to the worker pool (BrokerContext::post).
 #pragma once
 
 #include <memory>
@@ -36,6 +38,13 @@ remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerC
 remoting::RequestHandler makeQueryTopicConsumeByWhoHandler(std::shared_ptr<BrokerContext> ctx);     // 300
 remoting::RequestHandler makeGetConsumerConnectionListHandler(std::shared_ptr<BrokerContext> ctx);  // 203
 
+remoting::RequestHandler makeUpdateAndCreateSubscriptionGroupHandler(std::shared_ptr<BrokerContext> ctx);  // 200
+remoting::RequestHandler makeGetAllSubscriptionGroupConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 201
+remoting::RequestHandler makeDeleteSubscriptionGroupHandler(std::shared_ptr<BrokerContext> ctx);           // 207
+
+inline constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
+inline constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
+inline constexpr int32_t kDeleteSubscriptionGroup = 207;
 inline constexpr int32_t kQueryTopicConsumeByWho = 300;
 inline constexpr int32_t kGetConsumerConnectionList = 203;
 
@@ -49,6 +58,10 @@ std::optional<std::string> encodeConsumerConnection(const ClientManager& clients
 /// Re-executes a woken long-poll pull without suspension (used by PullRequestHoldService).
 void replayPull(const std::shared_ptr<BrokerContext>& ctx, remoting::RemotingCommand request,
                 remoting::Responder responder);
+/// Answers a held pull with the message that just arrived at the offset it asked for (FOUND, one message,
+/// the record as stored). Used by PullRequestHoldService on the writing thread.
+void answerHeldPull(const std::shared_ptr<BrokerContext>& ctx, const remoting::RemotingCommand& request,
+                    const remoting::Responder& responder, const store::ArrivedMessage& msg);
 
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`.
 void notifyConsumerIdsChanged(BrokerContext& ctx, const std::string& group);

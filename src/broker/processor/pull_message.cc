@@ -1,4 +1,6 @@
 // PULL_MESSAGE (11) / LITE_PULL_MESSAGE (361) with long polling (protocol reference 3.3, 7.1).
+#include <algorithm>
+
 #include "broker/processor/processors.h"
 #include "broker/pull_request_hold_service.h"
 #include "remoting/protocol/codes.h"
@@ -33,6 +35,7 @@ int32_t pullCode(store::GetMessageStatus status, int64_t requested_offset) {
 void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingCommand& request,
                  const remoting::Responder& responder, bool allow_suspend) {
   auto response = RemotingCommand::responseTo(request, resp::kSuccess);
+  response.serialize_type = request.serialize_type;
   auto fail = [&](int32_t code, std::string remark) {
     response.code = code;
     response.remark = std::move(remark);
@@ -47,6 +50,10 @@ void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
   const int32_t max_msgs = static_cast<int32_t>(std::clamp<int64_t>(request.getInt("maxMsgNums").value_or(32), 1, 1024));
   const int32_t max_bytes = static_cast<int32_t>(request.getInt("maxMsgBytes").value_or(kDefaultMaxBytes));
   const int64_t sub_version = request.getInt("subVersion").value_or(0);
+
+  auto group_config = ctx->groups->findOrCreate(*group);
+  if (!group_config) return fail(resp::kSubscriptionGroupNotExist, "subscription group [" + *group + "] does not exist");
+  if (!group_config->consume_enable) return fail(resp::kNoPermission, "subscription group no permission, " + *group);
 
   auto config = ctx->topics->find(*topic);
   if (!config) return fail(resp::kTopicNotExist, "topic[" + *topic + "] not exist, apply first please!");
@@ -96,7 +103,8 @@ void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
   } else if (response.code == resp::kPullNotFound && allow_suspend && (sys_flag & kFlagSuspend)) {
     int64_t hold_ms = ctx->config.long_polling_enable ? request.getInt("suspendTimeoutMillis").value_or(15000)
                                                       : ctx->config.short_polling_time_mills;
-    ctx->pull_holds->hold(*topic, static_cast<int32_t>(*queue_id), *offset, request, responder, hold_ms);
+    ctx->pull_holds->hold(*topic, static_cast<int32_t>(*queue_id), *offset, request, responder, hold_ms,
+                          std::move(filter));
     return;
   }
   responder.respond(std::move(response));
@@ -108,11 +116,25 @@ void replayPull(const std::shared_ptr<BrokerContext>& ctx, RemotingCommand reque
   processPull(ctx, request, responder, /*allow_suspend=*/false);
 }
 
+void answerHeldPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingCommand& request,
+                    const remoting::Responder& responder, const store::ArrivedMessage& msg) {
+  auto response = RemotingCommand::responseTo(request, resp::kSuccess);
+  response.serialize_type = request.serialize_type;
+  response.remark = std::string(store::getMessageStatusName(store::GetMessageStatus::kFound));
+  response.set("suggestWhichBrokerId", int64_t{0});
+  response.set("nextBeginOffset", msg.queue_offset + 1);
+  response.set("minOffset", ctx->store->minOffset(msg.topic, msg.queue_id));
+  response.set("maxOffset", std::max(ctx->store->maxOffset(msg.topic, msg.queue_id), msg.queue_offset + 1));
+  response.body.assign(msg.record.data(), msg.record.size());
+  ctx->metrics.messages_out.fetch_add(1, std::memory_order_relaxed);
+  responder.respond(std::move(response));
+}
+
+// Runs on the I/O thread: a pull only reads the store (page cache) or parks itself, so a hand-off to the
+// worker pool would cost more than the work.
 remoting::RequestHandler makePullMessageHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
-    ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
-      processPull(ctx, request, responder, /*allow_suspend=*/true);
-    });
+    processPull(ctx, request, responder, /*allow_suspend=*/true);
   };
 }
 

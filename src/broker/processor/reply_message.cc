@@ -77,6 +77,7 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
   const int64_t now = ctx->now();
   props[std::string(property::kPushReplyTime)] = std::to_string(now);
   auto push = RemotingCommand::request(rc::kPushReplyMessageToClient);
+  push.serialize_type = ctx->encodings.of(*channel);  // the requester's own header encoding
   push.set("producerGroup", header->producer_group);
   push.set("topic", header->topic);
   push.set("defaultTopic", header->default_topic);
@@ -107,12 +108,9 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
           response.code = resp::kSystemError;
           response.remark = "push reply message to " + client_id + "fail.";
         }
-        // Leave the I/O thread before touching the store.
-        std::string born_host = responder.remoteAddress();
-        ctx->post([ctx, header = std::move(header), body = std::move(body), born_host = std::move(born_host),
-                   response = std::move(response), responder]() mutable {
-          storeReplyAndRespond(ctx, header, std::move(body), born_host, std::move(response), responder);
-        });
+        // Storing does not block this I/O thread: ASYNC_FLUSH writes here, SYNC_FLUSH queues to the appender.
+        storeReplyAndRespond(ctx, header, std::move(body), responder.remoteAddress(), std::move(response),
+                             responder);
       });
 }
 
@@ -120,6 +118,10 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
 
 remoting::RequestHandler makeReplyMessageHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
+    if (canProcessInline(*ctx, request)) {
+      processReply(ctx, request, responder);
+      return;
+    }
     ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
       processReply(ctx, request, responder);
     });

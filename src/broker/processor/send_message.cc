@@ -72,8 +72,15 @@ void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
 
 }  // namespace
 
+// Sends to existing topics run on the I/O thread (the store write does not block in ASYNC_FLUSH and is
+// handed to the appender in SYNC_FLUSH); the rest (auto-created topics, retry topics) on the worker pool.
 remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
+    ctx->encodings.note(responder.remoteAddress(), request.serialize_type);
+    if (canProcessInline(*ctx, request)) {
+      processSend(ctx, request, responder);
+      return;
+    }
     ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
       processSend(ctx, request, responder);
     });

@@ -13,7 +13,6 @@ using remoting::RemotingCommand;
 
 namespace {
 constexpr int32_t kVersionHonoursMaxReconsume = 121;  // V3_4_9
-constexpr int32_t kDefaultMaxReconsumeTimes = 16;
 }  // namespace
 
 remoting::RequestHandler makeConsumerSendMsgBackHandler(std::shared_ptr<BrokerContext> ctx) {
@@ -26,7 +25,9 @@ remoting::RequestHandler makeConsumerSendMsgBackHandler(std::shared_ptr<BrokerCo
       const std::string* group = request.get("group");
       if (!offset || !group) return fail(resp::kSystemError, "missing offset or group");
       int64_t delay_level = request.getInt("delayLevel").value_or(0);
-      int32_t max_reconsume = kDefaultMaxReconsumeTimes;
+      auto group_config = ctx->groups->findOrCreate(*group);
+      if (!group_config) return fail(resp::kSubscriptionGroupNotExist, "subscription group not exist, " + *group);
+      int32_t max_reconsume = group_config->retry_max_times;
       if (request.version >= kVersionHonoursMaxReconsume) {
         if (auto m = request.getInt("maxReconsumeTimes")) max_reconsume = static_cast<int32_t>(*m);
       }

@@ -43,8 +43,15 @@ Result<SendHeader> parseSendHeader(const RemotingCommand& request) {
   return h;
 }
 
+bool canProcessInline(const BrokerContext& ctx, const RemotingCommand& request) {
+  const std::string* topic = request.get(isV2SendCode(request.code) ? "b" : "topic");
+  if (topic == nullptr || topic->starts_with(kRetryPrefix)) return false;
+  return ctx.topics->find(*topic).has_value();
+}
+
 RemotingCommand makeSendResponse(const BrokerContext& ctx, const RemotingCommand& request) {
   auto response = RemotingCommand::responseTo(request, resp::kSuccess);
+  response.serialize_type = request.serialize_type;
   response.set("MSG_REGION", ctx.config.region_id);
   response.setBool("TRACE_ON", ctx.config.trace_on);
   return response;

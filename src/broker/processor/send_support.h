@@ -46,6 +46,10 @@ bool checkSend(BrokerContext& ctx, SendHeader& header, remoting::RemotingCommand
 /// the message to SCHEDULE_TOPIC_XXXX.
 MessageExt buildMessage(BrokerContext& ctx, const SendHeader& header, std::string body, const std::string& born_host);
 
+/// True when a send/reply request can be processed on the I/O thread: its topic exists (no topics.json
+/// write) and is not a retry topic (which may create a DLQ topic).
+bool canProcessInline(const BrokerContext& ctx, const remoting::RemotingCommand& request);
+
 /// Fills msgId (comma-joined for batches), queueId, queueOffset from a put.
 void fillSendResponse(remoting::RemotingCommand& response, const store::PutResult& put, int32_t queue_id);
 /// Maps a store failure to SYSTEM_ERROR / MESSAGE_ILLEGAL / SERVICE_NOT_AVAILABLE.

@@ -41,6 +41,7 @@ TEST_F(ConsumeQueueTest, PutAndReadAcrossFiles) {
   EXPECT_EQ(e->tags_code, 63);
   EXPECT_EQ(q->get(10).status().code(), StatusCode::kNotFound);
 
+  ASSERT_TRUE(q->sync().isOk());  // appended entries are buffered until sync()
   auto reopened = open();
   EXPECT_EQ(reopened->maxOffset(), 10);
   EXPECT_EQ(reopened->get(5)->commit_log_offset, entry(5).commit_log_offset);
@@ -61,12 +62,33 @@ TEST_F(ConsumeQueueTest, PutKeepsRepairsAndDetectsGaps) {
   ASSERT_TRUE(fresh->put(6, entry(6)).isOk());
   EXPECT_EQ(fresh->minOffset(), 6);
   EXPECT_EQ(fresh->maxOffset(), 7);
+  ASSERT_TRUE(fresh->sync().isOk());
   auto reloaded = std::make_unique<ConsumeQueue>(fs_, "/cq/T/1", 4);
   ASSERT_TRUE(reloaded->load().isOk());
   ASSERT_TRUE(reloaded->truncateFrom(1 << 20).isOk());
   ASSERT_TRUE(reloaded->correctMinOffset(0).isOk());  // skips the blank entries 4 and 5 of the file
   EXPECT_EQ(reloaded->minOffset(), 6);
   EXPECT_EQ(reloaded->maxOffset(), 7);
+}
+
+TEST_F(ConsumeQueueTest, AppendsAreBufferedUntilSync) {
+  auto q = open();
+  for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE(q->put(i, entry(i)).isOk());
+  ASSERT_TRUE(q->sync().isOk());
+  for (int64_t i = 3; i < 6; ++i) ASSERT_TRUE(q->put(i, entry(i)).isOk());
+  // Readable at once, across the file boundary (entry 3 closes file 0, 4 and 5 open file 1).
+  std::vector<CqEntry> got;
+  ASSERT_TRUE(q->read(2, 2, &got).isOk());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].commit_log_offset, entry(2).commit_log_offset);
+  EXPECT_EQ(got[1].commit_log_offset, entry(3).commit_log_offset);
+  EXPECT_EQ(q->get(5)->tags_code, entry(5).tags_code);
+  // Entry 3 was written when the queue moved to the next file; 4 and 5 are still buffered.
+  EXPECT_EQ(open()->maxOffset(), 4);
+  ASSERT_TRUE(q->sync().isOk());
+  auto reopened = open();
+  EXPECT_EQ(reopened->maxOffset(), 6);
+  EXPECT_EQ(reopened->get(5)->commit_log_offset, entry(5).commit_log_offset);
 }
 
 TEST_F(ConsumeQueueTest, TruncateFromDropsEntriesPastTheLogEnd) {

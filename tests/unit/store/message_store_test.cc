@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -285,16 +286,17 @@ TEST_F(MessageStoreTest, StoreTimestampsNeverGoBackwards) {
 
 class RecordingListener : public MessageArrivedListener {
  public:
-  void onMessageArrived(const std::string& topic, int32_t queue_id, int64_t queue_offset,
-                        int64_t tags_code) override {
+  void onMessageArrived(const ArrivedMessage& m) override {
     std::lock_guard lock(mu);
-    seen.push_back({topic, queue_id, queue_offset, tags_code});
+    seen.push_back({m.topic, m.queue_id, m.queue_offset, m.tags_code, m.physical_offset, std::string(m.record)});
   }
   struct Arrival {
     std::string topic;
     int32_t queue_id;
     int64_t queue_offset;
     int64_t tags_code;
+    int64_t physical_offset;
+    std::string record;
   };
   std::mutex mu;
   std::vector<Arrival> seen;
@@ -313,6 +315,65 @@ TEST_F(MessageStoreTest, ListenerIsNotifiedBeforeTheAck) {
   EXPECT_EQ(listener->seen[1].queue_offset, 1);
   EXPECT_EQ(listener->seen[0].tags_code, remoting::javaStringHash("TagX"));
   EXPECT_EQ(listener->seen[1].tags_code, 0);
+  // The record handed to the listener is the one readers get.
+  auto stored = store->getMessageByPhysicalOffset(listener->seen[1].physical_offset);
+  ASSERT_TRUE(stored.isOk());
+  EXPECT_EQ(*stored, listener->seen[1].record);
+  auto got = store->getMessages("L", 2, 1, 1, 1 << 20);
+  ASSERT_TRUE(got.isOk());
+  EXPECT_EQ(got->data, listener->seen[1].record);
+}
+
+TEST_F(MessageStoreTest, AsyncModeWritesOnTheCallersThread) {
+  auto store = openDefault();  // kAsync
+  std::thread::id done_on;
+  int64_t queue_offset = -1;
+  store->putMessagesAsync({makeMessage("W", 0, "x")}, [&](Result<PutResult> r) {
+    ASSERT_TRUE(r.isOk());
+    done_on = std::this_thread::get_id();
+    queue_offset = r->queue_offset;
+  });
+  // Nobody else was writing: the put was written and completed before putMessagesAsync returned.
+  EXPECT_EQ(done_on, std::this_thread::get_id());
+  EXPECT_EQ(queue_offset, 0);
+  EXPECT_EQ(store->maxOffset("W", 0), 1);
+}
+
+TEST_F(MessageStoreTest, SyncModeWritesOnTheAppenderThread) {
+  auto o = smallOptions(dir_.path());
+  o.clock = clock_.fn();
+  o.flush_mode = FlushMode::kSync;
+  auto store = open(std::move(o));
+  std::promise<std::thread::id> done_on;
+  store->putMessagesAsync({makeMessage("W", 0, "x")}, [&](Result<PutResult> r) {
+    EXPECT_TRUE(r.isOk());
+    done_on.set_value(std::this_thread::get_id());
+  });
+  EXPECT_NE(done_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_EQ(store->commitLogFlushedOffset(), store->commitLogMaxOffset());
+}
+
+TEST_F(MessageStoreTest, PutCallbackMayStartAnotherPut) {
+  for (FlushMode mode : {FlushMode::kAsync, FlushMode::kSync}) {
+    ScratchDir dir;
+    auto o = smallOptions(dir.path());
+    o.clock = clock_.fn();
+    o.flush_mode = mode;
+    auto store = open(std::move(o));
+    std::promise<int64_t> second;
+    store->putMessagesAsync({makeMessage("R", 0, "first")}, [&](Result<PutResult> r) {
+      ASSERT_TRUE(r.isOk());
+      // Queued behind the current group and written by the same writer once this callback returns.
+      store->putMessagesAsync({makeMessage("R", 0, "second")}, [&](Result<PutResult> r2) {
+        ASSERT_TRUE(r2.isOk());
+        second.set_value(r2->queue_offset);
+      });
+    });
+    EXPECT_EQ(second.get_future().get(), 1);
+    auto msgs = readQueue(*store, "R", 0);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[1].body(), "second");
+  }
 }
 
 TEST_F(MessageStoreTest, ConsumerOffsetsSurviveRestart) {
