@@ -328,20 +328,24 @@ class Runner:
         s.owned.append(s.client)
         s.notes.append(f"Apache RocketMQ server {a['version']} (4.9.8 server jars are not on Maven Central)")
 
+    def rrpc_header(self):
+        """bench_rocketrpc arguments choosing the remoting header encoding (--rrpc-header)."""
+        return ["--header", self.args.rrpc_header] if self.args.rrpc_header else []
+
     def start_rmq_rocketrpc(self, s):
         a = self.ensure_apache()
         exe = self.exe("bench_rocketrpc")
         s.server_pids = list(a["pids"])
         extra = ["--consume-threads", str(self.args.rrpc_consume_threads)] if self.args.rrpc_consume_threads else []
         resp = Proc("rmq-rocketrpc-responder", [exe, "responder", "--namesrv", a["namesrv"], "--topic",
-                                                "BenchEchoRrpc"] + extra, self.run_dir)
+                                                "BenchEchoRrpc"] + extra + self.rrpc_header(), self.run_dir)
         s.owned.append(resp)
         line = self.wait_ready(resp, "READY", 90)
         if "queues=0" in line:
             raise RuntimeError("rocketrpc responder got no queue assigned")
         s.responder_pids = [resp.pid]
         s.client = Proc("rmq-rocketrpc-client", [exe, "client", "--namesrv", a["namesrv"], "--topic",
-                                                 "BenchEchoRrpc"], self.run_dir)
+                                                 "BenchEchoRrpc"] + self.rrpc_header(), self.run_dir)
         s.owned.append(s.client)
 
     def start_rmq_rrpc_jresp(self, s):
@@ -356,7 +360,7 @@ class Runner:
         self.wait_ready(resp, "READY", 90)
         s.responder_pids = [resp.pid]
         s.client = Proc("rmq-rrpc-jresp-client", [exe, "client", "--namesrv", a["namesrv"], "--topic",
-                                                  "BenchEchoMixed"], self.run_dir)
+                                                  "BenchEchoMixed"] + self.rrpc_header(), self.run_dir)
         s.owned.append(s.client)
 
     def start_rrpc_broker(self, s):
@@ -383,13 +387,14 @@ class Runner:
         if prime.returncode != 0:
             raise RuntimeError("could not create the topic on rocketrpc-broker: " + prime.stderr.strip()[-300:])
         s.notes.append("broker built from this tree (build/release/tools/rocketrpc-broker)")
-        resp = Proc("rrpc-broker-responder", [exe, "responder", "--namesrv", namesrv, "--topic", "BenchEcho"],
-                    self.run_dir)
+        extra = ["--consume-threads", str(self.args.rrpc_consume_threads)] if self.args.rrpc_consume_threads else []
+        resp = Proc("rrpc-broker-responder", [exe, "responder", "--namesrv", namesrv, "--topic", "BenchEcho"]
+                    + extra + self.rrpc_header(), self.run_dir)
         s.owned.append(resp)
         self.wait_ready(resp, "READY", 60)
         s.responder_pids = [resp.pid]
-        s.client = Proc("rrpc-broker-client", [exe, "client", "--namesrv", namesrv, "--topic", "BenchEcho"],
-                        self.run_dir)
+        s.client = Proc("rrpc-broker-client", [exe, "client", "--namesrv", namesrv, "--topic", "BenchEcho"]
+                        + self.rrpc_header(), self.run_dir)
         s.owned.append(s.client)
 
     def tool_version(self, argv):
@@ -628,7 +633,11 @@ def main():
     ap.add_argument("--perf", default="", help="profile these cells with perf record, e.g. 64:128,1:128")
     ap.add_argument("--perf-offcpu", action="store_true", help="record scheduler switches instead of CPU samples")
     ap.add_argument("--rrpc-consume-threads", type=int, default=0,
-                    help="consume_threads of the rocketrpc responder (0: library default)")
+                    help="consume_threads of the rocketrpc responders, on Apache and on rocketrpc-broker "
+                         "(0: library default)")
+    ap.add_argument("--rrpc-header", choices=["json", "binary"], default=None,
+                    help="remoting header encoding of the rocketrpc requesters and responders "
+                         "(default: the library's)")
     ap.add_argument("--matrix", default="", help="only these cells, e.g. 64:128,1:128 (development)")
     args = ap.parse_args()
 

@@ -5,9 +5,9 @@
 //   bench_rocketrpc prime --namesrv A --topic T                   creates T (auto-create) with one message
 //
 // The client keeps K requests in flight with Producer::request(msg, callback, timeout): every callback records
-// the latency and issues the next request. Compression is off on the requester (payloads are incompressible).
-// The responder's replies go out through the PushConsumer's own sender, whose compression threshold (4 KiB) is
-// not an option: it deflates 4 KiB and 64 KiB replies and, the output being larger, sends them as they were.
+// the latency and issues the next request. Compression is off on the requester and on the responder's replies
+// (payloads are incompressible), as on the Java driver. `--header json|binary` (both roles) picks the remoting
+// header encoding; default: the library's (binary).
 #include <unistd.h>
 
 #include <atomic>
@@ -27,7 +27,13 @@ struct Args {
   int64_t timeout_ms = 10000;
   int queues = 4;  // queues of the topic (the responder waits until it owns them all)
   int consume_threads = 0;  // 0: the library's default
+  std::string header;       // "json", "binary" or "" (library default)
 };
+
+void applyHeader(const Args& a, rocketrpc::ClientOptions& o) {
+  if (a.header == "json") o.header_format = rocketrpc::HeaderFormat::kJson;
+  if (a.header == "binary") o.header_format = rocketrpc::HeaderFormat::kBinary;
+}
 
 std::string instanceName(const char* role) { return std::string(role) + "-" + std::to_string(::getpid()); }
 
@@ -37,6 +43,8 @@ int runResponder(const Args& a) {
   o.group = a.group.empty() ? "BenchResponder_" + a.topic : a.group;
   o.instance_name = instanceName("bench-responder");
   if (a.consume_threads > 0) o.consume_threads = a.consume_threads;
+  o.compress_over = SIZE_MAX;
+  applyHeader(a, o);
   rocketrpc::PushConsumer consumer(o);
   consumer.subscribe(a.topic, "*");
   consumer.setReplyListener([](const rocketrpc::MessageExt& request) {
@@ -94,6 +102,7 @@ int runClient(const Args& a) {
   o.group = a.group.empty() ? "BenchRequester_" + a.topic : a.group;
   o.instance_name = instanceName("bench-requester");
   o.compress_over = SIZE_MAX;
+  applyHeader(a, o);
   rocketrpc::Producer producer(o);
   try {
     producer.start();
@@ -140,6 +149,7 @@ int main(int argc, char** argv) {
     if (k == "--timeout-ms") a.timeout_ms = std::atoll(argv[i + 1]);
     if (k == "--queues") a.queues = std::atoi(argv[i + 1]);
     if (k == "--consume-threads") a.consume_threads = std::atoi(argv[i + 1]);
+    if (k == "--header") a.header = argv[i + 1];
   }
   if (a.mode == "prime" && !a.namesrv.empty()) return runPrime(a);
   if (a.namesrv.empty() || (a.mode != "responder" && a.mode != "client")) {

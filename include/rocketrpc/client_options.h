@@ -7,6 +7,15 @@
 
 namespace rocketrpc {
 
+/// Encoding of the remoting header of the requests a client sends (docs/design/wire-protocol.md).
+enum class HeaderFormat {
+  /// RocketMQ's binary header (serialize type ROCKETMQ = 1): about 5x cheaper to decode and 2x cheaper to
+  /// encode than JSON. Apache RocketMQ 4.9.x and 5.x brokers and name servers and rocketrpc-broker decode it.
+  kBinary,
+  /// The JSON header (serialize type JSON = 0), what the Java client sends by default.
+  kJson,
+};
+
 struct ClientOptions {
   /// Name-server addresses "host:port", ';'-separated. Required.
   std::string namesrv_addr;
@@ -26,6 +35,10 @@ struct ClientOptions {
   int io_threads = 1;
   /// Threads running user callbacks (send/request callbacks). Default 2; 1..256.
   int callback_threads = 2;
+  /// Header encoding of requests sent to brokers and name servers. Responses and broker-initiated requests
+  /// are decoded in either encoding. Clients sharing an instance (same client id) use the first one's
+  /// choice. Default kBinary.
+  HeaderFormat header_format = HeaderFormat::kBinary;
 };
 
 }  // namespace rocketrpc

@@ -1,7 +1,8 @@
 // PushConsumer: a consumer group member that pulls with long polling and hands messages to a listener,
 // as Apache RocketMQ's DefaultMQPushConsumer does (rebalance, offsets on the broker, retries).
 // It can also answer requests (RIP-16): a reply listener returns the reply body, which is sent back
-// automatically; a thrown exception becomes an error reply. Thread-safe after start().
+// automatically (without blocking the listener thread: the send completes in the background); a thrown
+// exception becomes an error reply. Thread-safe after start().
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "rocketrpc/client_options.h"
 #include "rocketrpc/errors.h"
 #include "rocketrpc/message.h"
+#include "rocketrpc/producer.h"
 
 namespace rocketrpc {
 
@@ -57,6 +59,12 @@ struct PushConsumerOptions : ClientOptions {
   std::chrono::milliseconds rebalance_interval{20000};
   /// Offset commit period. Default 5 s.
   std::chrono::milliseconds persist_offset_interval{5000};
+  /// Replies (automatic and sendReply) with bodies at least this long are zlib-compressed, unless their first
+  /// 4 KiB do not shrink (incompressible bodies are sent as they are). SIZE_MAX turns compression off.
+  /// Default 4096 bytes, as the Java client.
+  size_t compress_over = 4096;
+  /// zlib level of compressed replies, 1..9. Default 5 (as the Java client).
+  int compress_level = 5;
 };
 
 class PushConsumer {
@@ -88,6 +96,12 @@ class PushConsumer {
   /// Sends a reply built with createReplyMessage/createErrorReplyMessage through this consumer's client
   /// (manual replies). @throws MQException as Producer::send.
   void sendReply(const Message& reply);
+  /// Asynchronous form of sendReply: returns at once; `callback` gets the SendResult or the error (as
+  /// Producer::send's callback) exactly once, on the client's callback threads (on the calling thread, with
+  /// kNotStarted / kClosed, when the consumer is not running). shutdown() waits for replies in flight and
+  /// their callbacks. At most 1024 replies of one consumer are in flight: beyond that the call
+  /// waits for one to complete. Orderly listeners that need their replies in order use the blocking form.
+  void sendReply(const Message& reply, SendCallback callback);
 
   class Impl;
 

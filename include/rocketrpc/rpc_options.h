@@ -104,6 +104,11 @@ struct RpcServerOptions {
   size_t dedup_cache_size = 10000;
   /// instance-name: client instance name of the consumer. Default: unique per RpcServer.
   std::string instance_name;
+  /// compress-over: replies with bodies at least this long are zlib-compressed, unless their first 4 KiB do
+  /// not shrink. SIZE_MAX (not in YAML) turns compression off. Default 4096 bytes; at least 1.
+  size_t compress_over = 4096;
+  /// compress-level: zlib level of compressed replies. Default 5; 1..9.
+  int compress_level = 5;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
   /// ("rocketmq.rpc.server.<key>").

@@ -151,6 +151,8 @@ ClientInstance::ClientInstance(ClientOptions options, std::string client_id)
   remoting::TransportOptions t;
   t.io_threads = options_.io_threads;
   t.name = "client " + client_id_;
+  t.request_serialize_type = options_.header_format == HeaderFormat::kJson ? remoting::SerializeType::kJson
+                                                                            : remoting::SerializeType::kRocketMq;
   remoting_ = std::make_unique<remoting::RemotingClient>(t);
   callback_pool_ = std::make_unique<ThreadPool>("callbacks", options_.callback_threads);
   service_pool_ = std::make_unique<ThreadPool>("client-service", 1);
@@ -284,7 +286,7 @@ void ClientInstance::applyRoute(const std::string& topic, const remoting::TopicR
     changed = it == routes_.end() || !(it->second == route);
     routes_[topic] = route;
     for (const auto& bd : route.broker_datas) brokers_[bd.broker_name] = bd;
-    publish_infos_[topic] = std::move(info);
+    publish_infos_[topic] = std::make_shared<const TopicPublishInfo>(std::move(info));
   }
   if (changed) {
     std::lock_guard<std::mutex> lock(groups_mu_);
@@ -296,19 +298,24 @@ void ClientInstance::applyRoute(const std::string& topic, const remoting::TopicR
   for (auto& c : to_notify) c->onRouteChanged(topic);
 }
 
-Result<TopicPublishInfo> ClientInstance::publishInfo(const std::string& topic, bool allow_default_topic,
-                                                     const std::string& default_topic, int default_queue_nums) {
+Result<std::shared_ptr<const TopicPublishInfo>> ClientInstance::publishInfo(const std::string& topic,
+                                                                            bool allow_default_topic,
+                                                                            const std::string& default_topic,
+                                                                            int default_queue_nums) {
+  auto cached = [this, &topic]() -> std::shared_ptr<const TopicPublishInfo> {
+    auto it = publish_infos_.find(topic);
+    if (it == publish_infos_.end() || it->second->queues.empty()) return nullptr;
+    return it->second;
+  };
   {
     std::shared_lock<std::shared_mutex> lock(route_mu_);
-    auto it = publish_infos_.find(topic);
-    if (it != publish_infos_.end() && !it->second.queues.empty()) return it->second;
+    if (auto info = cached()) return info;
   }
   auto route = updateRoute(topic);
   if (route.isOk()) {
     std::shared_lock<std::shared_mutex> lock(route_mu_);
-    auto& info = publish_infos_[topic];
-    if (info.queues.empty()) return Status::noRoute("topic " + topic + " has no writable queue with a master");
-    return info;
+    if (auto info = cached()) return info;
+    return Status::noRoute("topic " + topic + " has no writable queue with a master");
   }
   if (route.status().code() != StatusCode::kNotFound || !allow_default_topic) return route.status();
   auto def = fetchRoute(default_topic);
@@ -316,20 +323,18 @@ Result<TopicPublishInfo> ClientInstance::publishInfo(const std::string& topic, b
     return Status::noRoute("no route for topic " + topic + " (and default topic " + default_topic +
                            " unavailable: " + def.status().message() + ")");
   }
-  TopicPublishInfo info;
-  info.route = *def;
-  for (auto& qd : info.route.queue_datas) {
+  remoting::TopicRouteData fallback = *def;
+  for (auto& qd : fallback.queue_datas) {
     qd.read_queue_nums = std::min(default_queue_nums, qd.read_queue_nums);
     qd.write_queue_nums = std::min(default_queue_nums, qd.write_queue_nums);
   }
-  applyRoute(topic, info.route);
+  applyRoute(topic, fallback);
   {
     // Not a real route yet: forget it so the next refresh asks the name server again.
     std::unique_lock<std::shared_mutex> lock(route_mu_);
     routes_.erase(topic);
-    auto& pi = publish_infos_[topic];
-    if (pi.queues.empty()) return Status::noRoute("no route for topic " + topic + " and no writable default topic");
-    return pi;
+    if (auto info = cached()) return info;
+    return Status::noRoute("no route for topic " + topic + " and no writable default topic");
   }
 }
 

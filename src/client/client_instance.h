@@ -84,8 +84,11 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   /// Publish info from cache, fetching on miss. With `allow_default_topic`, a topic unknown to the name
   /// servers falls back to the route of `default_topic` (queue counts capped at `default_queue_nums`),
   /// so that the broker auto-creates it.
-  Result<TopicPublishInfo> publishInfo(const std::string& topic, bool allow_default_topic = false,
-                                       const std::string& default_topic = "TBW102", int default_queue_nums = 4);
+  /// The returned snapshot is immutable and shared (a route update replaces it): no copy per send.
+  Result<std::shared_ptr<const TopicPublishInfo>> publishInfo(const std::string& topic,
+                                                              bool allow_default_topic = false,
+                                                              const std::string& default_topic = "TBW102",
+                                                              int default_queue_nums = 4);
   /// Readable queues of `topic` (fetching the route if needed), sorted.
   Result<std::vector<MessageQueue>> subscribeQueues(const std::string& topic);
   /// Address of the master of `broker_name`, or "" when unknown.
@@ -138,7 +141,7 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
 
   mutable std::shared_mutex route_mu_;
   std::map<std::string, remoting::TopicRouteData> routes_;
-  std::map<std::string, TopicPublishInfo> publish_infos_;
+  std::map<std::string, std::shared_ptr<const TopicPublishInfo>> publish_infos_;
   std::map<std::string, remoting::BrokerData> brokers_;  // brokerName -> data
   std::set<std::string> topics_of_interest_;
 

@@ -79,7 +79,7 @@ struct MessageSender::Prepared {
   std::optional<int32_t> max_reconsume_times;
   int32_t code = rc::kSendMessageV2;
   bool batch = false;
-  Message original;  // for selectors
+  Message original;  // for selectors (empty without one)
 };
 
 MessageSender::MessageSender(std::shared_ptr<ClientInstance> instance, SenderConfig config)
@@ -106,13 +106,14 @@ Status MessageSender::validate(const Message& msg) const {
   return Status::ok();
 }
 
-Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Message& msg) const {
+Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Message& msg,
+                                                                      bool keep_original) const {
   Status st = validate(msg);
   if (!st.isOk()) return st;
   auto p = std::make_shared<Prepared>();
   p->topic = msg.topic();
   p->flag = msg.flag();
-  p->original = msg;
+  if (keep_original) p->original = msg;
   remoting::Properties props(msg.properties().begin(), msg.properties().end());
   auto uniq = props.find(property::kUniqClientMessageId);
   if (uniq == props.end() || uniq->second.empty()) {
@@ -140,14 +141,13 @@ Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Me
     return Status::invalidArgument("message properties take " + std::to_string(p->properties.size()) +
                                    " bytes, more than 32767");
   }
+  std::optional<std::string> packed;
   if (msg.body().size() >= config_.compress_over) {
-    auto z = remoting::zlibCompress(msg.body(), config_.compress_level);
-    if (z.isOk() && z->size() < msg.body().size()) {
-      p->body = std::move(z).value();
-      p->sys_flag |= remoting::sys_flag::kCompressed | remoting::sys_flag::kCompressionZlib;
-    } else {
-      p->body = msg.body();
-    }
+    packed = remoting::zlibCompressIfSmaller(msg.body(), config_.compress_level);
+  }
+  if (packed) {
+    p->body = std::move(*packed);
+    p->sys_flag |= remoting::sys_flag::kCompressed | remoting::sys_flag::kCompressionZlib;
   } else {
     p->body = msg.body();
   }
@@ -170,10 +170,11 @@ bool MessageSender::brokerRecentlyFailed(const std::string& broker_name) {
   return true;
 }
 
-Result<MessageQueue> MessageSender::pickQueue(const TopicPublishInfo& info, const Message& msg,
-                                              const QueueChoice& choice, const std::string& last_failed) {
+Result<MessageQueue> MessageSender::pickQueue(const TopicPublishInfo& info, const std::string& topic,
+                                              const Message& msg, const QueueChoice& choice,
+                                              const std::string& last_failed) {
   if (choice.fixed) return *choice.fixed;
-  if (info.queues.empty()) return Status::noRoute("no writable queue for topic " + msg.topic());
+  if (info.queues.empty()) return Status::noRoute("no writable queue for topic " + topic);
   if (choice.selector) {
     static const std::any kNoArg;
     try {
@@ -259,7 +260,7 @@ void MessageSender::attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice
     return;
   }
   static const TopicPublishInfo kEmpty;
-  auto mq = pickQueue(info.isOk() ? *info : kEmpty, p->original, choice, last_failed);
+  auto mq = pickQueue(info.isOk() ? **info : kEmpty, p->topic, p->original, choice, last_failed);
   if (!mq.isOk()) {
     done(mq.status());
     return;
@@ -273,8 +274,10 @@ void MessageSender::attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice
     done(Status::noRoute("no master address for broker " + mq->broker_name + " of topic " + p->topic));
     return;
   }
+  // The last attempt takes the body instead of copying it (attempts of one message run one after another).
   auto cmd = buildSendCommand(p->code, config_.group, p->topic, config_, *mq, p->sys_flag, p->flag, p->properties,
-                              p->reconsume_times, p->max_reconsume_times, p->batch, p->body);
+                              p->reconsume_times, p->max_reconsume_times, p->batch,
+                              attempts_left <= 1 ? std::move(p->body) : std::string(p->body));
   MessageQueue queue = *mq;
   instance_->remoting().invokeAsync(
       addr, std::move(cmd), left,
@@ -302,7 +305,7 @@ void MessageSender::attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice
 
 void MessageSender::sendAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout,
                               SendDone done) {
-  auto p = prepare(msg);
+  auto p = prepare(msg, choice.selector != nullptr);
   if (!p.isOk()) {
     done(p.status());
     return;
@@ -318,7 +321,7 @@ void MessageSender::sendAsync(const Message& msg, const QueueChoice& choice, std
 
 Result<SendResult> MessageSender::sendSync(const Message& msg, const QueueChoice& choice,
                                            std::chrono::milliseconds timeout) {
-  auto p = prepare(msg);
+  auto p = prepare(msg, choice.selector != nullptr);
   if (!p.isOk()) return p.status();
   int attempts = 1 + ((choice.fixed || choice.selector) ? 0 : config_.retry_times);
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -331,13 +334,13 @@ Result<SendResult> MessageSender::sendSync(const Message& msg, const QueueChoice
 }
 
 Status MessageSender::sendOneway(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout) {
-  auto p = prepare(msg);
+  auto p = prepare(msg, choice.selector != nullptr);
   if (!p.isOk()) return p.status();
   auto& pp = *p;
   auto info = instance_->publishInfo(pp->topic, true, config_.create_topic_key, config_.default_topic_queue_nums);
   if (!info.isOk() && !choice.fixed) return info.status();
   static const TopicPublishInfo kEmpty;
-  auto mq = pickQueue(info.isOk() ? *info : kEmpty, pp->original, choice, {});
+  auto mq = pickQueue(info.isOk() ? **info : kEmpty, pp->topic, pp->original, choice, {});
   if (!mq.isOk()) return mq.status();
   std::string addr = instance_->masterAddr(mq->broker_name);
   if (addr.empty()) return Status::noRoute("no master address for broker " + mq->broker_name);

@@ -61,9 +61,10 @@ class MessageSender : public std::enable_shared_from_this<MessageSender> {
 
  private:
   struct Prepared;
-  Result<std::shared_ptr<Prepared>> prepare(const Message& msg) const;
-  Result<MessageQueue> pickQueue(const TopicPublishInfo& info, const Message& msg, const QueueChoice& choice,
-                                 const std::string& last_failed_broker);
+  /// `keep_original`: keep a copy of `msg` for a queue selector.
+  Result<std::shared_ptr<Prepared>> prepare(const Message& msg, bool keep_original) const;
+  Result<MessageQueue> pickQueue(const TopicPublishInfo& info, const std::string& topic, const Message& msg,
+                                 const QueueChoice& choice, const std::string& last_failed_broker);
   void attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice, std::chrono::steady_clock::time_point deadline,
                     int attempts_left, std::string last_failed, SendDone done);
   void noteBrokerFailure(const std::string& broker_name);

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <unordered_set>
 
 #include "client/client_instance.h"
 #include "client/error_mapping.h"
@@ -118,7 +119,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       inst = std::move(instance_);
     }
     // Fail our own pending requests now; the instance may live on for other users.
-    std::set<std::string> mine;
+    std::unordered_set<std::string> mine;
     {
       std::lock_guard<std::mutex> lock(pending_mu_);
       mine.swap(my_requests_);
@@ -185,7 +186,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     auto info = inst->publishInfo(topic, true, options_.create_topic_key, options_.default_topic_queue_nums);
     if (!info.isOk()) return info.status();
     std::set<std::string> clusters;
-    for (const auto& bd : info->route.broker_datas) {
+    for (const auto& bd : (*info)->route.broker_datas) {
       if (!bd.cluster.empty()) clusters.insert(bd.cluster);
     }
     for (const auto& c : clusters) {
@@ -247,7 +248,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
         if (reply.getProperty(reply_property::kStatus) == reply_property::kStatusError) {
           std::string why = reply.getProperty(reply_property::kError);
           if (why.empty()) why = reply.body();
-          done(Outcome<MessageExt>(std::make_exception_ptr(ReplyErrorException("responder failed: " + why))));
+          // Built before done() runs: the temporary exception (sharing its message buffer with the stored
+          // copy) must be gone before another thread may read the copy.
+          auto error = std::make_exception_ptr(ReplyErrorException("responder failed: " + why));
+          done(Outcome<MessageExt>(std::move(error)));
           return;
         }
         done(Outcome<MessageExt>(std::move(reply)));
@@ -255,7 +259,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       }
       const Status& e = r.status();
       if (e.code() == StatusCode::kTimeout) {
-        done(Outcome<MessageExt>(std::make_exception_ptr(RequestTimeoutException(e.message()))));
+        auto error = std::make_exception_ptr(RequestTimeoutException(e.message()));
+        done(Outcome<MessageExt>(std::move(error)));
       } else {
         done(Outcome<MessageExt>(client::toException(e, true)));
       }
@@ -294,8 +299,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   std::shared_ptr<MessageSender> sender_;
 
   std::mutex pending_mu_;
-  std::set<std::string> my_requests_;
-  std::set<std::string> prepared_topics_;
+  std::unordered_set<std::string> my_requests_;
+  std::unordered_set<std::string> prepared_topics_;
 };
 
 }  // namespace rocketrpc
@@ -380,7 +385,7 @@ std::vector<MessageQueue> Producer::fetchPublishMessageQueues(const std::string&
   auto info = s->instance().publishInfo(topic, true, impl_->options_.create_topic_key,
                                         impl_->options_.default_topic_queue_nums);
   if (!info.isOk()) client::throwStatus(info.status());
-  return info->queues;
+  return (*info)->queues;
 }
 
 namespace {

@@ -127,7 +127,8 @@ Status PushConsumer::Impl::validateOptions(const PushConsumerOptions& o) {
         range("max_reconsume_times", o.max_reconsume_times, -1, 10000),
         range("suspend_current_queue_time (ms)", o.suspend_current_queue_time.count(), 10, 30000),
         range("rebalance_interval (ms)", o.rebalance_interval.count(), 100, 3600000),
-        range("persist_offset_interval (ms)", o.persist_offset_interval.count(), 100, 3600000)}) {
+        range("persist_offset_interval (ms)", o.persist_offset_interval.count(), 100, 3600000),
+        range("compress_level", o.compress_level, 1, 9)}) {
     if (!st.isOk()) return st;
   }
   if (!o.consume_timestamp.empty()) {
@@ -264,6 +265,10 @@ void PushConsumer::Impl::start() {
     std::lock_guard<std::mutex> inflight(inflight_mu_);
     stopped_ = false;
   }
+  {
+    std::lock_guard<std::mutex> gate(reply_gate_->mu);
+    reply_gate_->closed = false;
+  }
 
   try {
     const std::string client_id = instance_->clientId();
@@ -282,6 +287,8 @@ void PushConsumer::Impl::start() {
 
     client::SenderConfig sender_config;
     sender_config.group = client::ClientInstance::kInnerProducerGroup;
+    sender_config.compress_over = options_.compress_over;
+    sender_config.compress_level = options_.compress_level;
     sender_ = std::make_shared<client::MessageSender>(instance_, sender_config);
 
     client::RebalanceConfig rc;
@@ -388,6 +395,17 @@ void PushConsumer::Impl::stopInternal(bool was_running) noexcept {
       drained =
           inflight_cv_.wait_for(inflight, kShutdownListenerWait, [this, own] { return inflight_ <= own; });
     }
+    // Replies still in flight complete (or time out) within the send timeout; their callbacks use the
+    // client instance, released below.
+    {
+      std::lock_guard<std::mutex> gate(reply_gate_->mu);
+      reply_gate_->closed = true;
+    }
+    reply_gate_->cv.notify_all();
+    if (!reply_gate_->drain(kSendTimeout + std::chrono::seconds(2))) {
+      RRPC_LOG(kError, kLog, "group {}: replies still in flight after {} ms", options_.group,
+               (kSendTimeout + std::chrono::seconds(2)).count());
+    }
     if (admin_pool_) admin_pool_->shutdown();
     if (pull_pool_) pull_pool_->shutdown();
     if (consume_pool_) {
@@ -440,6 +458,92 @@ void PushConsumer::Impl::sendReply(const Message& reply) {
   }
   auto r = sender->sendSync(reply, client::QueueChoice{}, kSendTimeout);
   if (!r.isOk()) client::throwStatus(r.status().withContext("send reply"), /*send_context=*/true);
+}
+
+void PushConsumer::Impl::ReplyGate::enter() {
+  std::unique_lock<std::mutex> lock(mu);
+  if (in_flight >= kMaxRepliesInFlight && !closed) {
+    ++waiters;
+    cv.wait(lock, [this] { return in_flight < kMaxRepliesInFlight || closed; });
+    --waiters;
+  }
+  ++in_flight;
+}
+
+void PushConsumer::Impl::ReplyGate::leave() {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    --in_flight;
+    wake = waiters > 0;
+  }
+  if (wake) cv.notify_all();
+}
+
+bool PushConsumer::Impl::ReplyGate::drain(std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock(mu);
+  ++waiters;
+  bool drained = cv.wait_for(lock, limit, [this] { return in_flight == 0; });
+  --waiters;
+  return drained;
+}
+
+void PushConsumer::Impl::sendReplyAsync(const Message& reply, client::SendDone done) {
+  reply_gate_->enter();
+  sender_->sendAsync(reply, client::QueueChoice{}, kSendTimeout,
+                     [gate = reply_gate_, done = std::move(done)](Result<SendResult> r) mutable {
+                       done(std::move(r));
+                       done = nullptr;  // what it holds is released before shutdown() may proceed
+                       gate->leave();
+                     });
+}
+
+void PushConsumer::Impl::sendReply(const Message& reply, SendCallback callback) {
+  std::shared_ptr<client::ClientInstance> instance;
+  std::exception_ptr not_running;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (state_ != State::kRunning) {
+      not_running = std::make_exception_ptr(
+          MQException(state_ == State::kShutdown ? ErrorCode::kClosed : ErrorCode::kNotStarted,
+                      "push consumer " + options_.group + " is not running"));
+    } else {
+      instance = instance_;
+    }
+  }
+  if (not_running) {
+    // No thread of ours may be running: the caller's thread gets the error (outside our locks).
+    if (callback) callback(Outcome<SendResult>(not_running));
+    return;
+  }
+  // The callback runs on the callback pool; its gate slot is held until it has returned, so shutdown() waits
+  // for it.
+  reply_gate_->enter();
+  auto gate = reply_gate_;
+  sender_->sendAsync(
+      reply, client::QueueChoice{}, kSendTimeout,
+      [gate, instance = std::move(instance), callback = std::move(callback)](Result<SendResult> r) mutable {
+        Outcome<SendResult> out = r.isOk() ? Outcome<SendResult>(std::move(r).value())
+                                           : Outcome<SendResult>(client::toException(
+                                                 r.status().withContext("send reply"), /*send_context=*/true));
+        // One shared task, never copied: the outcome (and its exception) has a single owner, released on the
+        // callback thread by the callback's parameter.
+        auto task = std::make_shared<std::function<void()>>(
+            [gate, callback = std::move(callback), out = std::move(out)]() mutable {
+              if (callback) {
+                try {
+                  callback(std::move(out));
+                } catch (const std::exception& e) {
+                  RRPC_LOG(kWarn, kLog, "reply callback threw: {}", e.what());
+                } catch (...) {
+                  RRPC_LOG(kWarn, kLog, "reply callback threw a non-std exception");
+                }
+              }
+              callback = nullptr;
+              gate->leave();
+            });
+        if (!instance->callbackPool().post([task] { (*task)(); })) (*task)();
+      });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -769,17 +873,24 @@ ConsumeStatus PushConsumer::Impl::consumeReplyRequests(const std::vector<Message
     }
     // A request is consumed once whatever happens to its reply: a late retry after the requester gave up is
     // useless.
+    // The reply is sent in the background: this thread moves on to the next request. Failures are counted
+    // and logged (rate limited) when the send completes.
     try {
       Message reply = error ? createErrorReplyMessage(msg, *error) : createReplyMessage(msg, std::move(body));
-      auto sent = sender_->sendSync(reply, client::QueueChoice{}, kSendTimeout);
-      if (!sent.isOk() && reply_error_log_.allow()) {
-        RRPC_LOG(kWarn, kLog, "group {}: reply to request {} (client {}) failed: {}", options_.group,
-                 msg.msgId(), msg.getProperty(property::kReplyToClient), sent.status().toString());
-      }
+      sendReplyAsync(reply, [gate = reply_gate_, group = options_.group, id = msg.msgId(),
+                             client = msg.getProperty(property::kReplyToClient)](Result<SendResult> sent) {
+        if (sent.isOk()) return;
+        const uint64_t failures = gate->failures.fetch_add(1) + 1;
+        if (gate->failure_log.allow()) {
+          RRPC_LOG(kWarn, kLog, "group {}: reply to request {} (client {}) failed: {} ({} reply failures so far)",
+                   group, id, client, sent.status().toString(), failures);
+        }
+      });
     } catch (const std::exception& e) {
-      if (reply_error_log_.allow()) {
-        RRPC_LOG(kWarn, kLog, "group {}: cannot reply to request {}: {}", options_.group, msg.msgId(),
-                 e.what());
+      const uint64_t failures = reply_gate_->failures.fetch_add(1) + 1;
+      if (reply_gate_->failure_log.allow()) {
+        RRPC_LOG(kWarn, kLog, "group {}: cannot reply to request {}: {} ({} reply failures so far)", options_.group,
+                 msg.msgId(), e.what(), failures);
       }
     }
   }
@@ -1134,5 +1245,8 @@ const PushConsumerOptions& PushConsumer::options() const { return impl_->options
 std::string PushConsumer::clientId() const { return impl_->clientId(); }
 std::vector<MessageQueue> PushConsumer::assignedQueues() const { return impl_->assignedQueues(); }
 void PushConsumer::sendReply(const Message& reply) { impl_->sendReply(reply); }
+void PushConsumer::sendReply(const Message& reply, SendCallback callback) {
+  impl_->sendReply(reply, std::move(callback));
+}
 
 }  // namespace rocketrpc

@@ -52,6 +52,9 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   static constexpr std::chrono::milliseconds kMaxTimeConsumeContinuously{60000};
   static constexpr std::chrono::milliseconds kSendTimeout{3000};
   static constexpr std::chrono::milliseconds kShutdownListenerWait{10000};
+  /// Replies sent without waiting (reply listener, sendReply with a callback) in flight at most; a consume
+  /// thread that would exceed it waits.
+  static constexpr int kMaxRepliesInFlight = 1024;
 
   /// @throws MQException(kInvalidArgument) when an option is invalid.
   explicit Impl(PushConsumerOptions options);
@@ -68,6 +71,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   std::string clientId() const;
   std::vector<MessageQueue> assignedQueues() const;
   void sendReply(const Message& reply);
+  void sendReply(const Message& reply, SendCallback callback);
 
   // --- called through the client instance (ConsumerHooks) ---
   void triggerRebalance();
@@ -157,6 +161,27 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
 
   class Hooks;
 
+  /// Replies in flight (sent, not yet acknowledged or failed) and reply failures. Shared with the send
+  /// completions, which may outlive a failed wait of shutdown(). Thread-safe.
+  struct ReplyGate {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;  // guarded by mu
+    int waiters = 0;    // guarded by mu: threads waiting for in_flight to drop
+    bool closed = false;  // guarded by mu: shutdown began; enter() no longer waits for room
+    std::atomic<uint64_t> failures{0};
+    log::RateLimiter failure_log{std::chrono::seconds(5)};
+    /// Takes a slot, waiting while kMaxRepliesInFlight are taken (unless closed).
+    void enter();
+    /// Returns a slot.
+    void leave();
+    /// Waits (at most `limit`) until nothing is in flight; false on timeout.
+    bool drain(std::chrono::milliseconds limit);
+  };
+  /// Sends `reply` without waiting; `done` runs exactly once when the send completes (on an I/O thread, or
+  /// on this thread for an immediate failure). Holds a gate slot until `done` has returned.
+  void sendReplyAsync(const Message& reply, client::SendDone done);
+
   PushConsumerOptions options_;
   const std::string retry_topic_;
   int64_t consume_timestamp_ms_ = 0;
@@ -197,7 +222,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   log::RateLimiter pull_error_log_{std::chrono::seconds(10)};
   log::RateLimiter flow_control_log_{std::chrono::seconds(30)};
   log::RateLimiter consume_error_log_{std::chrono::seconds(5)};
-  log::RateLimiter reply_error_log_{std::chrono::seconds(5)};
+  const std::shared_ptr<ReplyGate> reply_gate_ = std::make_shared<ReplyGate>();
   log::RateLimiter send_back_log_{std::chrono::seconds(5)};
 };
 

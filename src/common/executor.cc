@@ -15,12 +15,17 @@ ThreadPool::ThreadPool(std::string name, int threads) : name_(std::move(name)) {
 ThreadPool::~ThreadPool() { shutdown(); }
 
 bool ThreadPool::post(std::function<void()> task) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
     tasks_.push_back(std::move(task));
+    // Busy threads take the task when they finish their current one, and a thread already woken takes every
+    // task queued meanwhile: waking another thread would only add a context switch per task under load.
+    wake = idle_ > signaled_;
+    if (wake) ++signaled_;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return true;
 }
 
@@ -62,7 +67,12 @@ void ThreadPool::run() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      while (!stopping_ && tasks_.empty()) {
+        ++idle_;
+        cv_.wait(lock);
+        --idle_;
+        if (signaled_ > 0) --signaled_;  // a spurious wake-up may take another's signal: post() then sends one more
+      }
       if (tasks_.empty()) return;  // stopping and drained
       task = std::move(tasks_.front());
       tasks_.pop_front();
@@ -88,13 +98,18 @@ Scheduler::TaskId Scheduler::schedule(std::chrono::milliseconds delay, std::func
 Scheduler::TaskId Scheduler::scheduleRepeating(std::chrono::milliseconds initial, std::chrono::milliseconds period,
                                                std::function<void()> task) {
   TaskId id;
+  bool earliest;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return 0;
     id = next_id_++;
-    index_[id] = timers_.emplace(std::chrono::steady_clock::now() + initial, Entry{id, period, std::move(task)});
+    auto it = timers_.emplace(std::chrono::steady_clock::now() + initial, Entry{id, period, std::move(task)});
+    index_[id] = it;
+    // The thread sleeps until the earliest deadline: only a new earliest one needs to wake it (request
+    // deadlines, armed per request with one timeout, are almost never the earliest).
+    earliest = it == timers_.begin();
   }
-  cv_.notify_one();
+  if (earliest) cv_.notify_one();
   return id;
 }
 

@@ -38,6 +38,9 @@ class ThreadPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  int idle_ = 0;      // threads waiting for work
+  int signaled_ = 0;  // of those, already woken by post() and not yet running: a burst of posts wakes each
+                      // idle thread once instead of signalling once per task
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -46,12 +46,14 @@ struct RemotingCommand {
     c.code = code;
     return c;
   }
-  /// A response to `req` (opaque copied, RESPONSE flag set).
+  /// A response to `req` (opaque copied, RESPONSE flag set, header encoded as the request's was: Apache
+  /// RocketMQ 4.9's NettyRemotingAbstract answers in the request's serialize type too).
   static RemotingCommand responseTo(const RemotingCommand& req, int32_t code, std::string remark = {}) {
     RemotingCommand c;
     c.code = code;
     c.opaque = req.opaque;
     c.flag = kFlagResponse;
+    c.serialize_type = req.serialize_type;
     if (!remark.empty()) c.remark = std::move(remark);
     return c;
   }

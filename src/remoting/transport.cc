@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -65,7 +66,16 @@ std::string endpointString(const asio::ip::tcp::endpoint& ep) {
 }
 
 /// Encodes a request frame, refusing frames over the limit before anything is queued.
-Status encodeRequest(const RemotingCommand& request, size_t max_frame_bytes, std::string* frame) {
+/// Encodes `request`, upgraded to the binary header when `preferred` is kRocketMq and the binary header can
+/// represent it (code and version within int16).
+Status encodeRequest(RemotingCommand& request, size_t max_frame_bytes, std::string* frame,
+                     SerializeType preferred = SerializeType::kJson) {
+  if (preferred == SerializeType::kRocketMq && request.serialize_type == SerializeType::kJson &&
+      request.code >= std::numeric_limits<int16_t>::min() && request.code <= std::numeric_limits<int16_t>::max() &&
+      request.version >= std::numeric_limits<int16_t>::min() &&
+      request.version <= std::numeric_limits<int16_t>::max()) {
+    request.serialize_type = SerializeType::kRocketMq;
+  }
   Status s = encodeFrame(request, frame);
   if (!s.isOk()) return s.withContext(fmt::format("cannot encode request code {}", request.code));
   if (frame->size() > max_frame_bytes) {
@@ -115,7 +125,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
     request.opaque = detail::nextOpaque();
     request.flag &= ~(kFlagResponse | kFlagOneway);
     std::string frame;
-    Status s = encodeRequest(request, options_.max_frame_bytes, &frame);
+    Status s = encodeRequest(request, options_.max_frame_bytes, &frame, options_.request_serialize_type);
     if (!s.isOk()) {
       detail::invokeCallback(callback, std::move(s));
       return;
@@ -144,7 +154,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
     request.opaque = detail::nextOpaque();
     request.flag = (request.flag | kFlagOneway) & ~kFlagResponse;
     std::string frame;
-    Status s = encodeRequest(request, options_.max_frame_bytes, &frame);
+    Status s = encodeRequest(request, options_.max_frame_bytes, &frame, options_.request_serialize_type);
     if (!s.isOk()) return s;
     auto conn = connectionFor(addr);
     if (!conn.isOk()) return conn.status();

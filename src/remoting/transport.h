@@ -58,6 +58,10 @@ struct TransportOptions {
   std::chrono::milliseconds idle_timeout{120000};
   /// Name used in log lines.
   std::string name = "remoting";
+  /// RemotingClient only: header encoding of the requests it sends. kRocketMq (binary) also upgrades commands
+  /// built with the default kJson; a command the binary header cannot represent (code or version beyond
+  /// int16) then goes out as JSON. kJson sends every command as its serialize_type says. Default kJson.
+  SerializeType request_serialize_type = SerializeType::kJson;
 };
 
 class RemotingClient {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -107,6 +108,8 @@ void RpcServerOptions::validate() const {
   checkMillis(p + "stream-gap-timeout-millis", stream_gap_timeout, 1, 300000);
   checkRange<uint64_t>(p + "dedup-cache-size", dedup_cache_size, 0, 10000000);
   if (!instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(instance_name, 255));
+  checkRange<uint64_t>(p + "compress-over", compress_over, 1, std::numeric_limits<uint64_t>::max());
+  checkRange<int64_t>(p + "compress-level", compress_level, 1, 9);
 }
 
 namespace {
@@ -229,6 +232,8 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
       {"stream-gap-timeout-millis", millis(&s.stream_gap_timeout)},
       {"dedup-cache-size", count(&s.dedup_cache_size)},
       {"instance-name", str(&s.instance_name)},
+      {"compress-over", count(&s.compress_over)},
+      {"compress-level", intValue(&s.compress_level)},
   };
 
   std::map<std::string, bool> client_seen, server_seen;

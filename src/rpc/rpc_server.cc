@@ -41,11 +41,16 @@ class RpcServer::Impl {
     if (options_.consumer_group.empty())
       options_.consumer_group = rpc::defaultConsumerGroup(options_.request_topic);
     if (options_.instance_name.empty()) options_.instance_name = uniqueServerInstanceName();
-    core_ = std::make_shared<rpc::ServerCore>(options_, std::move(receiver), [this](const Message& reply) {
-      std::shared_lock<std::shared_mutex> lock(consumer_mu_);
-      if (!consumer_) throw MQException(ErrorCode::kClosed, "server closed");
-      consumer_->sendReply(reply);
-    });
+    // Replies leave without blocking the consume thread; the consumer's shutdown (in close()) waits for the
+    // ones in flight, so `done` never outlives core_.
+    core_ = std::make_shared<rpc::ServerCore>(
+        options_, std::move(receiver), [this](const Message& reply, rpc::ServerCore::ReplyDone done) {
+          std::shared_lock<std::shared_mutex> lock(consumer_mu_);
+          if (!consumer_) throw MQException(ErrorCode::kClosed, "server closed");
+          consumer_->sendReply(reply, [done = std::move(done)](Outcome<SendResult> sent) {
+            done(sent.ok() ? std::exception_ptr() : sent.error());
+          });
+        });
   }
 
   ~Impl() { close(); }
@@ -92,6 +97,8 @@ class RpcServer::Impl {
     co.consume_threads = options_.consume_threads;
     co.consume_batch_size = 1;
     co.consume_from_where = ConsumeFromWhere::kLastOffset;
+    co.compress_over = options_.compress_over;
+    co.compress_level = options_.compress_level;
     auto consumer = std::make_unique<PushConsumer>(co);
     auto core = core_;
     consumer->subscribe(options_.request_topic, "*");

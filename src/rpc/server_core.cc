@@ -91,11 +91,7 @@ void ServerCore::handleRequest(const MessageExt& msg) {
       return;
     case ReplyCache::Claim::kDone:
       dedup_hits_.fetch_add(1);
-      try {
-        sink_(cached);
-      } catch (const std::exception& e) {
-        reply_failures_.fetch_add(1);
-      }
+      send(cached, correlation, nullptr, /*forget=*/false);
       return;
     case ReplyCache::Claim::kNew:
       break;
@@ -141,11 +137,7 @@ void ServerCore::handleEnd(const MessageExt& msg) {
       return;
     case ReplyCache::Claim::kDone:
       dedup_hits_.fetch_add(1);
-      try {
-        sink_(cached);
-      } catch (const std::exception&) {
-        reply_failures_.fetch_add(1);
-      }
+      send(cached, correlation, nullptr, /*forget=*/false);
       return;
     case ReplyCache::Claim::kNew:
       break;
@@ -196,6 +188,33 @@ void ServerCore::runAction(EndAction action) {
   answer(action.end, ok, body, ReplyErrorKind::kHandler);
 }
 
+void ServerCore::send(const Message& reply, const std::string& correlation, std::atomic<uint64_t>* counter,
+                      bool forget) {
+  auto failed = [this, correlation, counter, forget](const std::string& why) {
+    if (counter) counter->fetch_sub(1);
+    reply_failures_.fetch_add(1);
+    if (forget) cache_.abandon(correlation);
+    if (reply_fail_log.allow()) {
+      RRPC_LOG(kWarn, kLog, "reply to request {} could not be sent: {} ({} reply failures so far)", correlation,
+               why, reply_failures_.load());
+    }
+  };
+  try {
+    sink_(reply, [failed](std::exception_ptr error) {
+      if (!error) return;
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        failed(e.what());
+      } catch (...) {
+        failed("unknown error");
+      }
+    });
+  } catch (const std::exception& e) {
+    failed(e.what());
+  }
+}
+
 void ServerCore::answer(const MessageExt& request, bool ok, const std::string& body, ReplyErrorKind kind) {
   const std::string correlation = request.getProperty(property::kCorrelationId);
   std::optional<int64_t> deadline;
@@ -210,24 +229,27 @@ void ServerCore::answer(const MessageExt& request, bool ok, const std::string& b
                                    : kind == ReplyErrorKind::kOverLimit ? limit_errors_
                                                                         : session_errors_;
   counter.fetch_add(1);
+  Message reply;
   try {
-    Message reply;
     if (ok) {
       reply = createReplyMessage(request, body);
     } else {
       reply = createErrorReplyMessage(request, encodeErrorText(kind, body));
       reply.putProperty(prop::kErrorCode, errorKindName(kind));
     }
-    sink_(reply);
+    // Cached before the send completes: a redelivered copy arriving meanwhile gets the same reply.
     cache_.complete(correlation, reply);
   } catch (const std::exception& e) {
     counter.fetch_sub(1);
     reply_failures_.fetch_add(1);
     cache_.abandon(correlation);
     if (reply_fail_log.allow()) {
-      RRPC_LOG(kWarn, kLog, "reply to request {} could not be sent: {}", correlation, e.what());
+      RRPC_LOG(kWarn, kLog, "reply to request {} could not be built: {}", correlation, e.what());
     }
+    return;
   }
+  // The send runs asynchronously: the consume thread moves on to the next request.
+  send(reply, correlation, &counter, /*forget=*/true);
 }
 
 void ServerCore::sweep(std::chrono::steady_clock::time_point now) {

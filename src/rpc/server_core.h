@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,8 +22,13 @@ namespace rocketrpc::rpc {
 
 class ServerCore {
  public:
-  /// Sends one reply (createReplyMessage form). May throw (MQException) when it cannot be sent.
-  using ReplySink = std::function<void(const Message& reply)>;
+  /// Completion of one reply send: null when the broker took the reply, else the error (an MQException).
+  using ReplyDone = std::function<void(std::exception_ptr error)>;
+  /// Sends one reply (createReplyMessage form) without waiting for the broker: either throws (nothing was
+  /// sent; `done` is never called) or calls `done` exactly once, on any thread, possibly before returning.
+  /// `done` must not be called after the ServerCore is destroyed (RpcServer: its consumer's shutdown waits
+  /// for replies in flight).
+  using ReplySink = std::function<void(const Message& reply, ReplyDone done)>;
   /// Epoch milliseconds; replaceable for tests.
   using EpochClock = std::function<int64_t()>;
 
@@ -41,6 +47,9 @@ class ServerCore {
   void handleRequest(const MessageExt& msg);
   void handleEnd(const MessageExt& msg);
   void runAction(EndAction action);
+  /// Sends `reply` through the sink; a failure (thrown or reported later) undoes `counter` (when given),
+  /// counts a reply failure and, with `forget`, drops the cached reply. Never throws.
+  void send(const Message& reply, const std::string& correlation, std::atomic<uint64_t>* counter, bool forget);
   /// Deadline check, then the reply (or error reply) to `request`; caches it. Never throws.
   void answer(const MessageExt& request, bool ok, const std::string& body, ReplyErrorKind kind);
   bool expired(const MessageExt& msg, std::optional<int64_t>* deadline);

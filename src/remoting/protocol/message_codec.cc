@@ -487,6 +487,37 @@ Result<std::string> zlibCompress(std::string_view data, int level) {
   return out;
 }
 
+std::optional<std::string> zlibCompressIfSmaller(std::string_view data, int level) {
+  if (level < 1 || level > 9 || data.size() > std::numeric_limits<uInt>::max()) return std::nullopt;
+  z_stream zs{};
+  if (deflateInit(&zs, level) != Z_OK) return std::nullopt;
+  struct End {
+    z_stream* zs;
+    ~End() { deflateEnd(zs); }
+  } end{&zs};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  std::string out;
+  if (data.size() > 2 * kZlibProbeBytes) {
+    // Probe: deflate the first block alone and flush it out; give up unless it shrank.
+    out.resize(kZlibProbeBytes + kZlibProbeBytes / 8 + 64);
+    zs.avail_in = static_cast<uInt>(kZlibProbeBytes);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    if (deflate(&zs, Z_SYNC_FLUSH) != Z_OK || zs.avail_in != 0) return std::nullopt;
+    if (zs.total_out >= kZlibProbeBytes - kZlibProbeBytes / 32) return std::nullopt;
+  }
+  // deflateBound covers the rest of the stream; the sync flush above adds at most a few bytes more.
+  const size_t produced = zs.total_out;
+  out.resize(produced + deflateBound(&zs, static_cast<uLong>(data.size())) + 64);
+  zs.avail_in = static_cast<uInt>(data.size() - zs.total_in);
+  zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+  zs.avail_out = static_cast<uInt>(out.size() - produced);
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return std::nullopt;
+  if (zs.total_out >= data.size()) return std::nullopt;
+  out.resize(zs.total_out);
+  return out;
+}
+
 Result<std::string> zlibDecompress(std::string_view data, size_t max_output) {
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) return Status::internal("zlib inflateInit failed");

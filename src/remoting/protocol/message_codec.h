@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,13 @@ int32_t javaStringHash(std::string_view utf8);
 
 /// zlib (RFC 1950) compression at `level` (1..9).
 Result<std::string> zlibCompress(std::string_view data, int level);
+/// What a sender compresses with: the zlib stream of `data` at `level` (1..9), or nullopt when compressing
+/// does not pay: the output would not be smaller than `data`, or (inputs over 2 * kZlibProbeBytes) the first
+/// kZlibProbeBytes do not shrink by at least 1/32, so incompressible bodies cost one small block of deflate
+/// instead of a full pass. Also nullopt on a zlib failure or an invalid level. The stream has a sync-flush
+/// point after the probed block, which every inflater accepts.
+std::optional<std::string> zlibCompressIfSmaller(std::string_view data, int level);
+inline constexpr size_t kZlibProbeBytes = 4096;
 /// Inflates at most `max_output` bytes; more -> OverLimit; bad data -> Corrupt.
 Result<std::string> zlibDecompress(std::string_view data, size_t max_output);
 

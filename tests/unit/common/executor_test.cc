@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <thread>
+#include <vector>
 
 #include "common/status.h"
 
@@ -32,6 +35,57 @@ TEST(ThreadPoolTest, ThrowingTaskDoesNotKillTheWorker) {
   pool.post([&] { ran.set_value(pool.inPool()); });
   EXPECT_TRUE(ran.get_future().get());
   EXPECT_FALSE(pool.inPool());
+}
+
+// post() wakes a thread only when one is idle and not already woken: tasks posted in bursts, from several
+// threads, while workers are busy or just woken, must all run without waiting for shutdown().
+TEST(ThreadPoolTest, BurstsFromSeveralThreadsAllRunWithoutShutdown) {
+  ThreadPool pool("t", 4);
+  constexpr int kPosters = 4;
+  constexpr int kTasks = 5000;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  std::vector<std::thread> posters;
+  for (int p = 0; p < kPosters; ++p) {
+    posters.emplace_back([&] {
+      for (int i = 0; i < kTasks; ++i) {
+        pool.post([&] {
+          std::lock_guard<std::mutex> lock(mu);
+          if (++done == kPosters * kTasks) cv.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& t : posters) t.join();
+  std::unique_lock<std::mutex> lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, 30s, [&] { return done == kPosters * kTasks; })) << done;
+}
+
+TEST(ThreadPoolTest, TasksQueuedWhileEveryThreadIsBusyRunWhenOneFrees) {
+  ThreadPool pool("t", 2);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> blocked{0};
+  for (int i = 0; i < 2; ++i) {
+    pool.post([&, released] {
+      blocked++;
+      released.wait();
+    });
+  }
+  while (blocked.load() < 2) std::this_thread::yield();
+  std::promise<void> ran;
+  pool.post([&] { ran.set_value(); });  // no idle thread: nobody is woken for it
+  release.set_value();
+  EXPECT_EQ(ran.get_future().wait_for(30s), std::future_status::ready);
+}
+
+TEST(SchedulerTest, LaterTimerDueEarlierWakesTheThread) {
+  Scheduler s("s");
+  s.schedule(std::chrono::hours(1), [] {});
+  std::promise<void> fired;
+  s.schedule(5ms, [&] { fired.set_value(); });  // the thread sleeps towards the 1 h timer: must be woken
+  EXPECT_EQ(fired.get_future().wait_for(30s), std::future_status::ready);
 }
 
 TEST(SchedulerTest, RunsTasksInDeadlineOrder) {

@@ -151,6 +151,51 @@ TEST(ZlibTest, GarbageAndTruncationAreCorrupt) {
   }
 }
 
+// Deterministic incompressible bytes (xorshift).
+std::string noise(size_t n, uint64_t seed = 88172645463325252ull) {
+  std::string out(n, '\0');
+  for (auto& c : out) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    c = static_cast<char>(seed >> 24);
+  }
+  return out;
+}
+
+TEST(ZlibTest, CompressIfSmallerRoundTripsCompressibleBodies) {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data += "message body " + std::to_string(i % 97) + "\n";
+  for (size_t size : {size_t{100}, size_t{4096}, size_t{8192}, size_t{8193}, data.size()}) {
+    const std::string in = data.substr(0, size);
+    auto packed = zlibCompressIfSmaller(in, 5);
+    ASSERT_TRUE(packed.has_value()) << size;
+    EXPECT_LT(packed->size(), in.size());
+    auto unpacked = zlibDecompress(*packed, in.size());
+    ASSERT_TRUE(unpacked.isOk()) << unpacked.status().toString();
+    EXPECT_EQ(*unpacked, in);
+  }
+}
+
+TEST(ZlibTest, CompressIfSmallerGivesUpOnIncompressibleBodies) {
+  for (size_t size : {size_t{64}, size_t{4096}, size_t{8193}, size_t{65536}}) {
+    EXPECT_FALSE(zlibCompressIfSmaller(noise(size), 5).has_value()) << size;
+  }
+  // The probe decides: compressible after an incompressible first block is not compressed...
+  EXPECT_FALSE(zlibCompressIfSmaller(noise(kZlibProbeBytes) + std::string(60000, 'a'), 5).has_value());
+  // ...and a compressible first block lets the whole body be compressed (judged on the whole output).
+  const std::string mixed = std::string(kZlibProbeBytes, 'a') + noise(60000);
+  auto packed = zlibCompressIfSmaller(mixed, 5);
+  ASSERT_TRUE(packed.has_value());
+  EXPECT_LT(packed->size(), mixed.size());
+  EXPECT_EQ(*zlibDecompress(*packed, mixed.size()), mixed);
+}
+
+TEST(ZlibTest, CompressIfSmallerRejectsBadLevel) {
+  EXPECT_FALSE(zlibCompressIfSmaller(std::string(10000, 'a'), 0).has_value());
+  EXPECT_FALSE(zlibCompressIfSmaller(std::string(10000, 'a'), 10).has_value());
+}
+
 TEST(BodyCrcTest, IsZlibCrc32Masked) {
   EXPECT_EQ(bodyCrc(""), 0);
   EXPECT_EQ(bodyCrc("123456789"), static_cast<int32_t>(0xCBF43926u & 0x7FFFFFFFu));  // CRC-32 check value

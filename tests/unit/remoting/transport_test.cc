@@ -249,6 +249,31 @@ TEST_F(TransportTest, BinaryHeaderRequestIsServed) {
   EXPECT_EQ(resp->body, "bin");
 }
 
+TEST_F(TransportTest, BinaryPreferenceSendsBinaryHeadersAndTheAnswerMirrorsThem) {
+  TransportOptions options = clientOptions();
+  options.request_serialize_type = SerializeType::kRocketMq;
+  RemotingClient binary_client(options);
+  auto resp = binary_client.invokeSync(addr_, echoRequest("bin"), 3s);  // built as JSON, sent binary
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->serialize_type, SerializeType::kRocketMq);  // responseTo() answers in the request's type
+  EXPECT_EQ(resp->body, "bin");
+  RemotingClient json_client(clientOptions());
+  auto json = json_client.invokeSync(addr_, echoRequest("json"), 3s);
+  ASSERT_TRUE(json.isOk()) << json.status().toString();
+  EXPECT_EQ(json->serialize_type, SerializeType::kJson);
+  EXPECT_EQ(json->body, "json");
+}
+
+TEST_F(TransportTest, BinaryPreferenceFallsBackToJsonForCodesBeyondInt16) {
+  TransportOptions options = clientOptions();
+  options.request_serialize_type = SerializeType::kRocketMq;
+  RemotingClient client(options);
+  auto resp = client.invokeSync(addr_, RemotingCommand::request(200050), 3s);  // POP code: no handler
+  ASSERT_TRUE(resp.isOk()) << resp.status().toString();
+  EXPECT_EQ(resp->code, response_code::kRequestCodeNotSupported);
+  EXPECT_EQ(resp->serialize_type, SerializeType::kJson);
+}
+
 TEST_F(TransportTest, ThousandAsyncCallsInFlightCompleteExactlyOnce) {
   constexpr int kCalls = 1000;
   // The server answers from another thread, exercising Responder's cross-thread path.

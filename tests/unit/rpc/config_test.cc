@@ -106,6 +106,23 @@ TEST(RpcConfigTest, KeysOutsideRocketmqRpcAreIgnored) {
   EXPECT_TRUE(c.has_client);
 }
 
+TEST(RpcConfigTest, ServerReplyCompressionKeys) {
+  RpcConfig defaults = parseRpcConfig(std::string(kSeedYaml) + "    server:\n      consume-threads: 2\n");
+  EXPECT_EQ(defaults.server.compress_over, 4096u);
+  EXPECT_EQ(defaults.server.compress_level, 5);
+  RpcConfig c = parseRpcConfig(std::string(kSeedYaml) + R"(
+    server:
+      compress-over: 65536
+      compress-level: 1
+)");
+  EXPECT_EQ(c.server.compress_over, 65536u);
+  EXPECT_EQ(c.server.compress_level, 1);
+  expectConfigError(std::string(kSeedYaml) + "    server:\n      compress-level: 10\n",
+                    "rocketmq.rpc.server.compress-level");
+  expectConfigError(std::string(kSeedYaml) + "    server:\n      compress-over: 0\n",
+                    "rocketmq.rpc.server.compress-over");
+}
+
 TEST(RpcConfigTest, BadValuesNameTheKey) {
   auto with = [](const std::string& key, const std::string& value) {
     return "rocketmq:\n  rpc:\n    client:\n      broker-url: localhost:9876\n      request-topic: T\n     "

@@ -62,10 +62,15 @@ class ServerCoreTest : public ::testing::Test {
   void make() {
     core_ = std::make_unique<ServerCore>(
         options_, receiver_,
-        [this](const Message& reply) {
+        [this](const Message& reply, ServerCore::ReplyDone done) {
           if (fail_sends_) throw MQException(ErrorCode::kSendFailed, "broker down");
           std::lock_guard<std::mutex> lock(mu_);
           replies_.push_back(reply);
+          if (defer_done_) {
+            pending_done_.push_back(std::move(done));
+          } else {
+            done(nullptr);
+          }
         },
         [this] { return now_ms_.load(); });
   }
@@ -108,8 +113,10 @@ class ServerCoreTest : public ::testing::Test {
   std::unique_ptr<ServerCore> core_;
   std::atomic<int64_t> now_ms_{1'700'000'000'000};
   std::atomic<bool> fail_sends_{false};
+  bool defer_done_ = false;  // set before onMessage: completions wait in pending_done_
   std::mutex mu_;
   std::vector<Message> replies_;
+  std::vector<ServerCore::ReplyDone> pending_done_;
 };
 
 TEST_F(ServerCoreTest, RepliesWithTheHandlerResult) {
@@ -183,7 +190,10 @@ TEST_F(ServerCoreTest, ReplyIsNotSentWhenTheHandlerFinishesPastTheDeadline) {
     std::atomic<int64_t>* clock_;
   };
   core_ = std::make_unique<ServerCore>(
-      options_, std::make_shared<Slow>(&now_ms_), [this](const Message& m) { replies_.push_back(m); },
+      options_, std::make_shared<Slow>(&now_ms_), [this](const Message& m, ServerCore::ReplyDone done) {
+        replies_.push_back(m);
+        done(nullptr);
+      },
       [this] { return now_ms_.load(); });
   core_->onMessage(request("x", "c1"));
   EXPECT_TRUE(replies().empty());
@@ -229,6 +239,40 @@ TEST_F(ServerCoreTest, FailedReplyIsCountedAndNotCached) {
   core_->onMessage(m);  // redelivery: processed again, since no reply went out
   EXPECT_EQ(receiver_->calls.load(), 2);
   EXPECT_EQ(replies().size(), 1u);
+}
+
+TEST_F(ServerCoreTest, ReplyIsSentWithoutWaitingForItsCompletion) {
+  defer_done_ = true;
+  core_->onMessage(request("a", "c1"));
+  core_->onMessage(request("b", "c2"));  // the first send has not completed: the handler still runs
+  EXPECT_EQ(receiver_->calls.load(), 2);
+  ASSERT_EQ(replies().size(), 2u);
+  EXPECT_EQ(core_->stats().replies, 2u);
+  ASSERT_EQ(pending_done_.size(), 2u);
+  pending_done_[0](nullptr);
+  pending_done_[1](nullptr);
+  EXPECT_EQ(core_->stats().replies, 2u);
+  EXPECT_EQ(core_->stats().reply_failures, 0u);
+}
+
+TEST_F(ServerCoreTest, ReplyFailingLaterIsCountedAndNotCached) {
+  defer_done_ = true;
+  MessageExt m = request("x", "c1");
+  core_->onMessage(m);
+  ASSERT_EQ(pending_done_.size(), 1u);
+  core_->onMessage(m);  // redelivered while the reply is in flight: answered from the cache
+  EXPECT_EQ(receiver_->calls.load(), 1);
+  EXPECT_EQ(core_->stats().dedup_hits, 1u);
+  ASSERT_EQ(pending_done_.size(), 2u);
+  pending_done_[0](std::make_exception_ptr(MQException(ErrorCode::kSendFailed, "broker down")));
+  pending_done_[1](nullptr);
+  RpcServerStats s = core_->stats();
+  EXPECT_EQ(s.reply_failures, 1u);
+  EXPECT_EQ(s.replies, 0u);
+  defer_done_ = false;
+  core_->onMessage(m);  // the failed reply was forgotten: processed again
+  EXPECT_EQ(receiver_->calls.load(), 2);
+  EXPECT_EQ(core_->stats().replies, 1u);
 }
 
 TEST_F(ServerCoreTest, PlainMessagesAreIgnored) {
@@ -303,7 +347,11 @@ TEST_F(ServerCoreTest, DefaultStreamingHandlerRefusesStreams) {
     std::string processRequest(std::string_view r) override { return std::string(r); }
   };
   core_ = std::make_unique<ServerCore>(
-      options_, std::make_shared<OnlyRequests>(), [this](const Message& m) { replies_.push_back(m); },
+      options_, std::make_shared<OnlyRequests>(),
+      [this](const Message& m, ServerCore::ReplyDone done) {
+        replies_.push_back(m);
+        done(nullptr);
+      },
       [this] { return now_ms_.load(); });
   core_->onMessage(streamEnd("s6", 0, "e6"));
   auto r = replies();
