@@ -104,9 +104,12 @@ if has_stage cluster2; then
 fi
 
 if has_stage apache5; then
-  log "request-reply against Apache RocketMQ 5.3.x"
+  # Every integration and interop suite but the two-broker ones, the in-process rocketrpc-broker tests (Broker*)
+  # and the fail-fast tests: RocketMQ 5.x cannot tell that nobody serves a topic (docs/design/rpc.md).
+  log "integration + interop: Apache RocketMQ 5.3.x, one broker"
   start_cluster 5.3
-  run_ctest apache5 --test-dir build/debug -R 'RequestReplyTest.SyncRequestGetsEchoReply|RequestReplyTest.AllSixFormsComplete|ProducerTest.SyncSend|Interop.*JavaRequester' --timeout 600
+  run_ctest apache5 --test-dir build/debug -L 'integration|interop' \
+    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup)|FailsFast' --timeout 600
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
 

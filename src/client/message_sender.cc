@@ -92,6 +92,9 @@ Status MessageSender::validate(const Message& msg) const {
     return Status::invalidArgument("topic '" + t + "' is longer than 127 characters");
   }
   if (!validName(t)) return Status::invalidArgument("topic '" + t + "' has characters outside [%|a-zA-Z0-9_-]");
+  if (msg.body().empty()) {  // as the Java client; Apache RocketMQ 5.x brokers fail on an empty body
+    return Status::invalidArgument("message body is empty (RocketMQ messages need a body of at least one byte)");
+  }
   if (msg.body().size() > config_.max_message_size) {
     return Status::invalidArgument("message body of " + std::to_string(msg.body().size()) +
                                    " bytes exceeds max_message_size " + std::to_string(config_.max_message_size));

@@ -502,7 +502,7 @@ Message createReplyMessage(const MessageExt& request, std::string body) {
 }
 
 Message createErrorReplyMessage(const MessageExt& request, std::string_view error) {
-  Message reply = createReplyMessage(request, std::string(error));
+  Message reply = createReplyMessage(request, error.empty() ? std::string("error") : std::string(error));
   reply.putProperty(reply_property::kStatus, reply_property::kStatusError);
   // Property values cannot hold the separators; the body keeps the exact text.
   std::string safe(error.substr(0, 1024));

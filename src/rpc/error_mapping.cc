@@ -42,7 +42,7 @@ RpcResult mapRequestOutcome(const Outcome<MessageExt>& outcome, const std::strin
                             std::chrono::milliseconds timeout, std::chrono::microseconds latency) {
   if (outcome.ok()) {
     const MessageExt& reply = outcome.value();
-    return RpcResponse::makeOk(reply.body(), reply.getProperty(property::kCorrelationId), latency);
+    return RpcResponse::makeOk(std::string(payloadOf(reply)), reply.getProperty(property::kCorrelationId), latency);
   }
   try {
     std::rethrow_exception(outcome.error());

@@ -14,6 +14,7 @@ namespace {
 constexpr int32_t kQueryTopicConsumeByWho = 300;
 constexpr int32_t kGetConsumerConnectionList = 203;
 constexpr size_t kMaxGroupsChecked = 64;
+constexpr int32_t kRocketMq5Version = 413;  // MQVersion.Version.V5_0_0.ordinal()
 }  // namespace
 
 ResponderProbe::ResponderProbe(Query query, std::chrono::milliseconds ttl)
@@ -76,6 +77,12 @@ ResponderProbe::Verdict queryResponders(client::ClientInstance& instance, const 
   if (resp->code != remoting::response_code::kSuccess) {
     return {Answer::kUnknown,
             fmt::format("QUERY_TOPIC_CONSUME_BY_WHO answered {} {}", resp->code, resp->remarkOrEmpty())};
+  }
+  if (resp->version >= kRocketMq5Version) {
+    // Apache RocketMQ 5.3.3 answers with the topic's name where 4.x lists the online consumer groups (and leaves
+    // the online group out), so its answer cannot prove that nobody serves the topic: no fail-fast there.
+    return {Answer::kUnknown, fmt::format("broker {} runs RocketMQ 5.x (version {}), whose consumer list is not "
+                                          "reliable for the responder check", addr, resp->version)};
   }
   std::vector<std::string> groups;
   try {

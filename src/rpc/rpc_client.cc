@@ -209,7 +209,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
   // --- requests ---
 
   Message requestMessage(std::string_view payload) const {
-    return Message(options_.request_topic, std::string(payload));
+    Message m(options_.request_topic, std::string());
+    rpc::setPayload(m, payload);
+    return m;
   }
 
   /// Accepts a call (or throws its precondition error) and starts it. `blocking` allows the responder check
@@ -409,7 +411,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
         throw MQException(ErrorCode::kNoRoute, "topic " + options_.request_topic + " has no writable queue");
       }
       s->mq = queues[std::hash<std::string>{}(s->id) % queues.size()];
-      Message start(options_.request_topic, "");
+      Message start(options_.request_topic, std::string(rpc::kind::kStart));  // RocketMQ refuses empty bodies
       start.putProperty(rpc::prop::kKind, rpc::kind::kStart);
       start.putProperty(rpc::prop::kSession, s->id);
       producer_->send(start, s->mq);
@@ -449,7 +451,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     auto s = findSession(id);
     std::lock_guard<std::mutex> lock(s->mu);
     throwIfInactive(*s);
-    Message m(options_.request_topic, std::string(payload));
+    Message m(options_.request_topic, std::string());
+    rpc::setPayload(m, payload);
     m.putProperty(rpc::prop::kKind, rpc::kind::kMsg);
     m.putProperty(rpc::prop::kSession, id);
     m.putProperty(rpc::prop::kSeq, std::to_string(s->next_seq));
@@ -487,7 +490,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
       s->state = Session::State::kEnded;
       count = s->next_seq;
     }
-    Message end(options_.request_topic, "");
+    Message end(options_.request_topic, std::string(rpc::kind::kEnd));  // RocketMQ refuses empty bodies
     end.putProperty(rpc::prop::kKind, rpc::kind::kEnd);
     end.putProperty(rpc::prop::kSession, id);
     end.putProperty(rpc::prop::kCount, std::to_string(count));

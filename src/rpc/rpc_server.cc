@@ -132,7 +132,7 @@ class RpcServer::Impl {
     Producer producer(po);
     try {
       producer.start();
-      Message marker(options_.request_topic, "");
+      Message marker(options_.request_topic, std::string(rpc::kind::kInit));  // RocketMQ refuses empty bodies
       marker.putProperty(rpc::prop::kKind, rpc::kind::kInit);
       producer.send(marker);
     } catch (const MQException& e) {

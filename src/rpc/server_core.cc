@@ -63,7 +63,7 @@ void ServerCore::onMessage(const MessageExt& msg) {
         ignored_.fetch_add(1);
         return;
       }
-      runAction(sessions_.onMessage(session, *seq, msg.body(), std::chrono::steady_clock::now()));
+      runAction(sessions_.onMessage(session, *seq, std::string(payloadOf(msg)), std::chrono::steady_clock::now()));
       return;
     }
     ignored_.fetch_add(1);
@@ -103,7 +103,7 @@ void ServerCore::handleRequest(const MessageExt& msg) {
   in_flight_.fetch_add(1);
   auto t0 = std::chrono::steady_clock::now();
   try {
-    body = receiver_->processRequest(msg.body());
+    body = receiver_->processRequest(payloadOf(msg));
   } catch (const std::exception& e) {
     ok = false;
     body = e.what();
@@ -232,7 +232,8 @@ void ServerCore::answer(const MessageExt& request, bool ok, const std::string& b
   Message reply;
   try {
     if (ok) {
-      reply = createReplyMessage(request, body);
+      reply = createReplyMessage(request, std::string());
+      setPayload(reply, body);
     } else {
       reply = createErrorReplyMessage(request, encodeErrorText(kind, body));
       reply.putProperty(prop::kErrorCode, errorKindName(kind));

@@ -96,4 +96,18 @@ std::string newUuid() {
   return s;
 }
 
+void setPayload(Message& m, std::string_view payload) {
+  if (payload.empty()) {
+    m.setBody(std::string(kEmptyBody));
+    m.putProperty(prop::kEmpty, "1");
+  } else {
+    m.setBody(std::string(payload));
+  }
+}
+
+std::string_view payloadOf(const Message& m) {
+  if (m.hasProperty(prop::kEmpty) && m.getProperty(prop::kEmpty) == "1") return {};
+  return m.body();
+}
+
 }  // namespace rocketrpc::rpc

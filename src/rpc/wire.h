@@ -27,6 +27,8 @@ inline constexpr std::string_view kCount = "RRPC_COUNT";
 inline constexpr std::string_view kDeadline = "RRPC_DEADLINE";
 /// On error replies: "Handler", "OverLimit" or "Session" (also encoded as a prefix of RRPC_ERROR, see below).
 inline constexpr std::string_view kErrorCode = "RRPC_ERROR_CODE";
+/// "1" on a message whose payload is empty: its body is then the single byte kEmptyBody (see setPayload).
+inline constexpr std::string_view kEmpty = "RRPC_EMPTY";
 }  // namespace prop
 
 namespace kind {
@@ -47,6 +49,15 @@ std::string encodeErrorText(ReplyErrorKind kind, std::string_view text);
 /// Inverse of encodeErrorText (unknown text -> kHandler, verbatim).
 std::pair<ReplyErrorKind, std::string> decodeErrorText(std::string_view text);
 std::string_view errorKindName(ReplyErrorKind kind);
+
+/// The body an empty payload travels as (RocketMQ refuses empty bodies: the Java client rejects them and
+/// Apache RocketMQ 5.x brokers fail on them).
+inline constexpr std::string_view kEmptyBody = "-";
+
+/// Sets `payload` as the body of `m`; an empty payload becomes kEmptyBody with RRPC_EMPTY=1.
+void setPayload(Message& m, std::string_view payload);
+/// The payload `m` carries: "" when RRPC_EMPTY=1, else its body.
+std::string_view payloadOf(const Message& m);
 
 /// Milliseconds since the epoch (system clock).
 int64_t nowEpochMs();

@@ -78,6 +78,13 @@ TEST_F(ProducerTest, InvalidArgumentsAreRejectedBeforeSending) {
   } catch (const MQException& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
   }
+  try {  // empty bodies are refused, as by the Java client (Apache RocketMQ 5.x brokers fail on them)
+    producer_->send(Message(topic_, ""));
+    FAIL();
+  } catch (const MQException& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("body is empty"), std::string::npos) << e.what();
+  }
   std::string big(5 * 1024 * 1024, 'x');
   try {
     producer_->send(Message(topic_, big));

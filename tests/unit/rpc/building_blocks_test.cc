@@ -8,11 +8,27 @@
 #include "rpc/latency_histogram.h"
 #include "rpc/reply_cache.h"
 #include "rpc/responder_probe.h"
+#include "rpc/wire.h"
 
 namespace rocketrpc::rpc {
 namespace {
 
 using namespace std::chrono_literals;
+
+TEST(WirePayloadTest, EmptyPayloadTravelsAsMarkedByteAndComesBackEmpty) {
+  Message m("T", "");
+  rpc::setPayload(m, "");
+  EXPECT_FALSE(m.body().empty());  // RocketMQ refuses empty bodies
+  EXPECT_EQ(m.getProperty(rpc::prop::kEmpty), "1");
+  EXPECT_EQ(rpc::payloadOf(m), "");
+  Message n("T", "");
+  rpc::setPayload(n, "-");  // the marker byte itself, as a real payload
+  EXPECT_FALSE(n.hasProperty(rpc::prop::kEmpty));
+  EXPECT_EQ(rpc::payloadOf(n), "-");
+  std::string binary("\0x", 2);
+  rpc::setPayload(n, binary);
+  EXPECT_EQ(rpc::payloadOf(n), binary);
+}
 
 TEST(LatencyHistogramTest, EmptyHasZeroes) {
   LatencyHistogram h;
