@@ -156,18 +156,26 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     }
     auto inst = instance_ptr();
     s->sendAsync(msg, choice, options_.send_timeout, [inst, cb = std::move(cb)](Result<SendResult> r) mutable {
-      Outcome<SendResult> out = r.isOk() ? Outcome<SendResult>(std::move(r).value())
-                                         : Outcome<SendResult>(client::toException(r.status()));
-      auto task = [cb = std::move(cb), out = std::move(out)]() mutable { cb(std::move(out)); };
-      if (!inst || !inst->callbackPool().post(task)) task();
+      postOutcome(inst, std::move(cb),
+                  r.isOk() ? Outcome<SendResult>(std::move(r).value())
+                           : Outcome<SendResult>(client::toException(r.status())));
     });
   }
 
   template <typename T>
   void deliver(std::function<void(Outcome<T>)> cb, Outcome<T> out) {
-    auto inst = instance_ptr();
-    auto task = [cb = std::move(cb), out = std::move(out)]() mutable { cb(std::move(out)); };
-    if (!inst || !inst->callbackPool().post(task)) task();
+    postOutcome(instance_ptr(), std::move(cb), std::move(out));
+  }
+
+  /// Runs cb(out) on the callback pool (inline when it is gone). The outcome lives in one heap task that is
+  /// moved, never copied, so its exception_ptr has a single owner: its count is never touched by two threads
+  /// (libstdc++ updates it where ThreadSanitizer cannot see).
+  template <typename T>
+  static void postOutcome(const std::shared_ptr<ClientInstance>& inst, std::function<void(Outcome<T>)> cb,
+                          Outcome<T> out) {
+    auto task = std::make_shared<std::function<void()>>(
+        [cb = std::move(cb), out = std::move(out)]() mutable { cb(std::move(out)); });
+    if (!inst || !inst->callbackPool().post([task] { (*task)(); })) (*task)();
   }
 
   std::shared_ptr<ClientInstance> instance_ptr() {
