@@ -318,19 +318,19 @@ TEST_F(PushConsumerTest, TwoMembersSplitTheQueues) {
   auto all = producer_->fetchPublishMessageQueues(topic_);
   std::sort(all.begin(), all.end());
   ASSERT_EQ(all.size(), 4u);
+  // A rebalance drops and starts queues one at a time, so a member may briefly hold 3 while the other holds 1
+  // (a disjoint cover, but not the allocation). Wait for the settled state: two each, together all four.
   ASSERT_TRUE(waitUntil(
       [&] {
         auto q1 = topicQueues(c1);
         auto q2 = topicQueues(c2);
-        if (q1.empty() || q2.empty() || q1.size() + q2.size() != all.size()) return false;
+        if (q1.size() != 2 || q2.size() != 2) return false;
         std::vector<MessageQueue> u;
         std::set_union(q1.begin(), q1.end(), q2.begin(), q2.end(), std::back_inserter(u));
         return u == all;
       },
       60s))
       << "c1 has " << topicQueues(c1).size() << ", c2 has " << topicQueues(c2).size();
-  EXPECT_EQ(topicQueues(c1).size(), 2u);
-  EXPECT_EQ(topicQueues(c2).size(), 2u);
 
   for (int i = 0; i < 100; ++i) producer_->send(Message(topic_, "TagA", "s" + std::to_string(i)));
   ASSERT_TRUE(waitUntil([&] { return a.distinct() + b.distinct() >= 100; }, 60s))
