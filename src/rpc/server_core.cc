@@ -72,38 +72,41 @@ void ServerCore::onMessage(const MessageExt& msg) {
   }
 }
 
-void ServerCore::handleRequest(const MessageExt& msg) {
+bool ServerCore::admit(const MessageExt& msg, std::optional<int64_t>* deadline) {
   if (msg.getProperty(property::kReplyToClient).empty()) {  // a plain message, not a request
     ignored_.fetch_add(1);
-    return;
+    return false;
   }
   requests_.fetch_add(1);
-  std::optional<int64_t> deadline;
-  if (expired(msg, &deadline)) {
+  if (expired(msg, deadline)) {
     expired_dropped_.fetch_add(1);
-    return;
+    return false;
   }
-  const std::string correlation = msg.getProperty(property::kCorrelationId);
+  const std::string& correlation = msg.getProperty(property::kCorrelationId);
   Message cached;
   switch (cache_.claim(correlation, &cached)) {
-    case ReplyCache::Claim::kInProgress:
+    case ReplyCache::Claim::kInProgress:  // the first delivery is still being handled; it will answer
       dedup_hits_.fetch_add(1);
-      return;
-    case ReplyCache::Claim::kDone:
+      return false;
+    case ReplyCache::Claim::kDone:  // answered before: send the same reply again
       dedup_hits_.fetch_add(1);
       send(cached, correlation, nullptr, /*forget=*/false);
-      return;
+      return false;
     case ReplyCache::Claim::kNew:
       break;
   }
-  RpcContext ctx(correlation, "", toTimePoint(deadline));
+  return true;
+}
+
+void ServerCore::invoke(const MessageExt& request, const RpcContext& ctx,
+                        const std::function<std::string()>& handler) {
   ScopedContext scope(&ctx);
   bool ok = true;
   std::string body;
   in_flight_.fetch_add(1);
   auto t0 = std::chrono::steady_clock::now();
   try {
-    body = receiver_->processRequest(payloadOf(msg));
+    body = handler();
   } catch (const std::exception& e) {
     ok = false;
     body = e.what();
@@ -114,34 +117,20 @@ void ServerCore::handleRequest(const MessageExt& msg) {
   latency_.record(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
   in_flight_.fetch_sub(1);
-  answer(msg, ok, body, ReplyErrorKind::kHandler);
+  answer(request, ok, body, ReplyErrorKind::kHandler);
+}
+
+void ServerCore::handleRequest(const MessageExt& msg) {
+  std::optional<int64_t> deadline;
+  if (!admit(msg, &deadline)) return;
+  RpcContext ctx(msg.getProperty(property::kCorrelationId), "", toTimePoint(deadline));
+  invoke(msg, ctx, [&] { return receiver_->processRequest(payloadOf(msg)); });
 }
 
 void ServerCore::handleEnd(const MessageExt& msg) {
-  if (msg.getProperty(property::kReplyToClient).empty()) {
-    ignored_.fetch_add(1);
-    return;
-  }
-  requests_.fetch_add(1);
   std::optional<int64_t> deadline;
-  const std::string session = msg.getProperty(prop::kSession);
-  if (expired(msg, &deadline)) {
-    expired_dropped_.fetch_add(1);
-    return;
-  }
-  const std::string correlation = msg.getProperty(property::kCorrelationId);
-  Message cached;
-  switch (cache_.claim(correlation, &cached)) {
-    case ReplyCache::Claim::kInProgress:
-      dedup_hits_.fetch_add(1);
-      return;
-    case ReplyCache::Claim::kDone:
-      dedup_hits_.fetch_add(1);
-      send(cached, correlation, nullptr, /*forget=*/false);
-      return;
-    case ReplyCache::Claim::kNew:
-      break;
-  }
+  if (!admit(msg, &deadline)) return;
+  const std::string& session = msg.getProperty(prop::kSession);
   auto count = parseNonNegative(msg.getProperty(prop::kCount));
   if (session.empty() || !count) {
     answer(msg, false, "malformed streaming end: RRPC_SESSION and RRPC_COUNT are required",
@@ -162,30 +151,13 @@ void ServerCore::runAction(EndAction action) {
       break;
   }
   std::optional<int64_t> deadline;
-  if (expired(action.end, &deadline)) {
+  if (expired(action.end, &deadline)) {  // the end waited for missing messages past its deadline
     expired_dropped_.fetch_add(1);
     cache_.abandon(action.end.getProperty(property::kCorrelationId));
     return;
   }
   RpcContext ctx(action.end.getProperty(property::kCorrelationId), action.session_id, toTimePoint(deadline));
-  ScopedContext scope(&ctx);
-  bool ok = true;
-  std::string body;
-  in_flight_.fetch_add(1);
-  auto t0 = std::chrono::steady_clock::now();
-  try {
-    body = receiver_->processStreamingRequest(action.session_id, action.messages);
-  } catch (const std::exception& e) {
-    ok = false;
-    body = e.what();
-  } catch (...) {
-    ok = false;
-    body = "unknown error";
-  }
-  latency_.record(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0));
-  in_flight_.fetch_sub(1);
-  answer(action.end, ok, body, ReplyErrorKind::kHandler);
+  invoke(action.end, ctx, [&] { return receiver_->processStreamingRequest(action.session_id, action.messages); });
 }
 
 void ServerCore::send(const Message& reply, const std::string& correlation, std::atomic<uint64_t>* counter,

@@ -47,6 +47,11 @@ class ServerCore {
   void handleRequest(const MessageExt& msg);
   void handleEnd(const MessageExt& msg);
   void runAction(EndAction action);
+  /// Common admission of a request or a stream end: counts it, drops it when it is not a request or already
+  /// expired, and answers a redelivery from the reply cache. True when the caller should handle it.
+  bool admit(const MessageExt& msg, std::optional<int64_t>* deadline);
+  /// Calls `handler` under `ctx`, records its latency and answers `request` with its result or its exception.
+  void invoke(const MessageExt& request, const RpcContext& ctx, const std::function<std::string()>& handler);
   /// Sends `reply` through the sink; a failure (thrown or reported later) undoes `counter` (when given),
   /// counts a reply failure and, with `forget`, drops the cached reply. Never throws.
   void send(const Message& reply, const std::string& correlation, std::atomic<uint64_t>* counter, bool forget);
