@@ -2,7 +2,9 @@
 // Each handler answers on the calling I/O thread (all work is in-memory and short).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "namesrv/name_server.h"
@@ -15,6 +17,17 @@ remoting::RequestHandler makeUnregisterBrokerHandler(std::shared_ptr<NamesrvCont
 remoting::RequestHandler makeGetRouteInfoHandler(std::shared_ptr<NamesrvContext> ctx);
 remoting::RequestHandler makeGetBrokerClusterInfoHandler(std::shared_ptr<NamesrvContext> ctx);
 remoting::RequestHandler makeGetAllTopicListHandler(std::shared_ptr<NamesrvContext> ctx);
+
+/// The four header fields that name a broker in REGISTER_BROKER and UNREGISTER_BROKER.
+struct BrokerIdentityHeader {
+  std::string cluster_name;
+  std::string broker_addr;
+  std::string broker_name;
+  int64_t broker_id = 0;
+};
+
+/// Reads clusterName, brokerAddr, brokerName and brokerId; nullopt when one is missing or brokerId is not a number.
+std::optional<BrokerIdentityHeader> parseBrokerIdentity(const remoting::RemotingCommand& request);
 
 /// Rewrites the quoted integer keys of every "brokerAddrs" object to fastjson's legacy unquoted form
 /// ({"0":"a"} -> {0:"a"}). Everything else is copied unchanged.

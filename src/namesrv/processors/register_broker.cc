@@ -11,11 +11,8 @@ using remoting::RemotingCommand;
 
 remoting::RequestHandler makeRegisterBrokerHandler(std::shared_ptr<NamesrvContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
-    const std::string* cluster = request.get("clusterName");
-    const std::string* addr = request.get("brokerAddr");
-    const std::string* name = request.get("brokerName");
-    auto broker_id = request.getInt("brokerId");
-    if (!cluster || !addr || !name || !broker_id) {
+    auto id = parseBrokerIdentity(request);
+    if (!id) {
       responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
                                                     "REGISTER_BROKER: missing clusterName/brokerAddr/brokerName/brokerId"));
       return;
@@ -26,10 +23,10 @@ remoting::RequestHandler makeRegisterBrokerHandler(std::shared_ptr<NamesrvContex
       return;
     }
     RegisterBrokerRequest req;
-    req.cluster_name = *cluster;
-    req.broker_addr = *addr;
-    req.broker_name = *name;
-    req.broker_id = *broker_id;
+    req.cluster_name = std::move(id->cluster_name);
+    req.broker_addr = std::move(id->broker_addr);
+    req.broker_name = std::move(id->broker_name);
+    req.broker_id = id->broker_id;
     if (const std::string* ha = request.get("haServerAddr")) req.ha_server_addr = *ha;
     req.channel = responder.remoteAddress();
     if (!request.body.empty()) {
@@ -46,6 +43,15 @@ remoting::RequestHandler makeRegisterBrokerHandler(std::shared_ptr<NamesrvContex
     response.set("masterAddr", result.master_addr);
     responder.respond(std::move(response));
   };
+}
+
+std::optional<BrokerIdentityHeader> parseBrokerIdentity(const RemotingCommand& request) {
+  const std::string* cluster = request.get("clusterName");
+  const std::string* addr = request.get("brokerAddr");
+  const std::string* name = request.get("brokerName");
+  auto broker_id = request.getInt("brokerId");
+  if (!cluster || !addr || !name || !broker_id) return std::nullopt;
+  return BrokerIdentityHeader{*cluster, *addr, *name, *broker_id};
 }
 
 }  // namespace rocketrpc::namesrv

@@ -9,16 +9,13 @@ using remoting::RemotingCommand;
 
 remoting::RequestHandler makeUnregisterBrokerHandler(std::shared_ptr<NamesrvContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
-    const std::string* cluster = request.get("clusterName");
-    const std::string* addr = request.get("brokerAddr");
-    const std::string* name = request.get("brokerName");
-    auto broker_id = request.getInt("brokerId");
-    if (!cluster || !addr || !name || !broker_id) {
+    auto id = parseBrokerIdentity(request);
+    if (!id) {
       responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
-                                                    "UNREGISTER_BROKER: missing header fields"));
+                                                    "UNREGISTER_BROKER: missing clusterName/brokerAddr/brokerName/brokerId"));
       return;
     }
-    ctx->routes.unregisterBroker(*cluster, *addr, *name, *broker_id);
+    ctx->routes.unregisterBroker(id->cluster_name, id->broker_addr, id->broker_name, id->broker_id);
     responder.respond(RemotingCommand::responseTo(request, resp::kSuccess));
   };
 }
