@@ -1,8 +1,10 @@
 #include "broker/broker_config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/log.h"
 
@@ -70,7 +72,9 @@ const std::vector<ConfigProperty>& configProperties() {
       {"messageDelayLevel", "Delay of levels 1..N (s, m, h, d units).", &BrokerConfig::message_delay_level},
       {"regionId", "MSG_REGION returned on send responses.", &BrokerConfig::region_id},
       {"traceOn", "TRACE_ON returned on send responses.", &BrokerConfig::trace_on},
-      {"serverSelectorThreads", "I/O threads (1..64).", &BrokerConfig::server_selector_threads},
+      {"serverSelectorThreads",
+       "I/O threads, which also run most request processors (0..64; 0 = one per 4 hardware threads, 1..8).",
+       &BrokerConfig::server_selector_threads},
       {"serverWorkerThreads", "Threads running request processors (1..256).", &BrokerConfig::server_worker_threads},
       {"metricsPort", "Prometheus text endpoint on 127.0.0.1:<port> (0 = off).", &BrokerConfig::metrics_port},
   };
@@ -178,6 +182,12 @@ Result<std::vector<int64_t>> parseDelayLevels(std::string_view text) {
   return levels;
 }
 
+int BrokerConfig::ioThreads() const {
+  if (server_selector_threads > 0) return static_cast<int>(server_selector_threads);
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(hw / 4, 1, 8);
+}
+
 Status BrokerConfig::validate() const {
   auto range = [](std::string_view key, int64_t v, int64_t lo, int64_t hi) {
     if (v < lo || v > hi)
@@ -193,7 +203,7 @@ Status BrokerConfig::validate() const {
                    range("flushConsumerOffsetInterval", flush_consumer_offset_interval, 100, 600000),
                    range("flushIntervalCommitLog", flush_interval_commit_log, 1, 60000),
                    range("registerNameServerPeriod", register_name_server_period, 10000, 60000),
-                   range("serverSelectorThreads", server_selector_threads, 1, 64),
+                   range("serverSelectorThreads", server_selector_threads, 0, 64),
                    range("serverWorkerThreads", server_worker_threads, 1, 256),
                    range("metricsPort", metrics_port, 0, 65535),
                    range("channelExpiredTimeout", channel_expired_timeout, 1000, 3600000),

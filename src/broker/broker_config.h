@@ -41,10 +41,14 @@ struct BrokerConfig {
   std::string message_delay_level = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
   std::string region_id = "DefaultRegion";
   bool trace_on = true;
-  int64_t server_selector_threads = 2;
+  int64_t server_selector_threads = 0;  // 0 = ioThreads()
   int64_t server_worker_threads = 8;
   int64_t metrics_port = 0;
 
+  /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
+  /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,
+  /// so few threads serve small machines best.
+  int ioThreads() const;
   /// Checks ranges and enum values; InvalidArgument naming the key.
   Status validate() const;
   /// The store directory after applying the default.

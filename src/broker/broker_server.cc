@@ -118,7 +118,7 @@ Status BrokerServer::start() {
   if (Status s = ctx_->groups->load(); !s.isOk()) return s;
 
   remoting::TransportOptions to;
-  to.io_threads = static_cast<int>(config_.server_selector_threads);
+  to.io_threads = config_.ioThreads();
   to.name = "broker";
   server_ = std::make_unique<remoting::RemotingServer>(to);
   workers_ = std::make_unique<ThreadPool>("broker-worker", static_cast<int>(config_.server_worker_threads));

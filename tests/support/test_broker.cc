@@ -84,6 +84,9 @@ class TestBroker {
       config.broker_ip1 = "127.0.0.1";
       config.listen_port = 0;
       config.store_path_root_dir = store_dir_;
+      // Two I/O threads whatever the machine, so frames crossing between loops are exercised (the sanitizer
+      // stages run in-process); the binary stage keeps the default.
+      config.server_selector_threads = 2;
       server_ = std::make_unique<broker::BrokerServer>(config);
       if (Status s = server_->start(); !s.isOk()) {
         std::cerr << "test broker: in-process rocketrpc-broker failed to start: " << s.toString() << "\n";

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "broker/client_manager.h"
 #include "broker/processor/send_support.h"
 #include "broker/topic_config_manager.h"
@@ -25,6 +28,20 @@ TEST(BrokerConfigTest, AppliesApacheStyleFileAndValidates) {
   c.flush_disk_type = "SOMETIMES";
   EXPECT_FALSE(c.validate().isOk());
   EXPECT_NE(describeConfig().find("storeReplyMessageEnable = true"), std::string::npos);
+}
+
+TEST(BrokerConfigTest, SelectorThreadsDefaultToOnePerFourHardwareThreads) {
+  BrokerConfig c;
+  EXPECT_EQ(c.server_selector_threads, 0);
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(c.ioThreads(), std::clamp(hw / 4, 1, 8));
+  ASSERT_TRUE(applyConfigText(c, "serverSelectorThreads=3\n").isOk());
+  EXPECT_EQ(c.ioThreads(), 3);
+  EXPECT_TRUE(c.validate().isOk());
+  c.server_selector_threads = -1;
+  Status s = c.validate();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("serverSelectorThreads"), std::string::npos) << s.toString();
 }
 
 TEST(BrokerConfigTest, DelayLevelsParse) {
