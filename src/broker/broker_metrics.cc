@@ -1,10 +1,60 @@
 #include "broker/broker_metrics.h"
 
+#include <fmt/format.h>
+
 #include <asio.hpp>
 
 #include "common/log.h"
 
 namespace rocketrpc::broker {
+
+void RateSampler::sample(int64_t now_ms, const Values& values) {
+  std::lock_guard<std::mutex> lock(mu_);
+  samples_.push_back(Sample{now_ms, values});
+  while (samples_.size() > 2 && samples_.front().at_ms < now_ms - 600'000 - 1'000) samples_.pop_front();
+}
+
+std::string RateSampler::rates(size_t index) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  for (int64_t window_ms : {10'000, 60'000, 600'000}) {
+    double rate = 0.0;
+    if (samples_.size() >= 2 && index < kCounters) {
+      const Sample& last = samples_.back();
+      // The newest sample at least `window_ms` old, else the oldest one.
+      const Sample* from = &samples_.front();
+      for (auto it = samples_.rbegin(); it != samples_.rend(); ++it) {
+        if (last.at_ms - it->at_ms >= window_ms) {
+          from = &*it;
+          break;
+        }
+      }
+      const int64_t span = last.at_ms - from->at_ms;
+      if (span > 0) rate = static_cast<double>(last.values[index] - from->values[index]) * 1000.0 / span;
+    }
+    if (!out.empty()) out += ' ';
+    out += fmt::format("{:.2f}", rate);
+  }
+  return out;
+}
+
+void BrokerMetrics::sampleRates(int64_t now_ms) {
+  const int64_t in = messages_in.load(std::memory_order_relaxed);
+  const int64_t out = messages_out.load(std::memory_order_relaxed);
+  rates.sample(now_ms, {in, out, pull_requests.load(std::memory_order_relaxed)});
+  const int64_t day = now_ms / 86'400'000;
+  std::lock_guard<std::mutex> lock(day_mu_);
+  if (day_ < 0) {
+    day_ = day;  // boot: totals start at 0 for today
+    return;
+  }
+  if (day == day_) return;
+  day_totals_.put_yesterday_morning = day == day_ + 1 ? day_totals_.put_today_morning : in;
+  day_totals_.get_yesterday_morning = day == day_ + 1 ? day_totals_.get_today_morning : out;
+  day_totals_.put_today_morning = in;
+  day_totals_.get_today_morning = out;
+  day_ = day;
+}
 
 std::string BrokerMetrics::render(const std::string& extra) const {
   std::string out;

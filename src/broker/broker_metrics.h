@@ -6,13 +6,36 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "common/status.h"
 
 namespace rocketrpc::broker {
+
+/// Rates of monotonically growing counters over the last 10 s, 1 min and 10 min, from one sample per second
+/// (GET_BROKER_RUNTIME_INFO's putTps / getTransferedTps / getTotalTps, formatted as Apache's "%.2f %.2f %.2f").
+/// Thread-safe.
+class RateSampler {
+ public:
+  static constexpr size_t kCounters = 3;  // messages in, messages out, pull requests
+  using Values = std::array<int64_t, kCounters>;
+  /// Records the counters at `now_ms`; keeps 10 minutes of samples.
+  void sample(int64_t now_ms, const Values& values);
+  /// "r10 r60 r600" per second for counter `index`; a window reaching past the first sample uses all there is.
+  std::string rates(size_t index) const;
+
+ private:
+  struct Sample {
+    int64_t at_ms;
+    Values values;
+  };
+  mutable std::mutex mu_;
+  std::deque<Sample> samples_;  // guarded by mu_, oldest first
+};
 
 struct BrokerMetrics {
   std::atomic<int64_t> messages_in{0};
@@ -28,6 +51,30 @@ struct BrokerMetrics {
   std::atomic<int64_t> messages_delayed{0};
   std::atomic<int64_t> messages_retried{0};
   std::atomic<int64_t> messages_dlq{0};
+  int64_t boot_timestamp_ms = 0;  // set once before serving
+  RateSampler rates;
+  /// Messages in and out at the start of today and of yesterday (UTC days; 0 before the broker saw that day
+  /// start), as Apache's msgPutTotal{Today,Yesterday}Morning / msgGetTotal...
+  struct DayTotals {
+    int64_t put_today_morning = 0;
+    int64_t put_yesterday_morning = 0;
+    int64_t get_today_morning = 0;
+    int64_t get_yesterday_morning = 0;
+  };
+  DayTotals dayTotals() const {
+    std::lock_guard<std::mutex> lock(day_mu_);
+    return day_totals_;
+  }
+  /// Takes one rate sample of messages_in, messages_out and pull_requests, and rolls the day totals at the
+  /// first sample of a new day.
+  void sampleRates(int64_t now_ms);
+
+ private:
+  mutable std::mutex day_mu_;
+  int64_t day_ = -1;        // guarded by day_mu_
+  DayTotals day_totals_;    // guarded by day_mu_
+
+ public:
 
   /// Broker requests received per request code (codes above kMaxCountedCode share the last slot):
   /// rocketrpc_broker_requests_total{code="..."}, to see what a workload costs in remoting commands.

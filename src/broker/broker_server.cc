@@ -59,6 +59,7 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUnlockBatchMq, makeUnlockBatchHandler},
     {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
+    {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler},
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
@@ -174,6 +175,10 @@ Status BrokerServer::start() {
   registerBrokerAll();
 
   scheduler_ = std::make_unique<Scheduler>("broker-timer");
+  ctx_->metrics.boot_timestamp_ms = ctx_->now();
+  ctx_->metrics.sampleRates(ctx_->now());
+  scheduler_->scheduleRepeating(std::chrono::milliseconds(1000), std::chrono::milliseconds(1000),
+                                [ctx] { ctx->metrics.sampleRates(ctx->now()); });
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10000),
                                 std::chrono::milliseconds(config_.register_name_server_period),
                                 [this] { registerBrokerAll(); });

@@ -32,6 +32,17 @@ bool isNotAllowedSendTopic(std::string_view topic) {
          topic == "TRANS_CHECK_MAX_TIME_TOPIC" || topic == kSelfTestTopic || topic == kOffsetMovedEvent;
 }
 
+bool isSystemTopic(std::string_view topic) {
+  static constexpr std::string_view kSystem[] = {
+      kAutoCreateTopicKey, kScheduleTopic, kSelfTestTopic, kOffsetMovedEvent, "BenchmarkTest",
+      "RMQ_SYS_TRANS_HALF_TOPIC", "RMQ_SYS_TRANS_OP_HALF_TOPIC", "TRANS_CHECK_MAX_TIME_TOPIC", "RMQ_SYS_TRACE_TOPIC",
+      "CHECKPOINT_TOPIC", "rmq_sys_REVIVE_LOG_"};
+  for (std::string_view s : kSystem) {
+    if (topic == s) return true;
+  }
+  return topic.substr(0, 8) == "rmq_sys_";
+}
+
 TopicConfigManager::TopicConfigManager(const BrokerConfig& config, std::string path, std::function<int64_t()> clock)
     : config_(config), path_(std::move(path)), clock_(std::move(clock)) {}
 
@@ -130,6 +141,19 @@ Status TopicConfigManager::upsert(const TopicConfig& config) {
   }
   RRPC_LOG(kInfo, "broker", "topic {} updated: r={} w={} perm={}", config.topic_name, config.read_queue_nums,
            config.write_queue_nums, config.perm);
+  notify();
+  return s;
+}
+
+Status TopicConfigManager::remove(const std::string& topic) {
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (table_.topic_config_table.erase(topic) == 0) return Status::notFound("topic " + topic + " does not exist");
+    table_.data_version.next(clock_());
+    s = persistLocked();
+  }
+  RRPC_LOG(kInfo, "broker", "topic {} deleted", topic);
   notify();
   return s;
 }

@@ -26,6 +26,9 @@ inline constexpr std::string_view kDlqPrefix = "%DLQ%";
 bool isValidTopicName(std::string_view topic);
 /// Topics producers may not send to (NO_PERMISSION).
 bool isNotAllowedSendTopic(std::string_view topic);
+/// Apache's TopicValidator.isSystemTopic: the broker's own topics (TBW102, SCHEDULE_TOPIC_XXXX, RMQ_SYS_*, ...)
+/// and every topic starting with "rmq_sys_". Such topics cannot be deleted.
+bool isSystemTopic(std::string_view topic);
 
 class TopicConfigManager {
  public:
@@ -38,6 +41,8 @@ class TopicConfigManager {
   std::optional<namesrv::TopicConfig> find(const std::string& topic) const;
   /// Creates or replaces `config`; persists and notifies.
   Status upsert(const namesrv::TopicConfig& config);
+  /// Removes `topic` (persisted, data version bumped, change listener called). NotFound when absent.
+  Status remove(const std::string& topic);
   /// Send path: creates `topic` from `default_topic` (must exist with INHERIT perm): queues =
   /// min(client_default_queue_nums, default's write queues), perm without INHERIT. nullopt when not allowed.
   std::optional<namesrv::TopicConfig> createTopicInSendMessageMethod(const std::string& topic,

@@ -33,6 +33,7 @@ void NameServer::registerProcessors(remoting::RemotingServer& server) {
   server.registerHandler(rc::kGetRouteInfoByTopic, makeGetRouteInfoHandler(context_));
   server.registerHandler(rc::kGetBrokerClusterInfo, makeGetBrokerClusterInfoHandler(context_));
   server.registerHandler(rc::kGetAllTopicListFromNameServer, makeGetAllTopicListHandler(context_));
+  server.registerHandler(rc::kDeleteTopicInNamesrv, makeDeleteTopicHandler(context_));
 }
 
 void NameServer::start() {

@@ -150,6 +150,22 @@ std::vector<std::string> RouteInfoManager::allTopics() const {
   return out;
 }
 
+bool RouteInfoManager::deleteTopic(const std::string& topic, const std::string& cluster_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = topic_queue_table_.find(topic);
+  if (it == topic_queue_table_.end()) return false;
+  if (cluster_name.empty()) {
+    topic_queue_table_.erase(it);
+    return true;
+  }
+  auto cluster = cluster_addr_table_.find(cluster_name);
+  if (cluster != cluster_addr_table_.end()) {
+    for (const std::string& broker_name : cluster->second) it->second.erase(broker_name);
+  }
+  if (it->second.empty()) topic_queue_table_.erase(it);
+  return true;
+}
+
 std::vector<std::string> RouteInfoManager::scanNotActiveBroker(int64_t now_ms, int64_t expiry_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> expired;

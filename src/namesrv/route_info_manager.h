@@ -46,6 +46,9 @@ class RouteInfoManager {
   std::optional<remoting::TopicRouteData> pickupTopicRouteData(const std::string& topic) const;
   remoting::ClusterInfo clusterInfo() const;
   std::vector<std::string> allTopics() const;
+  /// Forgets `topic` (DELETE_TOPIC_IN_NAMESRV): every broker's queue data, or with `cluster_name` (5.x) only
+  /// those of that cluster's brokers. False when the topic was unknown.
+  bool deleteTopic(const std::string& topic, const std::string& cluster_name = {});
   /// Drops brokers whose last registration is older than `expiry_ms`; returns their addresses.
   std::vector<std::string> scanNotActiveBroker(int64_t now_ms, int64_t expiry_ms);
   /// Drops brokers registered over the connection from `channel`.

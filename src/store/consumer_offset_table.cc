@@ -90,6 +90,15 @@ void ConsumerOffsetTable::removeGroup(const std::string& group) {
   }
 }
 
+void ConsumerOffsetTable::removeTopic(const std::string& topic) {
+  std::lock_guard lock(mu_);
+  const std::string prefix = topic + "@";
+  for (auto it = table_.lower_bound(prefix); it != table_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    it = table_.erase(it);
+    ++version_;
+  }
+}
+
 ConsumerOffsetTable::Table ConsumerOffsetTable::snapshot() const {
   std::lock_guard lock(mu_);
   return table_;

@@ -34,6 +34,8 @@ class ConsumerOffsetTable {
   void remove(const std::string& group, const std::string& topic);
   /// Drops every offset of `group`, on every topic.
   void removeGroup(const std::string& group);
+  /// Drops every offset on `topic`, of every group.
+  void removeTopic(const std::string& topic);
   Table snapshot() const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <limits>
 #include <set>
 
 #include "common/log.h"
@@ -498,6 +499,41 @@ Status MessageStore::flush() {
                          Checkpoint{*flushed, std::min(dispatched, *flushed), timestamp});
 }
 
+Result<int> MessageStore::deleteTopic(const std::string& topic) {
+  if (!validTopic(topic)) return Status::invalidArgument("bad topic '" + topic + "'");
+  // Everything stored so far is indexed and below the checkpoint: a restart re-dispatches nothing of it.
+  if (Status s = flush(); !s) return s;
+  std::vector<std::shared_ptr<ConsumeQueue>> doomed;
+  {
+    std::unique_lock lock(queues_mu_);
+    for (auto it = queues_.lower_bound(QueueKey{topic, std::numeric_limits<int32_t>::min()});
+         it != queues_.end() && it->first.first == topic;) {
+      doomed.push_back(it->second);
+      it = queues_.erase(it);
+    }
+  }
+  const std::string topic_dir = joinPath(joinPath(options_.root_dir, "consumequeue"), topic);
+  Status first_error;
+  for (const auto& queue : doomed) {
+    // Readers still holding the queue see it empty from here on.
+    if (Status s = queue->destroy(); !s && first_error.isOk()) first_error = s;
+  }
+  if (first_error.isOk()) {
+    auto ids = fs_->list(topic_dir);
+    if (ids) {
+      for (const std::string& id : *ids) {
+        if (Status s = fs_->remove(joinPath(topic_dir, id)); !s && first_error.isOk()) first_error = s;
+      }
+    }
+    if (Status s = fs_->remove(topic_dir); !s && first_error.isOk()) first_error = s;
+  }
+  offsets_->removeTopic(topic);
+  if (Status s = offsets_->persist(); !s && first_error.isOk()) first_error = s;
+  if (!first_error.isOk()) return first_error;
+  RRPC_LOG(kInfo, "store", "topic {} deleted: {} consume queues", topic, doomed.size());
+  return static_cast<int>(doomed.size());
+}
+
 Result<int> MessageStore::deleteExpiredFiles() {
   const int64_t now_ms = now();
   const int64_t retention_ms = options_.file_retention.count();
@@ -625,6 +661,12 @@ Result<int64_t> MessageStore::earliestStoreTime(const std::string& topic, int32_
   auto entry = queue->get(queue->minOffset());
   if (!entry) return entry.status();
   return commit_log_->storeTimestampAt(entry->commit_log_offset);
+}
+
+Result<int64_t> MessageStore::earliestStoreTime() const {
+  const int64_t min = commit_log_->minOffset();
+  if (min >= commit_log_->writtenOffset()) return Status::notFound("the commit log is empty");
+  return commit_log_->storeTimestampAt(min);
 }
 
 }  // namespace rocketrpc::store

@@ -177,6 +177,10 @@ class MessageStore {
                                           BoundaryType boundary = BoundaryType::kLower) const;
   /// Store timestamp of the queue's first message; NotFound for an empty queue.
   Result<int64_t> earliestStoreTime(const std::string& topic, int32_t queue_id) const;
+  /// Store timestamp of the oldest message in the commit log; NotFound when it is empty.
+  Result<int64_t> earliestStoreTime() const;
+  /// Used fraction (0..1) of the file system holding the store.
+  Result<double> diskUsedRatio() const { return fs_->usedRatio(options_.root_dir); }
 
   int64_t commitLogMinOffset() const { return commit_log_->minOffset(); }
   int64_t commitLogMaxOffset() const { return commit_log_->writtenOffset(); }
@@ -194,6 +198,11 @@ class MessageStore {
   /// Retention: deletes commit log segments older than file_retention, or while the disk is fuller than
   /// disk_max_used_ratio, never the active one; consume queues follow. Returns the segments deleted.
   Result<int> deleteExpiredFiles();
+  /// Deletes the consume queues of `topic` (files and directories) and every consumer offset on it, after a
+  /// flush so that recovery does not index its stored messages again. The messages stay in the commit log
+  /// until retention removes them; a later message to the same topic starts a new queue whose offsets continue
+  /// where the old ones stopped (until a restart). Returns the number of queues deleted.
+  Result<int> deleteTopic(const std::string& topic);
   /// Drains queued puts, stops the threads, flushes, writes the checkpoint and the consumer offsets.
   /// Idempotent; later calls return the first call's result.
   Status close();

@@ -10,6 +10,9 @@
 #include <set>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "remoting/transport.h"
 #include "support/interop_tools.h"
 #include "support/subprocess.h"
 #include "support/test_support.h"
@@ -56,6 +59,19 @@ class MqadminInterop : public ::testing::Test {
       return {};
     }
     return *r;
+  }
+  // brokerVersionDesc of the first master of `cluster` (GET_BROKER_RUNTIME_INFO), "" when unknown.
+  std::string brokerVersionDesc(const std::string& cluster) {
+    const std::string& name = *info_.cluster_addr_table.at(cluster).begin();
+    remoting::RemotingClient client;
+    client.start();
+    auto r = client.invokeSync(info_.broker_addr_table.at(name).masterAddr(), remoting::RemotingCommand::request(28),
+                               5000ms);
+    client.shutdown();
+    if (!r.isOk() || r->code != 0) return "";
+    auto table = nlohmann::json::parse(r->body, nullptr, false);
+    if (table.is_discarded() || !table.contains("table")) return "";
+    return table["table"].value("brokerVersionDesc", "");
   }
   std::string script_;
   std::unique_ptr<testing::TempDir> home_;
@@ -139,6 +155,43 @@ TEST_F(MqadminInterop, UpdateTopicCreatesTopicTheRouteShows) {
   }
   // Round-robin over the 6 queues of each broker: 12 sends touch every queue of a single broker.
   if (brokers.size() == 1) EXPECT_EQ(queues.size(), 6u) << produce.output();
+}
+
+TEST_F(MqadminInterop, DeleteTopicRemovesItFromTheBrokersAndTheRoute) {
+  const std::string cluster = info_.cluster_addr_table.begin()->first;
+  const std::string topic = uniqueName("mqadmin_deleted");
+  auto created = mqadmin({"updateTopic", "-c", cluster, "-t", topic, "-r", "4", "-w", "4"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  ASSERT_TRUE(testing::waitUntil([&] { return queryTopicRoute(testNamesrv(), topic).isOk(); }, 60s))
+      << "the name server never routed " << topic;
+
+  // Stored messages and a consumer's offsets go with it.
+  std::string jar = testing::envOr("ROCKETRPC_JAVA_PEER_JAR", "");
+  ASSERT_FALSE(jar.empty()) << "ROCKETRPC_JAVA_PEER_JAR not set";
+  testing::Subprocess produce({"java", "-jar", jar, "produce", "-n", testNamesrv(), "-t", topic, "--count", "8",
+                               "--group", uniqueName("mqadmin_prod")});
+  auto rc = produce.wait(180s);
+  ASSERT_TRUE(rc.has_value()) << produce.output();
+  ASSERT_EQ(*rc, 0) << produce.output();
+
+  auto deleted = mqadmin({"deleteTopic", "-c", cluster, "-t", topic});
+  if (deleted.output.find("success") == std::string::npos && brokerVersionDesc(cluster).rfind("V5", 0) == 0) {
+    // Apache RocketMQ 5.3.3 itself: with timerWheelEnable=false (as scripts/apache-rocketmq.sh runs it) its
+    // DELETE_TOPIC_IN_BROKER throws a NullPointerException on the absent timer store (mqadmin prints it on
+    // stderr and exits 0). Nothing of ours is involved against an Apache cluster; rocketrpc-broker and Apache
+    // 4.9.x run the whole test.
+    GTEST_SKIP() << "Apache 5.x broker without a timer store cannot delete topics";
+  }
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  EXPECT_NE(deleted.output.find("success"), std::string::npos) << deleted.output;
+  EXPECT_EQ(deleted.output.find("Exception"), std::string::npos) << deleted.output;
+
+  // The name server no longer routes it, and stays so (the brokers do not register it again).
+  ASSERT_TRUE(testing::waitUntil([&] { return !queryTopicRoute(testNamesrv(), topic).isOk(); }, 30s))
+      << "the route of " << topic << " is still served";
+  auto list = mqadmin({"topicList"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_EQ(list.output.find(topic), std::string::npos) << list.output;
 }
 
 TEST_F(MqadminInterop, UpdateSubGroupIsStoredAndReadBack) {

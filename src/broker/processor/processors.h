@@ -34,6 +34,7 @@ remoting::RequestHandler makeLockBatchHandler(std::shared_ptr<BrokerContext> ctx
 remoting::RequestHandler makeUnlockBatchHandler(std::shared_ptr<BrokerContext> ctx);           // 42
 remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerContext> ctx);  // 17
 remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 21
+remoting::RequestHandler makeDeleteTopicInBrokerHandler(std::shared_ptr<BrokerContext> ctx);   // 215
 remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx);  // 28
 remoting::RequestHandler makeQueryTopicConsumeByWhoHandler(std::shared_ptr<BrokerContext> ctx);     // 300
 remoting::RequestHandler makeGetConsumerConnectionListHandler(std::shared_ptr<BrokerContext> ctx);  // 203

@@ -1,5 +1,7 @@
 // Admin codes used by mqadmin updateTopic / topicList / clusterList and the test fixture:
-// UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), GET_BROKER_RUNTIME_INFO (28, KVTable).
+// UPDATE_AND_CREATE_TOPIC (17), GET_ALL_TOPIC_CONFIG (21), GET_BROKER_RUNTIME_INFO (28, KVTable),
+// DELETE_TOPIC_IN_BROKER (215: topic config, consume queues and consumer offsets; the messages age out).
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "broker/processor/processors.h"
@@ -44,6 +46,34 @@ remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerC
   };
 }
 
+remoting::RequestHandler makeDeleteTopicInBrokerHandler(std::shared_ptr<BrokerContext> ctx) {
+  return [ctx](RemotingCommand request, remoting::Responder responder) {
+    ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
+      const std::string* topic = request.get("topic");
+      if (!topic || topic->empty()) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, "The specified topic is blank."));
+        return;
+      }
+      const BrokerConfig& c = ctx->config;
+      if (isSystemTopic(*topic) || *topic == c.broker_cluster_name || *topic == c.broker_name ||
+          *topic == c.broker_cluster_name + "_REPLY_TOPIC") {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
+                                                      "The topic[" + *topic + "] is conflict with system topic."));
+        return;
+      }
+      // Like Apache: deleting a topic the broker does not know is not an error (mqadmin deletes on every master).
+      Status s = ctx->topics->remove(*topic);
+      if (s.code() == StatusCode::kNotFound) s = Status::ok();
+      if (s.isOk() && isValidTopicName(*topic)) {
+        auto deleted = ctx->store->deleteTopic(*topic);
+        if (!deleted.isOk()) s = deleted.status();
+      }
+      responder.respond(s.isOk() ? RemotingCommand::responseTo(request, resp::kSuccess)
+                                 : RemotingCommand::responseTo(request, resp::kSystemError, s.toString()));
+    });
+  };
+}
+
 remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
     auto response = RemotingCommand::responseTo(request, resp::kSuccess);
@@ -55,23 +85,28 @@ remoting::RequestHandler makeGetAllTopicConfigHandler(std::shared_ptr<BrokerCont
 remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
     const auto& m = ctx->metrics;
+    auto earliest = ctx->store->earliestStoreTime();
+    const BrokerMetrics::DayTotals days = m.dayTotals();
+    auto disk = ctx->store->diskUsedRatio();
     nlohmann::json table{
         {"brokerVersion", std::to_string(kBrokerVersion)},
         {"brokerVersionDesc", "V4_9_8 (rocketrpc-broker)"},
         {"msgPutTotalTodayNow", std::to_string(m.messages_in.load())},
         {"msgGetTotalTodayNow", std::to_string(m.messages_out.load())},
-        {"msgPutTotalYesterdayMorning", "0"},
-        {"msgPutTotalTodayMorning", "0"},
-        {"msgGetTotalYesterdayMorning", "0"},
-        {"msgGetTotalTodayMorning", "0"},
-        {"putTps", "0.0 0.0 0.0"},
-        {"getTransferedTps", "0.0 0.0 0.0"},
+        {"msgPutTotalYesterdayMorning", std::to_string(days.put_yesterday_morning)},
+        {"msgPutTotalTodayMorning", std::to_string(days.put_today_morning)},
+        {"msgGetTotalYesterdayMorning", std::to_string(days.get_yesterday_morning)},
+        {"msgGetTotalTodayMorning", std::to_string(days.get_today_morning)},
+        {"putTps", m.rates.rates(0)},
+        {"getTransferedTps", m.rates.rates(1)},
+        {"getTotalTps", m.rates.rates(2)},
         {"commitLogMinOffset", std::to_string(ctx->store->commitLogMinOffset())},
         {"commitLogMaxOffset", std::to_string(ctx->store->commitLogMaxOffset())},
         {"pullRequestHoldCount", std::to_string(m.pulls_holding.load())},
-        {"bootTimestamp", std::to_string(ctx->now())},
-        {"earliestMessageTimeStamp", "0"},
-        {"commitLogDiskRatio", "0.0"},
+        {"bootTimestamp", std::to_string(m.boot_timestamp_ms)},
+        {"earliestMessageTimeStamp", std::to_string(earliest.isOk() ? *earliest : 0)},
+        {"commitLogDiskRatio", fmt::format("{}", disk.isOk() ? *disk : 0.0)},
+        {"brokerActive", "true"},
     };
     auto response = RemotingCommand::responseTo(request, resp::kSuccess);
     response.body = nlohmann::json{{"table", table}}.dump();

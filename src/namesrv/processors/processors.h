@@ -17,6 +17,7 @@ remoting::RequestHandler makeUnregisterBrokerHandler(std::shared_ptr<NamesrvCont
 remoting::RequestHandler makeGetRouteInfoHandler(std::shared_ptr<NamesrvContext> ctx);
 remoting::RequestHandler makeGetBrokerClusterInfoHandler(std::shared_ptr<NamesrvContext> ctx);
 remoting::RequestHandler makeGetAllTopicListHandler(std::shared_ptr<NamesrvContext> ctx);
+remoting::RequestHandler makeDeleteTopicHandler(std::shared_ptr<NamesrvContext> ctx);
 
 /// The four header fields that name a broker in REGISTER_BROKER and UNREGISTER_BROKER.
 struct BrokerIdentityHeader {

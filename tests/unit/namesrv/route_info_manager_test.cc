@@ -47,6 +47,29 @@ TEST(RouteInfoManagerTest, ChangedDataVersionDropsRemovedTopics) {
   EXPECT_TRUE(m.pickupTopicRouteData("V"));  // new topic without queue data for the broker is added
 }
 
+TEST(RouteInfoManagerTest, DeleteTopicForgetsItEverywhereOrInOneCluster) {
+  RouteInfoManager m;
+  m.registerBroker(request("b1", "a:1", {"T", "U"}, 1), 1000);
+  RegisterBrokerRequest other = request("b2", "b:1", {"T", "U"}, 1);
+  other.cluster_name = "D";
+  m.registerBroker(other, 1000);
+
+  EXPECT_TRUE(m.deleteTopic("T"));
+  EXPECT_FALSE(m.pickupTopicRouteData("T"));
+  EXPECT_FALSE(m.deleteTopic("T"));
+  EXPECT_FALSE(m.deleteTopic("never"));
+
+  // 5.x: only the named cluster's brokers lose the topic.
+  EXPECT_TRUE(m.deleteTopic("U", "D"));
+  auto route = m.pickupTopicRouteData("U");
+  ASSERT_TRUE(route);
+  ASSERT_EQ(route->queue_datas.size(), 1u);
+  EXPECT_EQ(route->queue_datas[0].broker_name, "b1");
+  EXPECT_TRUE(m.deleteTopic("U", "C"));
+  EXPECT_FALSE(m.pickupTopicRouteData("U"));
+  EXPECT_EQ(m.allTopics(), std::vector<std::string>{});
+}
+
 TEST(RouteInfoManagerTest, SilentBrokerExpiresWithItsQueues) {
   RouteInfoManager m;
   m.registerBroker(request("b1", "a:1", {"T"}, 1), 1000);

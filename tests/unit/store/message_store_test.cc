@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
@@ -391,6 +392,53 @@ TEST_F(MessageStoreTest, ConsumerOffsetsSurviveRestart) {
   EXPECT_EQ(store->consumerOffsets().get("G", "T", 1), std::nullopt);
   EXPECT_EQ(store->consumerOffsets().get("H", "T", 0), std::nullopt);
   EXPECT_EQ(store->consumerOffsets().snapshot().count("T@G"), 1u);
+}
+
+TEST_F(MessageStoreTest, DeleteTopicDropsItsQueuesAndOffsetsAndStaysDeletedAfterRestart) {
+  const std::filesystem::path cq = std::filesystem::path(dir_.path()) / "consumequeue";
+  {
+    auto store = openDefault();
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(store->putMessage(makeMessage("Gone", i % 2, "g" + std::to_string(i))).isOk());
+      ASSERT_TRUE(store->putMessage(makeMessage("Kept", i % 2, "k" + std::to_string(i))).isOk());
+    }
+    store->consumerOffsets().set("G", "Gone", 0, 3);
+    store->consumerOffsets().set("G", "Kept", 0, 4);
+    ASSERT_TRUE(std::filesystem::exists(cq / "Gone"));
+
+    auto deleted = store->deleteTopic("Gone");
+    ASSERT_TRUE(deleted.isOk()) << deleted.status().toString();
+    EXPECT_EQ(*deleted, 2);
+    EXPECT_FALSE(std::filesystem::exists(cq / "Gone"));
+    EXPECT_EQ(store->maxOffset("Gone", 0), 0);
+    EXPECT_TRUE(readQueue(*store, "Gone", 1).empty());
+    EXPECT_EQ(store->consumerOffsets().get("G", "Gone", 0), std::nullopt);
+    EXPECT_EQ(store->consumerOffsets().get("G", "Kept", 0), 4);
+    EXPECT_EQ(readQueue(*store, "Kept", 0).size(), 5u);
+
+    auto again = store->deleteTopic("Gone");
+    ASSERT_TRUE(again.isOk());
+    EXPECT_EQ(*again, 0);
+    EXPECT_EQ(store->deleteTopic("bad topic!").status().code(), StatusCode::kInvalidArgument);
+
+    // A message to the same name starts a new queue; its offsets continue after the deleted ones.
+    auto put = store->putMessage(makeMessage("Gone", 0, "reborn"));
+    ASSERT_TRUE(put.isOk());
+    EXPECT_EQ(put->queue_offset, 5);
+    auto reborn = readQueue(*store, "Gone", 0);
+    ASSERT_EQ(reborn.size(), 1u);
+    EXPECT_EQ(reborn[0].body(), "reborn");
+    ASSERT_TRUE(store->close().isOk());
+  }
+  auto store = openDefault();
+  auto q0 = readQueue(*store, "Gone", 0);
+  ASSERT_EQ(q0.size(), 1u) << "the deleted messages must not be indexed again by recovery";
+  EXPECT_EQ(q0[0].body(), "reborn");
+  EXPECT_TRUE(readQueue(*store, "Gone", 1).empty());
+  EXPECT_FALSE(std::filesystem::exists(cq / "Gone" / "1"));
+  EXPECT_EQ(readQueue(*store, "Kept", 1).size(), 5u);
+  EXPECT_EQ(store->consumerOffsets().get("G", "Gone", 0), std::nullopt);
+  EXPECT_EQ(store->consumerOffsets().get("G", "Kept", 0), 4);
 }
 
 TEST_F(MessageStoreTest, CloseIsIdempotentAndRejectsPuts) {
