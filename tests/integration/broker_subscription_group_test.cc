@@ -17,6 +17,7 @@
 #include "remoting/transport.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -30,26 +31,10 @@ constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
 constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
 constexpr int32_t kPullFlagSubscription = 4;
 
-class BrokerSubscriptionGroupTest : public ::testing::Test {
+class BrokerSubscriptionGroupTest : public testing::OwnBrokerTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / uniqueName("broker_subgroup");
-    startBroker();
-  }
-  void TearDown() override {
-    if (server_) server_->shutdown();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void startBroker() {
-    broker::BrokerConfig config;
-    config.listen_port = 0;
-    config.store_path_root_dir = dir_.string();
-    config.auto_create_subscription_group = false;
-    server_ = std::make_unique<broker::BrokerServer>(config);
-    ASSERT_TRUE(server_->start().isOk());
-    addr_ = server_->address();
-  }
+  BrokerSubscriptionGroupTest() : OwnBrokerTest("broker_subgroup") {}
+  void configure(broker::BrokerConfig& config) override { config.auto_create_subscription_group = false; }
   int32_t pull(const std::string& group, const std::string& topic) {
     auto req = remoting::RemotingCommand::request(remoting::request_code::kPullMessage);
     req.set("consumerGroup", group);
@@ -74,9 +59,6 @@ class BrokerSubscriptionGroupTest : public ::testing::Test {
     ASSERT_EQ(resp->code, remoting::response_code::kSuccess) << resp->remarkOrEmpty();
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<broker::BrokerServer> server_;
-  std::string addr_;
   remoting::RemotingClient client_;
 };
 

@@ -17,6 +17,7 @@
 #include "remoting/protocol/codes.h"
 #include "remoting/transport.h"
 #include "rocketrpc/producer.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -29,26 +30,9 @@ namespace resp = remoting::response_code;
 using testing::uniqueName;
 using testing::waitUntil;
 
-class BrokerTopicAdminTest : public ::testing::Test {
+class BrokerTopicAdminTest : public testing::OwnBrokerTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / uniqueName("broker_topic_admin");
-    startBroker();
-  }
-  void TearDown() override {
-    if (server_) server_->shutdown();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void startBroker() {
-    broker::BrokerConfig config;
-    config.listen_port = 0;
-    config.store_path_root_dir = dir_.string();
-    server_ = std::make_unique<broker::BrokerServer>(config);
-    ASSERT_TRUE(server_->start().isOk());
-    addr_ = server_->address();
-    cluster_ = config.broker_cluster_name;
-  }
+  BrokerTopicAdminTest() : OwnBrokerTest("broker_topic_admin") {}
   RemotingCommand call(RemotingCommand req) {
     auto r = client_.invokeSync(addr_, std::move(req), 5s);
     EXPECT_TRUE(r.isOk()) << r.status().toString();
@@ -68,6 +52,18 @@ class BrokerTopicAdminTest : public ::testing::Test {
     req.set("topic", topic);
     return call(std::move(req)).code;
   }
+  // Sends `n` messages to `topic` with a producer of its own (the topic is created on first send).
+  void send(const std::string& topic, int n) {
+    ProducerOptions po;
+    po.namesrv_addr = addr_;
+    po.group = uniqueName("topic_admin_pg");
+    Producer producer(po);
+    producer.start();
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(producer.send(Message(topic, "m" + std::to_string(i))).status, SendStatus::kSendOk);
+    }
+    producer.shutdown();
+  }
   int64_t maxOffset(const std::string& topic, int queue) {
     auto req = RemotingCommand::request(rc::kGetMaxOffset);
     req.set("topic", topic);
@@ -76,10 +72,6 @@ class BrokerTopicAdminTest : public ::testing::Test {
     return r.getInt("offset").value_or(-1);
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<broker::BrokerServer> server_;
-  std::string addr_;
-  std::string cluster_;
   remoting::RemotingClient client_;
 };
 
@@ -93,13 +85,7 @@ TEST_F(BrokerTopicAdminTest, DeleteTopicRemovesConfigQueuesOffsetsAndRouteAndSur
   ASSERT_EQ(call(std::move(create)).code, resp::kSuccess);
   ASSERT_TRUE(waitUntil([&] { return routeCode(topic) == resp::kSuccess; }, 30s));
 
-  ProducerOptions po;
-  po.namesrv_addr = addr_;
-  po.group = uniqueName("deleted_pg");
-  Producer producer(po);
-  producer.start();
-  for (int i = 0; i < 6; ++i) ASSERT_EQ(producer.send(Message(topic, "m" + std::to_string(i))).status, SendStatus::kSendOk);
-  producer.shutdown();
+  ASSERT_NO_FATAL_FAILURE(send(topic, 6));
   EXPECT_EQ(maxOffset(topic, 0) + maxOffset(topic, 1), 6);
   auto commit = RemotingCommand::request(rc::kUpdateConsumerOffset);
   commit.set("consumerGroup", std::string("deleted_cg"));
@@ -147,14 +133,14 @@ TEST_F(BrokerTopicAdminTest, DeleteTopicRemovesConfigQueuesOffsetsAndRouteAndSur
 }
 
 TEST_F(BrokerTopicAdminTest, SystemAndBlankTopicsAreNotDeleted) {
-  for (const std::string& topic : {std::string("TBW102"), std::string("SCHEDULE_TOPIC_XXXX"), cluster_,
-                                   cluster_ + "_REPLY_TOPIC", std::string("rmq_sys_anything")}) {
+  for (const std::string& topic : {std::string("TBW102"), std::string("SCHEDULE_TOPIC_XXXX"), config_.broker_cluster_name,
+                                   config_.broker_cluster_name + "_REPLY_TOPIC", std::string("rmq_sys_anything")}) {
     auto r = deleteInBroker(topic);
     EXPECT_EQ(r.code, resp::kSystemError) << topic;
     EXPECT_NE(r.remarkOrEmpty().find("conflict with system topic"), std::string::npos) << r.remarkOrEmpty();
   }
   EXPECT_TRUE(brokerHasTopic("TBW102"));
-  EXPECT_TRUE(brokerHasTopic(cluster_ + "_REPLY_TOPIC"));
+  EXPECT_TRUE(brokerHasTopic(config_.broker_cluster_name + "_REPLY_TOPIC"));
   auto blank = deleteInBroker("");
   EXPECT_EQ(blank.code, resp::kSystemError);
   EXPECT_NE(blank.remarkOrEmpty().find("blank"), std::string::npos) << blank.remarkOrEmpty();
@@ -168,13 +154,7 @@ TEST_F(BrokerTopicAdminTest, RuntimeInfoReportsRatesTotalsAndTimes) {
   const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch()).count();
   const std::string topic = uniqueName("runtime_topic");
-  ProducerOptions po;
-  po.namesrv_addr = addr_;
-  po.group = uniqueName("runtime_pg");
-  Producer producer(po);
-  producer.start();
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(producer.send(Message(topic, "r" + std::to_string(i))).status, SendStatus::kSendOk);
-  producer.shutdown();
+  ASSERT_NO_FATAL_FAILURE(send(topic, 20));
 
   auto info = [&] {
     auto r = call(RemotingCommand::request(28));

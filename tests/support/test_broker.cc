@@ -15,6 +15,7 @@
 #include "broker/broker_config.h"
 #include "broker/broker_server.h"
 #include "support/subprocess.h"
+#include "support/test_support.h"
 
 namespace rocketrpc::testing {
 
@@ -149,6 +150,30 @@ std::string testBrokerMode() {
 std::string testBrokerNamesrv() {
   if (std::string external = envString("ROCKETRPC_TEST_NAMESRV"); !external.empty()) return external;
   return TestBroker::instance().namesrv();
+}
+
+OwnBrokerTest::OwnBrokerTest(std::string name) : name_(std::move(name)) {}
+
+void OwnBrokerTest::SetUp() {
+  dir_ = std::filesystem::temp_directory_path() / uniqueName(name_);
+  startBroker();
+}
+
+void OwnBrokerTest::TearDown() {
+  if (server_) server_->shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void OwnBrokerTest::startBroker() {
+  broker::BrokerConfig config;
+  config.listen_port = 0;
+  config.store_path_root_dir = dir_.string();
+  configure(config);
+  config_ = config;
+  server_ = std::make_unique<broker::BrokerServer>(config);
+  ASSERT_TRUE(server_->start().isOk());
+  addr_ = server_->address();
 }
 
 }  // namespace rocketrpc::testing

@@ -11,7 +11,14 @@
 // It starts lazily, on the first testNamesrv() call, so unit tests never start one.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
 #include <string>
+
+#include "broker/broker_config.h"
+#include "broker/broker_server.h"
 
 namespace rocketrpc::testing {
 
@@ -21,5 +28,26 @@ std::string testBrokerNamesrv();
 
 /// "external", "inprocess", "binary" or "none": what testBrokerNamesrv() uses.
 std::string testBrokerMode();
+
+/// Fixture for tests of rocketrpc-broker itself that need their own in-process broker (a special config, a
+/// restart on the same store): 127.0.0.1:0, a store in a fresh temporary directory deleted at the end.
+class OwnBrokerTest : public ::testing::Test {
+ protected:
+  explicit OwnBrokerTest(std::string name);
+  void SetUp() override;
+  void TearDown() override;
+  /// Starts (or starts again, on the same store) the broker with configure() applied; sets addr_.
+  void startBroker();
+  /// Adjusts the broker's config before each start.
+  virtual void configure(broker::BrokerConfig& config) { (void)config; }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<broker::BrokerServer> server_;
+  std::string addr_;
+  broker::BrokerConfig config_;  // as last started
+
+ private:
+  std::string name_;
+};
 
 }  // namespace rocketrpc::testing
