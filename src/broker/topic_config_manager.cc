@@ -84,7 +84,7 @@ void TopicConfigManager::addSystemTopicsLocked() {
   add(config_.broker_name, 1, rw | perm::kInherit);
   add(std::string(kOffsetMovedEvent), 1, rw);
   add(std::string(kScheduleTopic), 18, rw);
-  add(config_.broker_cluster_name + "_REPLY_TOPIC", 1, rw);
+  add(replyTopic(), 1, rw);
 }
 
 Status TopicConfigManager::persistLocked() const {
@@ -143,6 +143,11 @@ Status TopicConfigManager::upsert(const TopicConfig& config) {
            config.write_queue_nums, config.perm);
   notify();
   return s;
+}
+
+bool TopicConfigManager::isSystem(std::string_view topic) const {
+  return isSystemTopic(topic) || topic == config_.broker_cluster_name || topic == config_.broker_name ||
+         topic == replyTopic();
 }
 
 Status TopicConfigManager::remove(const std::string& topic) {

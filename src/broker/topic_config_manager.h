@@ -41,6 +41,8 @@ class TopicConfigManager {
   std::optional<namesrv::TopicConfig> find(const std::string& topic) const;
   /// Creates or replaces `config`; persists and notifies.
   Status upsert(const namesrv::TopicConfig& config);
+  /// isSystemTopic(), or one of this broker's own topics (cluster name, broker name, <cluster>_REPLY_TOPIC).
+  bool isSystem(std::string_view topic) const;
   /// Removes `topic` (persisted, data version bumped, change listener called). NotFound when absent.
   Status remove(const std::string& topic);
   /// Send path: creates `topic` from `default_topic` (must exist with INHERIT perm): queues =
@@ -56,6 +58,7 @@ class TopicConfigManager {
 
  private:
   Status persistLocked() const;
+  std::string replyTopic() const { return config_.broker_cluster_name + "_REPLY_TOPIC"; }
   void addSystemTopicsLocked();
   void notify();
 

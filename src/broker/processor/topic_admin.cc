@@ -54,9 +54,7 @@ remoting::RequestHandler makeDeleteTopicInBrokerHandler(std::shared_ptr<BrokerCo
         responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, "The specified topic is blank."));
         return;
       }
-      const BrokerConfig& c = ctx->config;
-      if (isSystemTopic(*topic) || *topic == c.broker_cluster_name || *topic == c.broker_name ||
-          *topic == c.broker_cluster_name + "_REPLY_TOPIC") {
+      if (ctx->topics->isSystem(*topic)) {
         responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
                                                       "The topic[" + *topic + "] is conflict with system topic."));
         return;
