@@ -100,7 +100,9 @@ class RpcServer {
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;
 
-  /// Joins the consumer group on the request topic and starts answering.
+  /// Joins the consumer group on the request topic and starts answering. A group with committed offsets resumes
+  /// at them; a group's first start reads the requests stored from 5 s before start() on (older ones are not
+  /// served), so a request sent once the group is online is answered even before the first rebalance is done.
   /// Precondition: not started, not closed. Postcondition: isStarted(); the group is online at the brokers.
   /// @throws RpcException kClosed (after close()), kInternal (already started), kSendFailed (brokers or name
   ///         servers unreachable); the server stays unstarted on failure and start() may be retried.

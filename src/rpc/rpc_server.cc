@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
+#include "client/rebalance.h"
 #include "rpc/config.h"
 #include "rpc/error_mapping.h"
 #include "rpc/server_core.h"
@@ -26,6 +27,10 @@ namespace rocketrpc {
 
 namespace {
 constexpr const char* kLog = "rpc.server";
+
+// How far before start() a group without committed offsets begins reading (see startConsumer()): room for the
+// broker's clock being ahead of this host's and for the whole-second resolution of the consume timestamp.
+constexpr std::chrono::seconds kNewGroupLookback{5};
 
 std::string uniqueServerInstanceName() {
   static std::atomic<uint64_t> counter{0};
@@ -63,6 +68,9 @@ class RpcServer::Impl {
       throw RpcException(RpcErrorCode::kInternal, "RpcServer is already started");
     const std::string what =
         "starting RpcServer (group " + options_.consumer_group + ", topic " + options_.request_topic + ")";
+    start_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
     try {
       startConsumer();
     } catch (const MQException& e) {
@@ -96,7 +104,13 @@ class RpcServer::Impl {
     co.group = options_.consumer_group;
     co.consume_threads = options_.consume_threads;
     co.consume_batch_size = 1;
-    co.consume_from_where = ConsumeFromWhere::kLastOffset;
+    // A group without committed offsets (its first start) must not begin at each queue's end as of its first
+    // rebalance: requesters see the server online as soon as its heartbeat is in, and a request they send
+    // before the rebalance has positioned that queue would be skipped and time out. It begins at the requests
+    // stored since just before start() instead; older ones it meets are dropped by their deadline.
+    co.consume_from_where = ConsumeFromWhere::kTimestamp;
+    co.consume_timestamp =
+        client::formatConsumeTimestamp(start_ms_ - std::chrono::milliseconds(kNewGroupLookback).count());
     co.compress_over = options_.compress_over;
     co.compress_level = options_.compress_level;
     auto consumer = std::make_unique<PushConsumer>(co);
@@ -199,6 +213,7 @@ class RpcServer::Impl {
   enum class State { kNew, kStarted, kClosed };
   mutable std::mutex state_mu_;
   State state_ = State::kNew;
+  int64_t start_ms_ = 0;  // wall clock at start(), for the consume timestamp of a new group
   mutable std::shared_mutex consumer_mu_;
   std::unique_ptr<PushConsumer> consumer_;
   std::mutex sweeper_mu_;

@@ -63,7 +63,7 @@ TEST_F(RpcCliIT, CallAndServe) {
   Subprocess server({cli_, "serve", "--config", config_, "--receiver", "concat"});
   ASSERT_TRUE(server.waitForLine("READY", 60s)) << server.output();
   auto [rc, out] = run({"call", "--config", config_, "--timeout-ms", "10000", "hello world"});
-  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(rc, 0) << "server: " << server.output();
   EXPECT_EQ(out, "hello world\n");
   auto [src, sout] = run({"call", "--config", config_, "--stream", "Part", "1", "Part", "2"});
   EXPECT_EQ(src, 0);
@@ -81,7 +81,7 @@ TEST_F(RpcCliIT, UpperReceiver) {
   Subprocess server({cli_, "serve", "--config", config_, "--receiver", "upper"});
   ASSERT_TRUE(server.waitForLine("READY", 60s)) << server.output();
   auto [rc, out] = run({"call", "--config", config_, "shout"});
-  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(rc, 0) << "server: " << server.output();
   EXPECT_EQ(out, "SHOUT\n");
   // A stream to a receiver without streaming support: an error reply, exit 1.
   auto [src, sout] = runMerged({"call", "--config", config_, "--stream", "a"});

@@ -135,6 +135,26 @@ RpcErrorCode codeOf(F&& f) {
 
 // --- sendSync ---
 
+// A requester that sees the server online (the fail-fast probe passes once the server's heartbeat is in) may
+// send before the server's first rebalance has positioned its queues. A new group must still serve that
+// request: it starts at requests stored since just before start(), not at the queue's end as of the rebalance.
+TEST_F(RpcClientIT, RequestSentTheMomentANewServerStartsIsServed) {
+  for (int i = 0; i < 12; ++i) {
+    SCOPED_TRACE("round " + std::to_string(i));
+    topic_ = uniqueName("rpc_it_early");
+    auto created = testing::createTopicOnAllBrokers(testNamesrv(), topic_, 8);
+    ASSERT_TRUE(created.isOk()) << created.status().toString();
+    RpcServerOptions so = serverOptions();
+    so.consumer_group = uniqueName("rpc_it_early_srv");
+    server_ = std::make_unique<RpcServer>(so, receiver_);
+    server_->start();  // no wait for the rebalance, as `rocketrpc serve` prints READY right after start()
+    startClient();
+    EXPECT_EQ(client_->sendSync("early " + std::to_string(i), 10000ms).payload(), "early " + std::to_string(i));
+    client_->close();
+    server_->close();
+  }
+}
+
 TEST_F(RpcClientIT, SendSyncReturnsTheReceiverReply) {
   startServer();
   startClient();
