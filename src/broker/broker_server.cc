@@ -258,6 +258,11 @@ std::string BrokerServer::metricsText() const {
   if (ctx_->store) {
     extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
              std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";
+    extra += "# HELP rocketrpc_broker_store_corrupt_entries_skipped_total Messages pulls skipped because their "
+             "consume-queue entry or commit-log record was damaged on disk.\n"
+             "# TYPE rocketrpc_broker_store_corrupt_entries_skipped_total counter\n"
+             "rocketrpc_broker_store_corrupt_entries_skipped_total " +
+             std::to_string(ctx_->store->corruptEntriesSkipped()) + "\n";
   }
   return ctx_->metrics.render(extra);
 }

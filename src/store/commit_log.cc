@@ -246,6 +246,23 @@ Status CommitLog::read(int64_t offset, int32_t size, std::string* out) const {
   return Status::ok();
 }
 
+Status CommitLog::readEntry(int64_t offset, int32_t size, std::string* out) const {
+  const auto where = [&] { return " at commit log offset " + std::to_string(offset); };
+  if (size < kMinRecordSize || size > segment_size_ - kBlankMarkerSize) {
+    return Status::corrupt("consume-queue entry of " + std::to_string(size) + " bytes" + where());
+  }
+  const size_t start = out->size();
+  if (Status s = read(offset, size, out); !s) {
+    // A range crossing a segment end cannot be a record.
+    return s.code() == StatusCode::kInvalidArgument ? Status::corrupt(s.message() + where()) : s;
+  }
+  if (Status s = remoting::checkStoredRecord(std::string_view(*out).substr(start), offset); !s) {
+    out->resize(start);
+    return Status::corrupt("no " + std::to_string(size) + "-byte record" + where() + ": " + s.message());
+  }
+  return Status::ok();
+}
+
 Result<std::string> CommitLog::readRecord(int64_t offset) const {
   std::string head;
   if (Status s = read(offset, 8, &head); !s) return s;

@@ -68,6 +68,10 @@ class CommitLog {
 
   /// Copies `size` bytes at `offset` to the end of *out; NotFound outside [minOffset, writtenOffset).
   Status read(int64_t offset, int32_t size, std::string* out) const;
+  /// Appends the `size`-byte record at `offset` that a consume-queue entry points at. NotFound outside
+  /// [minOffset, writtenOffset); Corrupt (nothing appended) when the bytes there are not one record of that size
+  /// (magic, TOTALSIZE and PHYSICALOFFSET checked): a damaged consume queue or commit log.
+  Status readEntry(int64_t offset, int32_t size, std::string* out) const;
   /// Reads the record starting at `offset` (its TOTALSIZE decides the length); NotFound unless a record
   /// starts there (magic and PHYSICALOFFSET checked).
   Result<std::string> readRecord(int64_t offset) const;

@@ -599,9 +599,14 @@ Result<GetMessageResult> MessageStore::getMessages(const std::string& topic, int
         }
         ++next;
         if (e.size <= 0 || e.commit_log_offset < log_min || (filter && !filter(e.tags_code))) continue;
-        if (Status s = commit_log_->read(e.commit_log_offset, e.size, &r.data); !s) {
+        if (Status s = commit_log_->readEntry(e.commit_log_offset, e.size, &r.data); !s) {
           if (s.code() == StatusCode::kNotFound) continue;  // deleted by retention meanwhile
-          return s;
+          if (s.code() != StatusCode::kCorrupt) return s;   // an I/O error: the pull fails, and is retried
+          // Damaged on disk (the entry or its record): serving it would hand consumers garbage, and failing
+          // every pull of the queue would stall them for good. Skip it, loudly.
+          corrupt_entries_skipped_.fetch_add(1, std::memory_order_relaxed);
+          RRPC_LOG(kError, "store", "{}@{} offset {}: skipped: {}", topic, queue_id, next - 1, s.message());
+          continue;
         }
         ++r.message_count;
         r.status = GetMessageStatus::kFound;

@@ -188,6 +188,8 @@ class MessageStore {
   size_t commitLogSegmentCount() const { return commit_log_->segmentCount(); }
 
   ConsumerOffsetTable& consumerOffsets() { return *offsets_; }
+  /// Consume-queue entries getMessages() skipped because the entry or its record was damaged on disk.
+  uint64_t corruptEntriesSkipped() const { return corrupt_entries_skipped_.load(std::memory_order_relaxed); }
   Status persistConsumerOffsets() { return offsets_->persist(); }
 
   /// Registers (or clears, with nullptr) the arrival listener.
@@ -244,6 +246,7 @@ class MessageStore {
 
   std::atomic<int64_t> dispatched_offset_{0};  // every record below has its consume-queue entry
   std::atomic<int64_t> latest_timestamp_{0};   // store timestamp of the newest appended message
+  std::atomic<uint64_t> corrupt_entries_skipped_{0};
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

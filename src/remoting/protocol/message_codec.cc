@@ -233,21 +233,9 @@ Status decodeBody(std::string_view stored, int32_t* sys_flag, bool decompress, s
 }
 
 // Decodes the record starting at the beginning of `data`; sets *consumed to its TOTALSIZE.
-Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_bytes, MessageExt* msg,
-                       size_t* consumed) {
-  Reader r(data);
+// The fields of one stored-message record, as views into its bytes.
+struct StoredRecord {
   int32_t total_size = 0;
-  if (!r.i32(&total_size)) return Status::corrupt("truncated TOTALSIZE");
-  if (total_size < 0 || static_cast<size_t>(total_size) < kMinStoredRecordSize) {
-    return Status::corrupt("TOTALSIZE " + std::to_string(total_size) + " too small");
-  }
-  if (static_cast<size_t>(total_size) > data.size()) {
-    return Status::corrupt("TOTALSIZE " + std::to_string(total_size) + " exceeds the " +
-                           std::to_string(data.size()) + " bytes left");
-  }
-  r = Reader(data.substr(0, static_cast<size_t>(total_size)));
-  r.i32(&total_size);
-
   int32_t magic = 0;
   int32_t body_crc = 0;
   int32_t queue_id = 0;
@@ -261,30 +249,48 @@ Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_b
   HostAddr store_host;
   int32_t reconsume_times = 0;
   int64_t prepared_tx_offset = 0;
-  int32_t body_len = 0;
   std::string_view body;
   std::string_view topic;
   std::string_view props;
+};
 
+// Parses the record at the start of `data` (which may continue with more records): every length field must fit
+// and TOTALSIZE must be exactly the sum of the fields. Allocates nothing.
+Status parseStoredRecord(std::string_view data, StoredRecord* rec) {
+  Reader r(data);
+  int32_t total_size = 0;
+  if (!r.i32(&total_size)) return Status::corrupt("truncated TOTALSIZE");
+  if (total_size < 0 || static_cast<size_t>(total_size) < kMinStoredRecordSize) {
+    return Status::corrupt("TOTALSIZE " + std::to_string(total_size) + " too small");
+  }
+  if (static_cast<size_t>(total_size) > data.size()) {
+    return Status::corrupt("TOTALSIZE " + std::to_string(total_size) + " exceeds the " +
+                           std::to_string(data.size()) + " bytes left");
+  }
+  r = Reader(data.substr(0, static_cast<size_t>(total_size)));
+  r.i32(&rec->total_size);
+
+  int32_t& magic = rec->magic;
   if (!r.i32(&magic)) return Status::corrupt("truncated MAGICCODE");
   if (magic != kMessageMagicV1 && magic != kMessageMagicV2) return Status::corrupt("bad MAGICCODE");
-  if (!r.i32(&body_crc) || !r.i32(&queue_id) || !r.i32(&flag) || !r.i64(&queue_offset) ||
-      !r.i64(&physical_offset) || !r.i32(&sys_flag) || !r.i64(&born_ts)) {
+  if (!r.i32(&rec->body_crc) || !r.i32(&rec->queue_id) || !r.i32(&rec->flag) || !r.i64(&rec->queue_offset) ||
+      !r.i64(&rec->physical_offset) || !r.i32(&rec->sys_flag) || !r.i64(&rec->born_ts)) {
     return Status::corrupt("truncated fixed fields");
   }
-  if (!readHost(r, (sys_flag & sys_flag::kBornHostV6) != 0, &born_host))
+  if (!readHost(r, (rec->sys_flag & sys_flag::kBornHostV6) != 0, &rec->born_host))
     return Status::corrupt("truncated BORNHOST");
-  if (!r.i64(&store_ts)) return Status::corrupt("truncated STORETIMESTAMP");
-  if (!readHost(r, (sys_flag & sys_flag::kStoreHostV6) != 0, &store_host)) {
+  if (!r.i64(&rec->store_ts)) return Status::corrupt("truncated STORETIMESTAMP");
+  if (!readHost(r, (rec->sys_flag & sys_flag::kStoreHostV6) != 0, &rec->store_host)) {
     return Status::corrupt("truncated STOREHOST");
   }
-  if (!validPort(born_host.port) || !validPort(store_host.port))
+  if (!validPort(rec->born_host.port) || !validPort(rec->store_host.port))
     return Status::corrupt("host port out of range");
-  if (!r.i32(&reconsume_times) || !r.i64(&prepared_tx_offset))
+  if (!r.i32(&rec->reconsume_times) || !r.i64(&rec->prepared_tx_offset))
     return Status::corrupt("truncated fixed fields");
+  int32_t body_len = 0;
   if (!r.i32(&body_len)) return Status::corrupt("truncated BODYLEN");
   if (body_len < 0) return Status::corrupt("negative BODYLEN");
-  if (!r.bytes(static_cast<size_t>(body_len), &body)) return Status::corrupt("BODYLEN exceeds the record");
+  if (!r.bytes(static_cast<size_t>(body_len), &rec->body)) return Status::corrupt("BODYLEN exceeds the record");
   size_t topic_len = 0;
   if (magic == kMessageMagicV1) {
     uint8_t len = 0;
@@ -297,38 +303,45 @@ Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_b
     if (len < 0) return Status::corrupt("negative TOPICLEN");
     topic_len = static_cast<size_t>(len);
   }
-  if (!r.bytes(topic_len, &topic)) return Status::corrupt("TOPICLEN exceeds the record");
+  if (!r.bytes(topic_len, &rec->topic)) return Status::corrupt("TOPICLEN exceeds the record");
   int16_t props_len = 0;
   if (!r.i16(&props_len)) return Status::corrupt("truncated PROPERTIESLEN");
   if (props_len < 0) return Status::corrupt("negative PROPERTIESLEN");
-  if (!r.bytes(static_cast<size_t>(props_len), &props))
+  if (!r.bytes(static_cast<size_t>(props_len), &rec->props))
     return Status::corrupt("PROPERTIESLEN exceeds the record");
   if (r.remaining() != 0) return Status::corrupt("TOTALSIZE does not match the record's fields");
+  return Status::ok();
+}
 
+Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_bytes, MessageExt* msg,
+                       size_t* consumed) {
+  StoredRecord rec;
+  if (Status s = parseStoredRecord(data, &rec); !s) return s;
+  int32_t sys_flag = rec.sys_flag;
   std::string decoded_body;
-  if (Status s = decodeBody(body, &sys_flag, decompress, max_body_bytes, &decoded_body); !s) return s;
+  if (Status s = decodeBody(rec.body, &sys_flag, decompress, max_body_bytes, &decoded_body); !s) return s;
 
-  msg->setStoreSize(total_size);
-  msg->setBodyCrc(body_crc);
-  msg->setQueueId(queue_id);
-  msg->setFlag(flag);
-  msg->setQueueOffset(queue_offset);
-  msg->setCommitLogOffset(physical_offset);
+  msg->setStoreSize(rec.total_size);
+  msg->setBodyCrc(rec.body_crc);
+  msg->setQueueId(rec.queue_id);
+  msg->setFlag(rec.flag);
+  msg->setQueueOffset(rec.queue_offset);
+  msg->setCommitLogOffset(rec.physical_offset);
   msg->setSysFlag(sys_flag);
-  msg->setBornTimestamp(born_ts);
-  msg->setBornHost(formatHost(born_host));
-  msg->setStoreTimestamp(store_ts);
-  msg->setStoreHost(formatHost(store_host));
-  msg->setReconsumeTimes(reconsume_times);
-  msg->setPreparedTransactionOffset(prepared_tx_offset);
+  msg->setBornTimestamp(rec.born_ts);
+  msg->setBornHost(formatHost(rec.born_host));
+  msg->setStoreTimestamp(rec.store_ts);
+  msg->setStoreHost(formatHost(rec.store_host));
+  msg->setReconsumeTimes(rec.reconsume_times);
+  msg->setPreparedTransactionOffset(rec.prepared_tx_offset);
   msg->setBody(std::move(decoded_body));
-  msg->setTopic(std::string(topic));
-  msg->mutableProperties() = decodeProperties(props);
-  std::string offset_id = offsetMessageId(store_host, physical_offset);
+  msg->setTopic(std::string(rec.topic));
+  msg->mutableProperties() = decodeProperties(rec.props);
+  std::string offset_id = offsetMessageId(rec.store_host, rec.physical_offset);
   auto uniq = msg->properties().find(property::kUniqClientMessageId);
   msg->setMsgId(uniq != msg->properties().end() ? uniq->second : offset_id);
   msg->setOffsetMsgId(std::move(offset_id));
-  *consumed = static_cast<size_t>(total_size);
+  *consumed = static_cast<size_t>(rec.total_size);
   return Status::ok();
 }
 
@@ -567,6 +580,20 @@ int32_t bodyCrc(std::string_view body) {
 }
 
 // ---- stored records ------------------------------------------------------------------------------------
+
+Status checkStoredRecord(std::string_view record, int64_t physical_offset) {
+  StoredRecord rec;
+  if (Status s = parseStoredRecord(record, &rec); !s) return s;
+  if (static_cast<size_t>(rec.total_size) != record.size()) {
+    return Status::corrupt("TOTALSIZE " + std::to_string(rec.total_size) + " is not the " +
+                           std::to_string(record.size()) + " bytes expected");
+  }
+  if (rec.physical_offset != physical_offset) {
+    return Status::corrupt("PHYSICALOFFSET " + std::to_string(rec.physical_offset) + " is not " +
+                           std::to_string(physical_offset));
+  }
+  return Status::ok();
+}
 
 Result<std::vector<MessageExt>> decodeStoredMessages(std::string_view data, bool decompress,
                                                      size_t max_body_bytes) {

@@ -69,6 +69,10 @@ Result<std::string> zlibDecompress(std::string_view data, size_t max_output);
 /// Any truncated or inconsistent record -> Corrupt (nothing partial is returned).
 Result<std::vector<MessageExt>> decodeStoredMessages(std::string_view data, bool decompress,
                                                      size_t max_body_bytes = 64 * 1024 * 1024);
+/// Checks, without decoding or allocating, that `record` is exactly one well-formed stored-message record (the
+/// structure decodeStoredMessages requires) whose PHYSICALOFFSET is `physical_offset`; else Corrupt. The body
+/// CRC is not checked.
+Status checkStoredRecord(std::string_view record, int64_t physical_offset);
 /// Encodes one stored-message record (V1 magic; IPv4 or IPv6 hosts per the sysFlag bits derived from the
 /// host strings). Used by the broker store and tests. The body is written as is.
 std::string encodeStoredMessage(const MessageExt& msg);

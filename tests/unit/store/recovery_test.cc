@@ -162,6 +162,59 @@ TEST_F(RecoveryTest, CorruptionInAnEarlierSegmentDropsEverythingAfterIt) {
   EXPECT_EQ(stdfs::exists(segmentPath(puts_.back().physical_offset)), false);
 }
 
+// Records behind the checkpoint are trusted at start (as in Apache RocketMQ); damage there is found when a
+// pull reaches it. The damaged entries are skipped (and counted), never served as garbage and never an error
+// that would stall the queue's consumers; everything else is still served, in order.
+TEST_F(RecoveryTest, DamageBehindTheCheckpointIsSkippedWhenServed) {
+  resetWork();
+  const int64_t seg = smallOptions("").commit_log_segment_size;
+  const PutResult& overwritten = puts_[4];  // its BODYLEN made inconsistent with TOTALSIZE
+  const PutResult& cut = puts_[10];         // the first segment is cut short from here on
+  ASSERT_EQ(overwritten.physical_offset / seg, 0);
+  ASSERT_EQ(cut.physical_offset / seg, 0);
+  ASSERT_GT(puts_.back().physical_offset / seg, 0);
+  {
+    auto store = openWork();  // the golden store, checkpoint included
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->close().isOk());
+  }
+  size_t lost_in_segment0 = 0;
+  for (const PutResult& p : puts_) lost_in_segment0 += (p.physical_offset >= cut.physical_offset &&
+                                                        p.physical_offset / seg == 0);
+  {
+    std::fstream f(segmentPath(0), std::ios::binary | std::ios::in | std::ios::out);
+    // BODYLEN sits right before the body (bodyOf(4)).
+    std::string rec(static_cast<size_t>(overwritten.total_bytes), '\0');
+    f.seekg(overwritten.physical_offset);
+    f.read(rec.data(), overwritten.total_bytes);
+    const size_t body_at = rec.find(bodyOf(4));
+    ASSERT_NE(body_at, std::string::npos);
+    f.seekp(overwritten.physical_offset + static_cast<int64_t>(body_at) - 4);
+    const char huge[4] = {0x10, 0, 0, 0};
+    f.write(huge, 4);
+  }
+  stdfs::resize_file(segmentPath(0), static_cast<uintmax_t>(cut.physical_offset));
+
+  auto store = openWork();
+  ASSERT_NE(store, nullptr);
+  size_t served = 0;
+  for (int q = 0; q < kQueues; ++q) {
+    auto msgs = readQueue(*store, "T", q);  // fails the test on any error or undecodable data
+    std::vector<std::string> expected;
+    for (size_t i = q; i < puts_.size(); i += kQueues) {
+      if (i == 4 || (puts_[i].physical_offset >= cut.physical_offset && puts_[i].physical_offset / seg == 0))
+        continue;
+      expected.push_back(bodyOf(static_cast<int>(i)));
+    }
+    std::vector<std::string> bodies;
+    for (const auto& m : msgs) bodies.push_back(m.body());
+    EXPECT_EQ(bodies, expected) << "queue " << q;
+    served += msgs.size();
+  }
+  EXPECT_EQ(served, puts_.size() - 1 - lost_in_segment0);
+  EXPECT_EQ(store->corruptEntriesSkipped(), 1 + lost_in_segment0);
+}
+
 TEST_F(RecoveryTest, ConsumeQueuesAreRebuiltWhenDeleted) {
   resetWork();
   stdfs::remove_all(work() + "/consumequeue");
