@@ -14,7 +14,6 @@
 #include <shared_mutex>
 #include <thread>
 
-#include "common/log.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "client/rebalance.h"
@@ -26,8 +25,6 @@
 namespace rocketrpc {
 
 namespace {
-constexpr const char* kLog = "rpc.server";
-
 // How far before start() a group without committed offsets begins reading (see startConsumer()): room for the
 // broker's clock being ahead of this host's and for the whole-second resolution of the consume timestamp.
 constexpr std::chrono::seconds kNewGroupLookback{5};
