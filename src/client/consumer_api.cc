@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 
@@ -108,13 +109,22 @@ Result<PullResult> parsePullMessageResponse(const RemotingCommand& response, con
   result.suggest_which_broker_id = response.getInt("suggestWhichBrokerId").value_or(0);
   if (result.status != PullStatus::kFound) return result;
 
-  auto decoded = remoting::decodeStoredMessages(response.body, /*decompress=*/true);
-  if (!decoded.isOk()) return decoded.status().withContext("pull body of " + mq.toString());
+  auto decoded = remoting::decodeStoredMessagesSalvaging(response.body, /*decompress=*/true);
+  if (!decoded.first_error) {
+    // Damaged (or unsupported) records: failing the pull would retry the same offset for ever and stall the
+    // queue, so the consumer moves on past them, as the Java client does; they are reported, not hidden.
+    result.damaged_records = decoded.skipped_records + (decoded.rest_lost ? 1 : 0);
+    result.rest_of_batch_lost = decoded.rest_lost;
+    RRPC_LOG(kError, "consumer", "pull of {} (offsets up to {}): {} undecodable record(s){} skipped: {}",
+             mq.toString(), result.next_begin_offset, result.damaged_records,
+             decoded.rest_lost ? " and the rest of the batch" : "", decoded.first_error.toString());
+  }
+  auto* messages = &decoded.messages;
   const int64_t offset_delta = response.getInt("offsetDelta").value_or(0);
   const std::string min_text = std::to_string(result.min_offset);
   const std::string max_text = std::to_string(result.max_offset);
-  result.messages.reserve(decoded->size());
-  for (auto& msg : *decoded) {
+  result.messages.reserve(messages->size());
+  for (auto& msg : *messages) {
     if (subscription && !subscription->class_filter_mode && !subscription->matches(msg.tags())) continue;
     if (offset_delta != 0) msg.setQueueOffset(msg.queueOffset() + offset_delta);
     msg.putProperty(property::kMinOffset, min_text);

@@ -44,6 +44,11 @@ struct PullResult {
   int64_t suggest_which_broker_id = 0;
   /// FOUND only: decoded, re-filtered by tag, with MIN_OFFSET/MAX_OFFSET properties and the broker name set.
   std::vector<MessageExt> messages;
+  /// FOUND only: records of the body that could not be decoded (damaged on the broker, or an unsupported
+  /// compression); they are skipped (and logged), like the Java client does, so the queue keeps moving.
+  size_t damaged_records = 0;
+  /// A damaged record could not even be delimited: it and every record after it in this body are lost.
+  bool rest_of_batch_lost = false;
 };
 
 struct PullMessageArgs {
@@ -62,7 +67,8 @@ struct PullMessageArgs {
 remoting::RemotingCommand buildPullMessageRequest(const PullMessageArgs& args);
 
 /// Maps a PULL_MESSAGE response: 0 FOUND, 19 NO_NEW_MSG, 20 NO_MATCHED_MSG, 21 OFFSET_ILLEGAL; any other code
-/// -> RemoteError (remoteCode() = the response code). A corrupt body -> Corrupt.
+/// -> RemoteError (remoteCode() = the response code). Records of the body that do not decode are skipped and
+/// reported (damaged_records, an error log); the pull still succeeds.
 Result<PullResult> parsePullMessageResponse(const remoting::RemotingCommand& response, const MessageQueue& mq,
                                             const remoting::SubscriptionData* subscription);
 

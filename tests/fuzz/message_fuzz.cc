@@ -16,6 +16,13 @@ constexpr size_t kMaxInflate = 1 << 20;
 
 void checkStored(std::string_view data, bool decompress) {
   auto msgs = decodeStoredMessages(data, decompress, kMaxInflate);
+  // The salvaging decoder agrees with the strict one on sound input, and on damaged input accounts for no more
+  // records than the input can hold (a stored record is at least 91 bytes).
+  auto salvaged = decodeStoredMessagesSalvaging(data, decompress, kMaxInflate);
+  if (msgs.isOk() != salvaged.first_error.isOk()) __builtin_trap();
+  if (msgs && (salvaged.messages.size() != msgs->size() || salvaged.skipped_records != 0 || salvaged.rest_lost))
+    __builtin_trap();
+  if ((salvaged.messages.size() + salvaged.skipped_records) * 91 > data.size()) __builtin_trap();
   if (!msgs) return;
   for (const auto& msg : *msgs) {
     // An inflated body never exceeds the limit; a plain one never exceeds the input.

@@ -317,6 +317,7 @@ Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_b
                        size_t* consumed) {
   StoredRecord rec;
   if (Status s = parseStoredRecord(data, &rec); !s) return s;
+  *consumed = static_cast<size_t>(rec.total_size);  // delimited, even if the body below does not decode
   int32_t sys_flag = rec.sys_flag;
   std::string decoded_body;
   if (Status s = decodeBody(rec.body, &sys_flag, decompress, max_body_bytes, &decoded_body); !s) return s;
@@ -341,7 +342,6 @@ Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_b
   auto uniq = msg->properties().find(property::kUniqClientMessageId);
   msg->setMsgId(uniq != msg->properties().end() ? uniq->second : offset_id);
   msg->setOffsetMsgId(std::move(offset_id));
-  *consumed = static_cast<size_t>(rec.total_size);
   return Status::ok();
 }
 
@@ -593,6 +593,28 @@ Status checkStoredRecord(std::string_view record, int64_t physical_offset) {
                            std::to_string(physical_offset));
   }
   return Status::ok();
+}
+
+SalvagedMessages decodeStoredMessagesSalvaging(std::string_view data, bool decompress, size_t max_body_bytes) {
+  SalvagedMessages out;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    MessageExt msg;
+    size_t consumed = 0;
+    Status s = decodeOneStored(data.substr(pos), decompress, max_body_bytes, &msg, &consumed);
+    if (s) {
+      out.messages.push_back(std::move(msg));
+    } else {
+      if (out.first_error) out.first_error = s.withContext("stored message at byte " + std::to_string(pos));
+      if (consumed == 0) {  // cannot be delimited: neither it nor anything after it can be found
+        out.rest_lost = true;
+        break;
+      }
+      ++out.skipped_records;
+    }
+    pos += consumed;
+  }
+  return out;
 }
 
 Result<std::vector<MessageExt>> decodeStoredMessages(std::string_view data, bool decompress,

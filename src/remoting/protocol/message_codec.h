@@ -69,6 +69,17 @@ Result<std::string> zlibDecompress(std::string_view data, size_t max_output);
 /// Any truncated or inconsistent record -> Corrupt (nothing partial is returned).
 Result<std::vector<MessageExt>> decodeStoredMessages(std::string_view data, bool decompress,
                                                      size_t max_body_bytes = 64 * 1024 * 1024);
+/// What decodeStoredMessagesSalvaging() could read from a damaged body.
+struct SalvagedMessages {
+  std::vector<MessageExt> messages;  ///< every record that decoded, in order
+  size_t skipped_records = 0;        ///< records with a sound structure whose body did not decode: left out
+  bool rest_lost = false;            ///< a record's structure was broken: it and every record after it are lost
+  Status first_error;                ///< ok when nothing was left out
+};
+/// decodeStoredMessages() that keeps what it can: a record it can delimit but not decode (a corrupt or
+/// unsupported compressed body) is skipped; a record it cannot delimit ends the decoding.
+SalvagedMessages decodeStoredMessagesSalvaging(std::string_view data, bool decompress,
+                                               size_t max_body_bytes = 64 * 1024 * 1024);
 /// Checks, without decoding or allocating, that `record` is exactly one well-formed stored-message record (the
 /// structure decodeStoredMessages requires) whose PHYSICALOFFSET is `physical_offset`; else Corrupt. The body
 /// CRC is not checked.

@@ -159,12 +159,43 @@ TEST(ConsumerApiTest, OffsetDeltaShiftsQueueOffsets) {
   EXPECT_EQ(r->messages.at(0).queueOffset(), 105);
 }
 
-TEST(ConsumerApiTest, TruncatedPullBodyIsCorrupt) {
-  std::string body = remoting::encodeStoredMessage(storedMessage(10, "TagA", "payload"));
-  body.resize(body.size() - 3);
+// A damaged body must not fail the pull: the consumer would retry the same offset for ever and the queue would
+// stall. What decodes is delivered, a record that can be delimited but not decoded is skipped, and a record that
+// cannot be delimited loses the rest of the batch (the Java client does the same); nextBeginOffset moves on.
+TEST(ConsumerApiTest, DamagedRecordsInAPullBodyAreSkippedNotRetriedForever) {
+  MessageExt bad_zlib = storedMessage(11, "", "not zlib at all");
+  bad_zlib.setSysFlag(remoting::sys_flag::kCompressed);
+  std::string truncated = remoting::encodeStoredMessage(storedMessage(13, "", "cut"));
+  truncated.resize(truncated.size() - 3);
+  const std::string body = remoting::encodeStoredMessage(storedMessage(10, "", "first")) +
+                           remoting::encodeStoredMessage(bad_zlib) +
+                           remoting::encodeStoredMessage(storedMessage(12, "", "third")) + truncated;
   auto r = parsePullMessageResponse(pullResponse(rs::kSuccess, body), kMq, nullptr);
-  ASSERT_FALSE(r.isOk());
-  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->status, PullStatus::kFound);
+  ASSERT_EQ(r->messages.size(), 2u);
+  EXPECT_EQ(r->messages[0].body(), "first");
+  EXPECT_EQ(r->messages[1].body(), "third");
+  EXPECT_EQ(r->damaged_records, 2u);
+  EXPECT_TRUE(r->rest_of_batch_lost);
+  EXPECT_EQ(r->next_begin_offset, 13);
+
+  // Only the undecodable record: nothing lost after it.
+  auto only = parsePullMessageResponse(
+      pullResponse(rs::kSuccess, remoting::encodeStoredMessage(bad_zlib) +
+                                     remoting::encodeStoredMessage(storedMessage(12, "", "third"))),
+      kMq, nullptr);
+  ASSERT_TRUE(only.isOk());
+  ASSERT_EQ(only->messages.size(), 1u);
+  EXPECT_EQ(only->damaged_records, 1u);
+  EXPECT_FALSE(only->rest_of_batch_lost);
+
+  // A sound body reports no damage.
+  auto sound = parsePullMessageResponse(
+      pullResponse(rs::kSuccess, remoting::encodeStoredMessage(storedMessage(10, "", "x"))), kMq, nullptr);
+  ASSERT_TRUE(sound.isOk());
+  EXPECT_EQ(sound->damaged_records, 0u);
+  EXPECT_FALSE(sound->rest_of_batch_lost);
 }
 
 TEST(ConsumerApiTest, QueryConsumerOffset) {
