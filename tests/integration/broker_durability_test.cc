@@ -20,6 +20,7 @@
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "support/subprocess.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -30,27 +31,11 @@ using testing::Subprocess;
 using testing::uniqueName;
 using testing::waitUntil;
 
-std::string brokerBinary() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  std::string fallback = ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
-  return testing::envOr("ROCKETRPC_BROKER_BIN", fallback);
-}
-
-// Starts the broker on a free port; returns its address from the READY line.
+// Starts the broker on a free port with sync flush; returns it and sets its address from the READY line.
 std::unique_ptr<Subprocess> startBroker(const std::string& store, std::string& addr) {
-  auto p = std::make_unique<Subprocess>(std::vector<std::string>{
-      brokerBinary(), "--port", "0", "--store", store, "--set", "flushDiskType=SYNC_FLUSH", "--set",
-      "flushConsumerOffsetInterval=200", "--set", "mapedFileSizeCommitLog=8388608"});
-  for (int i = 0; i < 50; ++i) {
-    auto line = p->readLine(30s);
-    if (!line) break;
-    if (line->rfind("READY ", 0) == 0) {
-      addr = line->substr(6);
-      return p;
-    }
-  }
-  return nullptr;
+  return testing::startBrokerBinary({"--port", "0", "--store", store, "--set", "flushDiskType=SYNC_FLUSH", "--set",
+                                     "flushConsumerOffsetInterval=200", "--set", "mapedFileSizeCommitLog=8388608"},
+                                    &addr);
 }
 
 class Collector {
@@ -99,7 +84,7 @@ TEST(BrokerDurabilityTest, KillNineKeepsEveryAcknowledgedMessageAndCommittedOffs
   const std::string group = uniqueName("dur_group");
   std::string addr;
   auto broker = startBroker(store, addr);
-  ASSERT_TRUE(broker) << "broker did not print READY (binary " << brokerBinary() << ")";
+  ASSERT_TRUE(broker) << "broker did not print READY (binary " << testing::brokerBinaryPath() << ")";
 
   // Phase 1: 500 messages consumed and committed by the group, then the consumer leaves.
   {

@@ -99,25 +99,7 @@ class TestBroker {
       return;
     }
     if (mode == "binary") {
-      std::string bin = envString("ROCKETRPC_BROKER_BIN");
-      if (bin.empty()) {  // the build tree's tools/rocketrpc-broker, beside tests/
-        std::error_code ec;
-        auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-        bin = ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
-      }
-      try {
-        process_ = std::make_unique<Subprocess>(std::vector<std::string>{bin, "--port", "0", "--store", store_dir_});
-      } catch (const std::exception& e) {
-        std::cerr << "test broker: cannot start " << bin << ": " << e.what() << "\n";
-        return;
-      }
-      while (auto line = process_->readLine(std::chrono::seconds(60))) {
-        if (line->rfind("READY ", 0) == 0) {
-          namesrv_ = line->substr(6);
-          return;
-        }
-      }
-      std::cerr << "test broker: " << bin << " never printed READY\n";
+      process_ = startBrokerBinary({"--port", "0", "--store", store_dir_}, &namesrv_);
       return;
     }
     std::cerr << "test broker: unknown ROCKETRPC_TEST_BROKER=" << mode << " (inprocess, binary or none)\n";
@@ -140,6 +122,34 @@ class TestBrokerEnvironment : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new TestBrokerEnvironment);
 
 }  // namespace
+
+std::string brokerBinaryPath() {
+  std::string bin = envString("ROCKETRPC_BROKER_BIN");
+  if (!bin.empty()) return bin;
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
+}
+
+std::unique_ptr<Subprocess> startBrokerBinary(const std::vector<std::string>& args, std::string* addr) {
+  std::vector<std::string> argv{brokerBinaryPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::unique_ptr<Subprocess> process;
+  try {
+    process = std::make_unique<Subprocess>(argv);
+  } catch (const std::exception& e) {
+    std::cerr << "test broker: cannot start " << argv[0] << ": " << e.what() << "\n";
+    return nullptr;
+  }
+  while (auto line = process->readLine(std::chrono::seconds(60))) {
+    if (line->rfind("READY ", 0) == 0) {
+      *addr = line->substr(6);
+      return process;
+    }
+  }
+  std::cerr << "test broker: " << argv[0] << " never printed READY\n";
+  return nullptr;
+}
 
 std::string testBrokerMode() {
   if (!envString("ROCKETRPC_TEST_NAMESRV").empty()) return "external";

@@ -16,9 +16,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "broker/broker_config.h"
 #include "broker/broker_server.h"
+#include "support/subprocess.h"
 
 namespace rocketrpc::testing {
 
@@ -28,6 +30,13 @@ std::string testBrokerNamesrv();
 
 /// "external", "inprocess", "binary" or "none": what testBrokerNamesrv() uses.
 std::string testBrokerMode();
+
+/// The rocketrpc-broker executable: ROCKETRPC_BROKER_BIN, else the build tree's tools/rocketrpc-broker (beside
+/// the tests' directory).
+std::string brokerBinaryPath();
+/// Runs that executable with `args` (e.g. "--port", "0", "--store", dir) and waits up to 60 s for its
+/// "READY host:port" line: returns the running process and sets *addr, or nullptr (the reason on stderr).
+std::unique_ptr<Subprocess> startBrokerBinary(const std::vector<std::string>& args, std::string* addr);
 
 /// Fixture for tests of rocketrpc-broker itself that need their own in-process broker (a special config, a
 /// restart on the same store): 127.0.0.1:0, a store in a fresh temporary directory deleted at the end.
