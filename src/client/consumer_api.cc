@@ -119,12 +119,11 @@ Result<PullResult> parsePullMessageResponse(const RemotingCommand& response, con
              mq.toString(), result.next_begin_offset, result.damaged_records,
              decoded.rest_lost ? " and the rest of the batch" : "", decoded.first_error.toString());
   }
-  auto* messages = &decoded.messages;
   const int64_t offset_delta = response.getInt("offsetDelta").value_or(0);
   const std::string min_text = std::to_string(result.min_offset);
   const std::string max_text = std::to_string(result.max_offset);
-  result.messages.reserve(messages->size());
-  for (auto& msg : *messages) {
+  result.messages.reserve(decoded.messages.size());
+  for (auto& msg : decoded.messages) {
     if (subscription && !subscription->class_filter_mode && !subscription->matches(msg.tags())) continue;
     if (offset_delta != 0) msg.setQueueOffset(msg.queueOffset() + offset_delta);
     msg.putProperty(property::kMinOffset, min_text);

@@ -14,9 +14,9 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "client/rebalance.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
-#include "client/rebalance.h"
 #include "rpc/config.h"
 #include "rpc/error_mapping.h"
 #include "rpc/server_core.h"
