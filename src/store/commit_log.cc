@@ -52,6 +52,14 @@ Status CommitLog::open() {
   return Status::ok();
 }
 
+bool validStoreTopic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 255) return false;
+  return std::all_of(topic.begin(), topic.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
+           c == '|' || c == '_' || c == '-';
+  });
+}
+
 Result<std::pair<int64_t, bool>> CommitLog::scanSegment(const Segment& seg, int64_t from, int64_t to,
                                                         const std::function<void(const RecordInfo&)>& visit) {
   auto file_size = seg.file->size();
@@ -75,6 +83,9 @@ Result<std::pair<int64_t, bool>> CommitLog::scanSegment(const Segment& seg, int6
     if (!msgs || msgs->size() != 1) break;
     const MessageExt& m = msgs->front();
     if (m.bodyCrc() != remoting::bodyCrc(m.body()) || m.commitLogOffset() != seg.base + pos) break;
+    // Fields the body CRC does not cover but dispatch trusts (a damaged topic would name a directory).
+    if (!validStoreTopic(m.topic()) || m.queueId() < 0 || m.queueOffset() < 0 || m.queueOffset() > kMaxQueueOffset)
+      break;
     visit(RecordInfo{seg.base + pos, total, m.topic(), m.queueId(), m.queueOffset(), tagsCodeOf(m),
                      m.storeTimestamp()});
     pos += total;

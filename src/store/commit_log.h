@@ -26,6 +26,10 @@ inline constexpr size_t kSysFlagPos = 36;
 
 /// The consume-queue tags code of a message: Java String.hashCode of its TAGS property, 0 without tags.
 int64_t tagsCodeOf(const Message& msg);
+/// A topic the store accepts (and names directories after): 1..255 characters of [a-zA-Z0-9%|_-].
+bool validStoreTopic(std::string_view topic);
+/// Queue offsets above this cannot be placed in a consume queue (their byte position overflows).
+inline constexpr int64_t kMaxQueueOffset = INT64_MAX / 20;
 
 /// What a scan learns about one valid record.
 struct RecordInfo {

@@ -17,14 +17,6 @@ constexpr size_t kMaxGroupBytes = 4 * 1024 * 1024;  // the appender takes reques
 constexpr int64_t kMaxScanEntries = 800;            // consume-queue entries one getMessages may skip through
 constexpr int64_t kReadChunk = 256;
 
-bool validTopic(std::string_view topic) {
-  if (topic.empty() || topic.size() > 255) return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
-           c == '|' || c == '_' || c == '-';
-  });
-}
-
 // Length of remoting::encodeProperties(props) without building it ("name\x01value" joined by \x02; empty
 // names or values are skipped).
 size_t encodedPropertiesSize(const std::map<std::string, std::string, std::less<>>& props) {
@@ -265,7 +257,7 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
   if (msgs.empty()) bad = Status::invalidArgument("no messages to put");
   for (const MessageExt& msg : msgs) {
     if (!bad.isOk()) break;
-    if (!validTopic(msg.topic())) {
+    if (!validStoreTopic(msg.topic())) {
       bad = Status::invalidArgument("bad topic '" + msg.topic() + "'");
     } else if (msg.queueId() < 0) {
       bad = Status::invalidArgument("negative queue id");
@@ -500,7 +492,7 @@ Status MessageStore::flush() {
 }
 
 Result<int> MessageStore::deleteTopic(const std::string& topic) {
-  if (!validTopic(topic)) return Status::invalidArgument("bad topic '" + topic + "'");
+  if (!validStoreTopic(topic)) return Status::invalidArgument("bad topic '" + topic + "'");
   // Everything stored so far is indexed and below the checkpoint: a restart re-dispatches nothing of it.
   if (Status s = flush(); !s) return s;
   std::vector<std::shared_ptr<ConsumeQueue>> doomed;

@@ -162,6 +162,35 @@ TEST_F(RecoveryTest, CorruptionInAnEarlierSegmentDropsEverythingAfterIt) {
   EXPECT_EQ(stdfs::exists(segmentPath(puts_.back().physical_offset)), false);
 }
 
+// QUEUEID and QUEUEOFFSET are not covered by the body CRC, but recovery files the record under them (a queue
+// offset near INT64_MAX would overflow the consume queue's byte position): a record with impossible values is
+// invalid like one with a bad CRC, and the log ends before it.
+TEST_F(RecoveryTest, ImpossibleQueueFieldsEndTheLogLikeABadCrc) {
+  const int64_t seg = smallOptions("").commit_log_segment_size;
+  struct Damage {
+    const char* what;
+    int64_t pos;  // in the record
+    std::string bytes;
+  };
+  const Damage damages[] = {
+      {"queue offset near INT64_MAX", 20, std::string("\x47\x53\x0c\x00\x3c\x44\xec\x81", 8)},
+      {"negative queue offset", 20, std::string("\xff\xff\xff\xff\xff\xff\xff\xfe", 8)},
+      {"negative queue id", 12, std::string("\xff\xff\xff\xfd", 4)},
+  };
+  const size_t victim = puts_.size() - 5;
+  for (const Damage& d : damages) {
+    SCOPED_TRACE(d.what);
+    resetWork();
+    stdfs::remove(work() + "/checkpoint");  // recovery validates the whole log
+    {
+      std::fstream f(segmentPath(puts_[victim].physical_offset), std::ios::binary | std::ios::in | std::ios::out);
+      f.seekp(puts_[victim].physical_offset % seg + d.pos);
+      f.write(d.bytes.data(), static_cast<std::streamsize>(d.bytes.size()));
+    }
+    expectFirstMessages(victim);
+  }
+}
+
 // Records behind the checkpoint are trusted at start (as in Apache RocketMQ); damage there is found when a
 // pull reaches it. The damaged entries are skipped (and counted), never served as garbage and never an error
 // that would stall the queue's consumers; everything else is still served, in order.
