@@ -14,7 +14,6 @@ namespace {
 constexpr int32_t kQueryTopicConsumeByWho = 300;
 constexpr int32_t kGetConsumerConnectionList = 203;
 constexpr size_t kMaxGroupsChecked = 64;
-constexpr int32_t kRocketMq5Version = 413;  // MQVersion.Version.V5_0_0.ordinal()
 }  // namespace
 
 ResponderProbe::ResponderProbe(Query query, std::chrono::milliseconds ttl)
@@ -78,12 +77,6 @@ ResponderProbe::Verdict queryResponders(client::ClientInstance& instance, const 
     return {Answer::kUnknown,
             fmt::format("QUERY_TOPIC_CONSUME_BY_WHO answered {} {}", resp->code, resp->remarkOrEmpty())};
   }
-  if (resp->version >= kRocketMq5Version) {
-    // Apache RocketMQ 5.3.3 answers with the topic's name where 4.x lists the online consumer groups (and leaves
-    // the online group out), so its answer cannot prove that nobody serves the topic: no fail-fast there.
-    return {Answer::kUnknown, fmt::format("broker {} runs RocketMQ 5.x (version {}), whose consumer list is not "
-                                          "reliable for the responder check", addr, resp->version)};
-  }
   std::vector<std::string> groups;
   try {
     auto j = nlohmann::json::parse(remoting::quoteBareIntegerKeys(resp->body));
@@ -109,7 +102,13 @@ ResponderProbe::Verdict queryResponders(client::ClientInstance& instance, const 
       any_unknown = true;
       continue;
     }
-    if (cresp->code == remoting::response_code::kConsumerNotOnline) continue;
+    if (cresp->code == remoting::response_code::kConsumerNotOnline) {
+      // Apache RocketMQ 5.3.x files each subscribing group under the topic's own name (ConsumerManager adds
+      // the topic instead of the group) and never removes it: an entry equal to the topic that is no online
+      // group means "some consumer has subscribed since the broker started", which proves nothing either way.
+      if (group == topic) any_unknown = true;
+      continue;
+    }
     if (cresp->code != remoting::response_code::kSuccess) {
       any_unknown = true;
       continue;
