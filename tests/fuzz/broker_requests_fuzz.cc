@@ -1,0 +1,224 @@
+// libFuzzer target for rocketrpc-broker's request handling: untrusted requests over a real TCP connection to an
+// in-process broker (name server + broker, store in a temporary directory), as any client on the network could
+// send them. Each input is a few requests (a code the broker handles or any code, header fields from the names
+// its handlers read with small, boundary or arbitrary values, any body, JSON or binary headers, sometimes
+// oneway) or raw bytes, written on one connection, followed by a sentinel request (GET_BROKER_RUNTIME_INFO).
+// Checked on every input: the broker answers the sentinel on that connection, or, when the input made it close
+// the connection (a malformed frame), on a fresh one; i.e. no request crashes it, hangs its I/O, or stops it
+// serving everyone else. Broker state (topics, messages, groups) carries over between inputs, as on a real
+// broker; long-polling pulls may stay held until their connection closes.
+#include <arpa/inet.h>
+#include <fuzzer/FuzzedDataProvider.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/broker_config.h"
+#include "broker/broker_server.h"
+#include "fuzz_support.h"
+#include "remoting/frame_codec.h"
+#include "remoting/remoting_command.h"
+
+namespace {
+
+using namespace rocketrpc;
+using remoting::RemotingCommand;
+
+constexpr int32_t kSentinelCode = 28;  // GET_BROKER_RUNTIME_INFO
+constexpr int32_t kSentinelOpaque = 0x7ffffff0;
+constexpr int kReplyTimeoutMs = 8000;  // below the smoke run's per-input -timeout=10
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "broker_requests_fuzz: %s\n", what.c_str());
+  __builtin_trap();
+}
+
+/// The broker under test, started once per process; its store is removed at exit.
+class Broker {
+ public:
+  Broker() {
+    dir_ = std::filesystem::temp_directory_path() / ("broker_requests_fuzz_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    broker::BrokerConfig config;
+    config.listen_host = "127.0.0.1";
+    config.broker_ip1 = "127.0.0.1";
+    config.listen_port = 0;
+    config.store_path_root_dir = dir_.string();
+    server_ = std::make_unique<broker::BrokerServer>(config);
+    if (Status s = server_->start(); !s.isOk()) fail("broker did not start: " + s.toString());
+    const std::string addr = server_->address();
+    port_ = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+  }
+  ~Broker() {
+    server_->shutdown();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<broker::BrokerServer> server_;
+  uint16_t port_ = 0;
+};
+
+Broker& theBroker() {
+  static Broker b;
+  return b;
+}
+
+class Socket {
+ public:
+  explicit Socket(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (fd_ < 0) fail("socket()");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) fail("connect to the broker failed");
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~Socket() { ::close(fd_); }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  /// False when the peer closed the connection.
+  bool writeAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  /// Reads frames until the sentinel's response: kAnswered, kClosed (the broker closed the connection), or a
+  /// failure on timeout.
+  enum class Outcome { kAnswered, kClosed };
+  Outcome awaitSentinel() {
+    std::string buf;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
+    for (;;) {
+      for (;;) {
+        RemotingCommand cmd;
+        auto r = remoting::decodeFrame(buf, 64 * 1024 * 1024, &cmd);
+        if (r.state == remoting::DecodeState::kNeedMore) break;
+        if (r.state == remoting::DecodeState::kCorrupt) fail("the broker sent a corrupt frame: " + r.error);
+        if (cmd.isResponse() && cmd.opaque == kSentinelOpaque) return Outcome::kAnswered;
+        buf.erase(0, r.consumed);
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) fail("no answer to the sentinel request within the timeout");
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[65536];
+      ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return Outcome::kClosed;
+      buf.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+std::string sentinelFrame() {
+  RemotingCommand cmd = RemotingCommand::request(kSentinelCode);
+  cmd.opaque = kSentinelOpaque;
+  std::string out;
+  if (!remoting::encodeFrame(cmd, &out)) fail("cannot encode the sentinel");
+  return out;
+}
+
+constexpr int32_t kCodes[] = {10,  310, 320, 324, 325, 11,  361, 14,  15,  30,  31,  29,  32,  33,  34,  35,
+                              38,  36,  41,  42,  17,  21,  215, 28,  300, 203, 200, 201, 207, 103, 104, 105,
+                              106, 216, 9,   37,  40,  46,  47,  50,  52,  400, 500};
+constexpr const char* kKeys[] = {
+    "topic", "queueId", "consumerGroup", "queueOffset", "maxMsgNums", "sysFlag", "commitOffset",
+    "suspendTimeoutMillis", "subscription", "subVersion", "expressionType", "producerGroup", "defaultTopic",
+    "defaultTopicQueueNums", "bornTimestamp", "flag", "properties", "reconsumeTimes", "unitMode", "batch",
+    "maxReconsumeTimes", "offset", "timestamp", "brokerName", "brokerAddr", "clusterName", "brokerId",
+    "haServerAddr", "group", "clientID", "producerGroup", "originMsgId", "originTopic", "delayLevel",
+    "readQueueNums", "writeQueueNums", "perm", "topicFilterType", "topicSysFlag", "order", "boundaryType",
+    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "compressed", "bodyCrc32"};
+
+std::string fieldValue(FuzzedDataProvider& in) {
+  switch (in.ConsumeIntegralInRange(0, 5)) {
+    case 0:
+      return std::to_string(in.ConsumeIntegralInRange(-2, 40));
+    case 1:
+      return std::to_string(in.ConsumeIntegral<int64_t>());
+    case 2:
+      return "fuzz_topic_" + std::to_string(in.ConsumeIntegralInRange(0, 3));  // a few names recur
+    case 3:
+      return "fuzz_group_" + std::to_string(in.ConsumeIntegralInRange(0, 3));
+    case 4:
+      return in.ConsumeBool() ? "TBW102" : "%RETRY%fuzz_group_0";
+    default:
+      return in.ConsumeRandomLengthString(48);
+  }
+}
+
+std::string requestFrame(FuzzedDataProvider& in, int32_t opaque) {
+  RemotingCommand cmd = RemotingCommand::request(
+      in.ConsumeBool() ? kCodes[in.ConsumeIntegralInRange<size_t>(0, std::size(kCodes) - 1)]
+                       : in.ConsumeIntegralInRange(-5, 1000));
+  cmd.opaque = opaque;
+  cmd.version = in.ConsumeBool() ? 399 : in.ConsumeIntegral<int16_t>();
+  if (in.ConsumeIntegralInRange(0, 7) == 0) cmd.markOneway();
+  if (in.ConsumeIntegralInRange(0, 7) == 0) cmd.flag |= remoting::kFlagResponse;  // a "response" to nothing
+  cmd.serialize_type = in.ConsumeBool() ? remoting::SerializeType::kJson : remoting::SerializeType::kRocketMq;
+  const int fields = in.ConsumeIntegralInRange(0, 10);
+  for (int i = 0; i < fields; ++i) {
+    const std::string key = in.ConsumeIntegralInRange(0, 15) == 0
+                                ? in.ConsumeRandomLengthString(12)
+                                : kKeys[in.ConsumeIntegralInRange<size_t>(0, std::size(kKeys) - 1)];
+    cmd.set(key, fieldValue(in));
+  }
+  if (in.ConsumeBool()) cmd.remark = in.ConsumeRandomLengthString(16);
+  cmd.body = in.ConsumeRandomLengthString(512);
+  std::string out;
+  if (!remoting::encodeFrame(cmd, &out)) {  // binary headers cannot carry everything: send it as JSON
+    cmd.serialize_type = remoting::SerializeType::kJson;
+    out.clear();
+    if (!remoting::encodeFrame(cmd, &out)) fail("cannot encode a request");
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::quietLogs();
+  const uint16_t port = theBroker().port();
+  FuzzedDataProvider in(data, size);
+  std::string wire;
+  const int requests = in.ConsumeIntegralInRange(1, 6);
+  for (int i = 0; i < requests; ++i) {
+    if (in.ConsumeIntegralInRange(0, 9) == 0) {
+      wire += in.ConsumeRandomLengthString(64);  // raw bytes: a frame the broker must refuse cleanly
+    } else {
+      wire += requestFrame(in, i + 1);
+    }
+  }
+  {
+    Socket s(port);
+    if (s.writeAll(wire + sentinelFrame()) && s.awaitSentinel() == Socket::Outcome::kAnswered) return 0;
+  }
+  // The input made the broker drop this connection; it must still serve a new one.
+  Socket fresh(port);
+  if (!fresh.writeAll(sentinelFrame()) || fresh.awaitSentinel() != Socket::Outcome::kAnswered)
+    fail("the broker stopped serving after an input closed its connection");
+  return 0;
+}
