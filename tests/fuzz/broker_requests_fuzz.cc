@@ -2,10 +2,10 @@
 // in-process broker (name server + broker, store in a temporary directory), as any client on the network could
 // send them. Each input is a few requests (a code the broker handles or any code, header fields from the names
 // its handlers read with small, boundary or arbitrary values, any body, JSON or binary headers, sometimes
-// oneway) or raw bytes, written on one connection, followed by a sentinel request (GET_BROKER_RUNTIME_INFO).
-// Checked on every input: the broker answers the sentinel on that connection, or, when the input made it close
-// the connection (a malformed frame), on a fresh one; i.e. no request crashes it, hangs its I/O, or stops it
-// serving everyone else. Broker state (topics, messages, groups) carries over between inputs, as on a real
+// oneway) or raw bytes, written on one connection, followed by a sentinel request (GET_BROKER_RUNTIME_INFO) and,
+// after raw bytes, the end of the stream. Checked on every input: the broker answers the sentinel on that
+// connection, or closes it (a malformed frame, or a frame cut short by the end of the stream) and answers on a
+// fresh one; i.e. no request crashes it, hangs its I/O, or stops it serving everyone else. Broker state (topics, messages, groups) carries over between inputs, as on a real
 // broker; long-polling pulls may stay held until their connection closes.
 #include <arpa/inet.h>
 #include <fuzzer/FuzzedDataProvider.h>
@@ -103,6 +103,8 @@ class Socket {
     }
     return true;
   }
+  /// Half-closes: no more bytes from us (the broker sees end of stream).
+  void finishWriting() { ::shutdown(fd_, SHUT_WR); }
   /// Reads frames until the sentinel's response: kAnswered, kClosed (the broker closed the connection), or a
   /// failure on timeout.
   enum class Outcome { kAnswered, kClosed };
@@ -204,17 +206,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint16_t port = theBroker().port();
   FuzzedDataProvider in(data, size);
   std::string wire;
+  bool raw = false;
   const int requests = in.ConsumeIntegralInRange(1, 6);
   for (int i = 0; i < requests; ++i) {
     if (in.ConsumeIntegralInRange(0, 9) == 0) {
       wire += in.ConsumeRandomLengthString(64);  // raw bytes: a frame the broker must refuse cleanly
+      raw = true;
     } else {
       wire += requestFrame(in, i + 1);
     }
   }
+  if (std::getenv("BROKER_REQUESTS_FUZZ_VERBOSE") != nullptr) {  // to read a failure: what was sent
+    std::string hex;
+    for (unsigned char c : wire) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+    std::fprintf(stderr, "wire (%zu bytes): %s\n", wire.size(), hex.c_str());
+  }
   {
     Socket s(port);
-    if (s.writeAll(wire + sentinelFrame()) && s.awaitSentinel() == Socket::Outcome::kAnswered) return 0;
+    const bool written = s.writeAll(wire + sentinelFrame());
+    // Raw bytes can start a frame whose length swallows the sentinel, and a broker rightly waits for the rest:
+    // the end of the stream must then make it close the connection (or answer, if the framing held).
+    if (raw) s.finishWriting();
+    if (written && s.awaitSentinel() == Socket::Outcome::kAnswered) return 0;
   }
   // The input made the broker drop this connection; it must still serve a new one.
   Socket fresh(port);
