@@ -16,6 +16,22 @@ enum class HeaderFormat {
   kJson,
 };
 
+/// TLS for the connections a client opens to name servers and brokers (OpenSSL). Off by default.
+struct TlsOptions {
+  /// Speak TLS on every name-server and broker connection. Default false.
+  bool enabled = false;
+  /// PEM file of the certificate authorities that sign the servers' certificates. Empty: the system's
+  /// default trust store (OpenSSL's default verify paths).
+  std::string ca_file;
+  /// PEM certificate (chain) this client presents (mutual TLS). Empty: none. Needs key_file.
+  std::string cert_file;
+  /// PEM private key of cert_file. Never logged.
+  std::string key_file;
+  /// Verify the server's certificate chain and that it names the host or IP address connected to.
+  /// Default true; false accepts any server (tests only).
+  bool verify = true;
+};
+
 struct ClientOptions {
   /// Name-server addresses "host:port", ';'-separated. Required.
   std::string namesrv_addr;
@@ -39,6 +55,19 @@ struct ClientOptions {
   /// are decoded in either encoding. Clients sharing an instance (same client id) use the first one's
   /// choice. Default kBinary.
   HeaderFormat header_format = HeaderFormat::kBinary;
+
+  /// ACL credentials. With a non-empty access_key every request to name servers and brokers is signed as
+  /// Apache RocketMQ's AclClientRPCHook signs it (HMAC-SHA1 over the sorted header values and the body):
+  /// accepted by Apache 4.9 plain ACL, Apache 5.x authentication and rocketrpc-broker with aclEnable=true.
+  /// Empty (the default): requests are sent unsigned.
+  std::string access_key;
+  /// Secret of access_key; required with it. Never logged, never in exception texts or stats.
+  std::string secret_key;
+  /// Optional session token sent as SecurityToken (signed too). Empty: not sent.
+  std::string security_token;
+  /// TLS for every connection of this client. Clients sharing an instance (same client id) use the first
+  /// one's credentials and TLS settings.
+  TlsOptions tls;
 };
 
 }  // namespace rocketrpc

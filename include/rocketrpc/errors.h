@@ -26,6 +26,7 @@ enum class ErrorCode : int {
   kNetwork,              // a connection could not be made or broke
   kTimeout,              // an operation other than a request timed out (e.g. a sync send)
   kInternal,             // a bug or an unexpected state
+  kAccessDenied,         // the broker or name server refused the credentials or the permission (ACL)
 };
 
 std::string_view errorCodeName(ErrorCode code);

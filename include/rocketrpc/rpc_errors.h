@@ -23,6 +23,7 @@ enum class RpcErrorCode : int {
   kSession,              ///< unknown, ended, expired or failed streaming session (SessionException)
   kCorrelation,          ///< a reply matched no pending request (CorrelationException)
   kInternal,             ///< a bug or an unexpected state
+  kAccessDenied,         ///< a broker or name server refused the credentials or the permission (ACL); not retriable
 };
 
 /// "InvalidArgument", "NoResponder", ... (stable names, used by the CLI and logs).

@@ -535,6 +535,7 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kNetwork: return "Network";
     case ErrorCode::kTimeout: return "Timeout";
     case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kAccessDenied: return "AccessDenied";
   }
   return "Unknown";
 }

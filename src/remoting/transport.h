@@ -21,11 +21,29 @@
 #include <string>
 
 #include "common/status.h"
+#include "remoting/acl_signer.h"
 #include "remoting/remoting_command.h"
+#include "rocketrpc/client_options.h"
 
 namespace rocketrpc::remoting {
 
 inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
+
+/// Server-side TLS, with Apache RocketMQ's modes (tls.server.mode): kDisabled speaks plain TCP only,
+/// kPermissive accepts plain and TLS connections on the same port (told apart by the first byte), kEnforcing
+/// accepts TLS only.
+enum class TlsServerMode { kDisabled, kPermissive, kEnforcing };
+
+struct TlsServerOptions {
+  TlsServerMode mode = TlsServerMode::kDisabled;
+  /// PEM certificate chain and private key the server presents. Required unless kDisabled.
+  std::string cert_file;
+  std::string key_file;
+  /// PEM CAs that sign client certificates (mutual TLS). Empty: OpenSSL's default verify paths.
+  std::string trust_cert_file;
+  /// Require and verify a client certificate.
+  bool need_client_auth = false;
+};
 
 /// A handle to answer a peer's request. Copyable; answering twice, or answering a oneway request, is a no-op.
 /// Safe to call from any thread, after the connection closed too (then the response is dropped).
@@ -62,6 +80,12 @@ struct TransportOptions {
   /// built with the default kJson; a command the binary header cannot represent (code or version beyond
   /// int16) then goes out as JSON. kJson sends every command as its serialize_type says. Default kJson.
   SerializeType request_serialize_type = SerializeType::kJson;
+  /// RemotingClient only: ACL credentials every request it sends is signed with (acl_signer.h). Default: none.
+  AclCredentials credentials;
+  /// RemotingClient only: TLS on every connection it opens. Default: off.
+  TlsOptions tls;
+  /// RemotingServer only: TLS for accepted connections. Default: off.
+  TlsServerOptions tls_server;
 };
 
 class RemotingClient {

@@ -27,6 +27,8 @@ std::exception_ptr mapSendException(const MQException& e, const std::string& wha
       return ex(RpcException(RpcErrorCode::kSendFailed, what + " could not be sent: " + e.what()));
     case ErrorCode::kRequestTimeout:
       return ex(RpcTimeoutException(what + ": " + e.what()));
+    case ErrorCode::kAccessDenied:
+      return ex(RpcException(RpcErrorCode::kAccessDenied, what + ": access denied: " + e.what()));
     case ErrorCode::kReplyError:
     case ErrorCode::kInternal:
       break;

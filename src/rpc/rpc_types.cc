@@ -34,6 +34,8 @@ std::string_view rpcErrorCodeName(RpcErrorCode code) {
       return "Correlation";
     case RpcErrorCode::kInternal:
       return "Internal";
+    case RpcErrorCode::kAccessDenied:
+      return "AccessDenied";
   }
   return "Unknown";
 }
