@@ -45,7 +45,11 @@ SYSTEMS = [
     ("rmq-rocketrpc", "Apache RocketMQ 4.9 + rocketrpc client", "RMQ+rocketrpc"),
     ("rmq-rrpc-jresp", "Apache RocketMQ 4.9 + rocketrpc requester, Java responder", "RMQ+rocketrpc/JavaResp"),
     ("rrpc-broker", "rocketrpc-broker + rocketrpc client", "rrpc-broker"),
+    ("rrpc-broker-acl", "rocketrpc-broker with aclEnable=true + signing rocketrpc client", "rrpc-broker+ACL"),
 ]
+
+# The account the ACL row signs with (bench only; written to the run directory, never reused elsewhere).
+BENCH_ACL_KEY, BENCH_ACL_SECRET = "benchAccess", "benchSecret-not-a-real-secret"
 
 
 def log(msg):
@@ -211,7 +215,8 @@ class Runner:
                 sysm.skip_reason = "not selected (--systems)"
         starters = {"tcp": self.start_tcp, "nats": self.start_nats, "rmq-java": self.start_rmq_java,
                     "rmq-rocketrpc": self.start_rmq_rocketrpc, "rmq-rrpc-jresp": self.start_rmq_rrpc_jresp,
-                    "rrpc-broker": self.start_rrpc_broker}
+                    "rrpc-broker": self.start_rrpc_broker,
+                    "rrpc-broker-acl": lambda sysm: self.start_rrpc_broker(sysm, acl=True)}
         for sid, sysm in self.systems.items():
             if sysm.skip_reason:
                 continue
@@ -363,7 +368,7 @@ class Runner:
                                                   "BenchEchoMixed"] + self.rrpc_header(), self.run_dir)
         s.owned.append(s.client)
 
-    def start_rrpc_broker(self, s):
+    def start_rrpc_broker(self, s, acl=False):
         broker_bin = os.path.join(REPO, self.args.build_dir, "tools", "rocketrpc-broker")
         if not os.path.exists(broker_bin):
             s.skip_reason = "rocketrpc-broker not built"
@@ -373,28 +378,43 @@ class Runner:
         port = free_port()
         # rocketrpc-broker serves the name-server codes on its own port. ROCKETRPC_BROKER_ARGS replaces the
         # arguments ({port} and {dir} are filled in).
-        store = os.path.join(self.run_dir, "rrpc-broker-store")
+        name = "rrpc-broker-acl" if acl else "rrpc-broker"
+        store = os.path.join(self.run_dir, name + "-store")
         shutil.rmtree(store, ignore_errors=True)
         args = os.environ.get("ROCKETRPC_BROKER_ARGS", "--port {port} --store {dir}").format(port=port, dir=store)
-        broker = Proc("rrpc-broker", [broker_bin] + shlex.split(args), self.run_dir)
+        env, sign = None, []
+        if acl:
+            # One account with PUB|SUB on everything the bench uses; every request is signed and checked.
+            acl_file = os.path.join(self.run_dir, "bench_plain_acl.yml")
+            with open(acl_file, "w") as f:
+                f.write("accounts:\n"
+                        f"  - accessKey: {BENCH_ACL_KEY}\n"
+                        f"    secretKey: {BENCH_ACL_SECRET}\n"
+                        "    admin: true\n"
+                        "    defaultTopicPerm: PUB|SUB\n"
+                        "    defaultGroupPerm: PUB|SUB\n")
+            args += f" --set aclEnable=true --set aclFile={acl_file}"
+            env = dict(os.environ, ROCKETRPC_SECRET_KEY=BENCH_ACL_SECRET)
+            sign = ["--access-key", BENCH_ACL_KEY]
+        broker = Proc(name, [broker_bin] + shlex.split(args), self.run_dir)
         s.owned.append(broker)
         if not wait_port(port, 30):
             raise RuntimeError("rocketrpc-broker did not listen on its port: " + broker.log_tail(5))
         s.server_pids = [broker.pid]
         namesrv = f"127.0.0.1:{port}"
-        prime = subprocess.run([exe, "prime", "--namesrv", namesrv, "--topic", "BenchEcho"], capture_output=True,
-                               text=True, timeout=60, cwd=self.run_dir)
+        prime = subprocess.run([exe, "prime", "--namesrv", namesrv, "--topic", "BenchEcho"] + sign,
+                               capture_output=True, text=True, timeout=60, cwd=self.run_dir, env=env)
         if prime.returncode != 0:
             raise RuntimeError("could not create the topic on rocketrpc-broker: " + prime.stderr.strip()[-300:])
         s.notes.append("broker built from this tree (build/release/tools/rocketrpc-broker)")
         extra = ["--consume-threads", str(self.args.rrpc_consume_threads)] if self.args.rrpc_consume_threads else []
-        resp = Proc("rrpc-broker-responder", [exe, "responder", "--namesrv", namesrv, "--topic", "BenchEcho"]
-                    + extra + self.rrpc_header(), self.run_dir)
+        resp = Proc(name + "-responder", [exe, "responder", "--namesrv", namesrv, "--topic", "BenchEcho"]
+                    + extra + self.rrpc_header() + sign, self.run_dir, env=env)
         s.owned.append(resp)
         self.wait_ready(resp, "READY", 60)
         s.responder_pids = [resp.pid]
-        s.client = Proc("rrpc-broker-client", [exe, "client", "--namesrv", namesrv, "--topic", "BenchEcho"]
-                        + self.rrpc_header(), self.run_dir)
+        s.client = Proc(name + "-client", [exe, "client", "--namesrv", namesrv, "--topic", "BenchEcho"]
+                        + self.rrpc_header() + sign, self.run_dir, env=env)
         s.owned.append(s.client)
 
     def tool_version(self, argv):

@@ -11,10 +11,10 @@ import os
 import statistics
 import sys
 
-PEERS_ORDER = ["tcp", "nats", "rmq-java", "rmq-rocketrpc", "rmq-rrpc-jresp", "rrpc-broker"]
-OURS = ["rmq-rocketrpc", "rmq-rrpc-jresp", "rrpc-broker"]
+PEERS_ORDER = ["tcp", "nats", "rmq-java", "rmq-rocketrpc", "rmq-rrpc-jresp", "rrpc-broker", "rrpc-broker-acl"]
+OURS = ["rmq-rocketrpc", "rmq-rrpc-jresp", "rrpc-broker", "rrpc-broker-acl"]
 COLORS = {"tcp": "#555555", "nats": "#2a9d8f", "rmq-java": "#e76f51", "rmq-rocketrpc": "#264653",
-          "rmq-rrpc-jresp": "#8ab17d", "rrpc-broker": "#e9c46a"}
+          "rmq-rrpc-jresp": "#8ab17d", "rrpc-broker": "#e9c46a", "rrpc-broker-acl": "#f4a261"}
 
 
 def fmt_us(us):
@@ -159,6 +159,16 @@ def targets(doc, aggs):
         "met": "not measured" if r3 is None else ("met" if r3 >= 1.0 else "not met"),
         "primary": False,
     })
+    # The cost of ACL signing and checking: the same broker and clients with aclEnable=true, same run.
+    for k in (64, 256):
+        r4 = ratio(get("rrpc-broker-acl", k, 128, "throughput"), get("rrpc-broker", k, 128, "throughput"))
+        out.append({
+            "target": f"(ACL on / off on rocketrpc-broker, throughput at K={k}, informational)",
+            "payload": 128,
+            "value": "not measured" if r4 is None else f"{fmt_ratio(r4)} ({fmt_rate(get('rrpc-broker-acl', k, 128, 'throughput'))} vs {fmt_rate(get('rrpc-broker', k, 128, 'throughput'))})",
+            "met": "informational",
+            "primary": False,
+        })
     return out
 
 

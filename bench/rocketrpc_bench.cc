@@ -7,12 +7,14 @@
 // The client keeps K requests in flight with Producer::request(msg, callback, timeout): every callback records
 // the latency and issues the next request. Compression is off on the requester and on the responder's replies
 // (payloads are incompressible), as on the Java driver. `--header json|binary` (both roles) picks the remoting
-// header encoding; default: the library's (binary).
+// header encoding; default: the library's (binary). `--access-key AK` signs every request (ACL), with the secret
+// taken from ROCKETRPC_SECRET_KEY.
 #include <unistd.h>
 
 #include <atomic>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -28,11 +30,17 @@ struct Args {
   int queues = 4;  // queues of the topic (the responder waits until it owns them all)
   int consume_threads = 0;  // 0: the library's default
   std::string header;       // "json", "binary" or "" (library default)
+  std::string access_key;   // ACL: sign every request (secret from ROCKETRPC_SECRET_KEY)
 };
 
 void applyHeader(const Args& a, rocketrpc::ClientOptions& o) {
   if (a.header == "json") o.header_format = rocketrpc::HeaderFormat::kJson;
   if (a.header == "binary") o.header_format = rocketrpc::HeaderFormat::kBinary;
+  if (!a.access_key.empty()) {
+    o.access_key = a.access_key;
+    const char* secret = std::getenv("ROCKETRPC_SECRET_KEY");
+    o.secret_key = secret ? secret : "";
+  }
 }
 
 std::string instanceName(const char* role) { return std::string(role) + "-" + std::to_string(::getpid()); }
@@ -83,6 +91,7 @@ int runPrime(const Args& a) {
   o.group = "BenchPrimer";
   o.instance_name = instanceName("bench-primer");
   o.default_topic_queue_nums = a.queues;
+  applyHeader(a, o);
   rocketrpc::Producer producer(o);
   try {
     producer.start();
@@ -150,10 +159,11 @@ int main(int argc, char** argv) {
     if (k == "--queues") a.queues = std::atoi(argv[i + 1]);
     if (k == "--consume-threads") a.consume_threads = std::atoi(argv[i + 1]);
     if (k == "--header") a.header = argv[i + 1];
+    if (k == "--access-key") a.access_key = argv[i + 1];
   }
   if (a.mode == "prime" && !a.namesrv.empty()) return runPrime(a);
   if (a.namesrv.empty() || (a.mode != "responder" && a.mode != "client")) {
-    std::fprintf(stderr, "usage: bench_rocketrpc responder|client|prime --namesrv HOST:PORT [--topic T] [--group G] [--queues N] [--consume-threads N]\n");
+    std::fprintf(stderr, "usage: bench_rocketrpc responder|client|prime --namesrv HOST:PORT [--topic T] [--group G] [--queues N] [--consume-threads N] [--access-key AK (secret in ROCKETRPC_SECRET_KEY)]\n");
     return 2;
   }
   return a.mode == "responder" ? runResponder(a) : runClient(a);

@@ -1,9 +1,17 @@
-// Logging hooks of the rocketrpc library. By default messages at kWarn and above go to stderr; the
-// environment variable ROCKETRPC_LOG_LEVEL (trace|debug|info|warn|error|off) or setLogLevel() changes
-// the threshold, and setLogSink() routes messages elsewhere. Thread-safe.
+// Logging hooks of the rocketrpc library. By default messages at kWarn and above go to stderr, one line each:
+//
+//   2026-12-07T09:15:02.347Z WARN  [12345] [remoting] connection to 127.0.0.1:9876 closed: ...
+//   (ISO-8601 UTC time with milliseconds, level, the writing thread's id, module, message)
+//
+// The environment variable ROCKETRPC_LOG_LEVEL (trace|debug|info|warn|error|off) or setLogLevel() changes the
+// threshold, and setLogSink() routes messages elsewhere. An invalid ROCKETRPC_LOG_LEVEL is reported once as an
+// ERROR line and the level stays warn; programs that want to refuse it call logLevelFromEnvironment() at start
+// (the rocketrpc and rocketrpc-broker commands exit with status 2). Thread-safe.
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace rocketrpc {
@@ -18,5 +26,11 @@ using LogSink = std::function<void(LogLevel level, std::string_view module, std:
 void setLogSink(LogSink sink);
 void setLogLevel(LogLevel level);
 LogLevel logLevel();
+
+/// "trace", "debug", "info", "warn", "error", "off" (any case) -> the level; anything else -> nullopt.
+std::optional<LogLevel> parseLogLevel(std::string_view name);
+/// Checks ROCKETRPC_LOG_LEVEL: true when it is unset or valid; otherwise false with `error` set to a sentence
+/// naming the bad value and the accepted ones.
+bool logLevelFromEnvironment(std::string* error);
 
 }  // namespace rocketrpc

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "key=value, applied after the config file");
   app.add_flag("--help-config", help_config, "print every config property with its default and meaning");
   CLI11_PARSE(app, argc, argv);
+  if (std::string bad_level; !rocketrpc::logLevelFromEnvironment(&bad_level)) {
+    std::cerr << "rocketrpc-broker: " << bad_level << "\n";
+    return 2;
+  }
 
   if (help_config) {
     std::cout << rocketrpc::broker::describeConfig();

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
     printError(rocketrpc::ErrorCode::kInvalidArgument, std::string(e.what()) + " (see --help)");
     return kExitUsageError;
   }
+  if (std::string bad_level; !rocketrpc::logLevelFromEnvironment(&bad_level)) {
+    printError(rocketrpc::ErrorCode::kInvalidArgument, bad_level);
+    return kExitUsageError;
+  }
   if (!log_level.empty()) rocketrpc::setLogLevel(kLogLevels.at(log_level));
 
   try {
