@@ -131,8 +131,11 @@ def master_addrs(route_body):
 class Probe:
     """Retries each step until it succeeds (or the deadline passes); records when each step first succeeded."""
 
-    def __init__(self, namesrv, t0, deadline):
+    def __init__(self, namesrv, t0, deadline, check_alive=None):
+        """check_alive(): raises (with the server's log tail) once the server under test has exited, so a
+        server that died fails the run at once instead of after the whole timeout."""
         self.namesrv, self.t0, self.deadline = namesrv, t0, deadline
+        self.check_alive = check_alive or (lambda: None)
         self.conns = {}
 
     def close(self):
@@ -153,6 +156,7 @@ class Probe:
 
     def until(self, what, step):
         while True:
+            self.check_alive()
             try:
                 result = step()
                 if result is not None:
@@ -237,14 +241,36 @@ def free_port():
     return port
 
 
+def ephemeral_low():
+    """Lowest port the kernel hands out to outgoing connections: ports chosen below it cannot be taken by a
+    client socket between our check and the server's bind (what made an Apache name server fail to bind)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_apache_ports():
-    """Name-server port and broker port p with p-2 (VIP) and p+1 (HA) free too."""
+    """Name-server port and broker port p with p-2 (VIP) and p+1 (HA) free too, all below the ephemeral range."""
     rng = random.Random()
-    for _ in range(200):
-        ns, br = rng.randrange(30000, 45000), rng.randrange(45002, 59000)
+    top = max(12000, ephemeral_low() - 2)
+    for _ in range(400):
+        ns, br = rng.randrange(10000, top), rng.randrange(10002, top)
+        if abs(ns - br) < 4:
+            continue
         if all(port_free(p) for p in (ns, br - 2, br, br + 1)):
             return ns, br
-    raise RuntimeError("no free ports for Apache RocketMQ")
+    raise RuntimeError("no free ports for Apache RocketMQ below the ephemeral range")
+
+
+def log_tail(path, lines=15):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()[-8192:].decode("utf-8", "replace")
+        return "\n".join(data.splitlines()[-lines:])
+    except OSError as e:
+        return "(no log: %s)" % e
 
 
 # ------------------------------------------------------------------------------------------------ systems
@@ -264,7 +290,12 @@ def run_rocketrpc(args, work, run_no):
                 ready["t"] = (time.monotonic() - t0) * 1000.0
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    probe = Probe("127.0.0.1:%d" % port, t0, t0 + args.timeout_s)
+    def alive():
+        if proc.poll() is not None:
+            err.flush()
+            raise RuntimeError("rocketrpc-broker exited with code %s during start-up:\n%s"
+                               % (proc.returncode, log_tail(err.name)))
+    probe = Probe("127.0.0.1:%d" % port, t0, t0 + args.timeout_s, alive)
     try:
         t_route, t_send, _ = probe.run("startup_bench_%d" % run_no)
         time.sleep(args.idle_s)
@@ -304,7 +335,23 @@ def run_apache(args, work, run_no):
         exited["t"] = (time.monotonic() - t0) * 1000.0
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    probe = Probe("127.0.0.1:%d" % ns_port, t0, t0 + args.timeout_s)
+    def alive():
+        # The script returns 0 once the broker registered and stays up; any other exit is a failed start.
+        if script.poll() is not None and script.returncode != 0:
+            out.flush()
+            raise RuntimeError("scripts/apache-rocketmq.sh start failed (code %s):\n%s"
+                               % (script.returncode, log_tail(out.name)))
+        for name in ("namesrv", "broker-a"):
+            pid_file = os.path.join(run_dir, name + ".pid")
+            try:
+                with open(pid_file) as f:
+                    pid = int(f.read().strip())
+            except (OSError, ValueError):
+                continue
+            if not os.path.exists("/proc/%d" % pid):
+                raise RuntimeError("Apache RocketMQ %s exited during start-up:\n%s"
+                                   % (name, log_tail(os.path.join(run_dir, "logs", name + ".out"))))
+    probe = Probe("127.0.0.1:%d" % ns_port, t0, t0 + args.timeout_s, alive)
     try:
         t_route, t_send, _ = probe.run("startup_bench_%d" % run_no)
         watcher.join(max(1.0, t0 + args.timeout_s - time.monotonic()))
