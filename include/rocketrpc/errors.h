@@ -3,6 +3,7 @@
 // ErrorCode, so callers can react without parsing messages.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -29,9 +30,9 @@ enum class ErrorCode : int {
   kAccessDenied,         // the broker or name server refused the credentials or the permission (ACL)
 };
 
-std::string_view errorCodeName(ErrorCode code);
+ROCKETRPC_API std::string_view errorCodeName(ErrorCode code);
 
-class MQException : public std::runtime_error {
+class ROCKETRPC_API MQException : public std::runtime_error {
  public:
   MQException(ErrorCode code, const std::string& message, int response_code = 0)
       : std::runtime_error(message), code_(code), response_code_(response_code) {}
@@ -47,13 +48,13 @@ class MQException : public std::runtime_error {
 };
 
 /// The request was sent, but no reply arrived before the timeout.
-class RequestTimeoutException : public MQException {
+class ROCKETRPC_API RequestTimeoutException : public MQException {
  public:
   explicit RequestTimeoutException(const std::string& message) : MQException(ErrorCode::kRequestTimeout, message) {}
 };
 
 /// A reply arrived, marked as an error by the responder (its handler threw).
-class ReplyErrorException : public MQException {
+class ROCKETRPC_API ReplyErrorException : public MQException {
  public:
   explicit ReplyErrorException(const std::string& message) : MQException(ErrorCode::kReplyError, message) {}
 };

@@ -9,6 +9,7 @@
 // (the rocketrpc and rocketrpc-broker commands exit with status 2). Thread-safe.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,14 +24,14 @@ enum class LogLevel { kTrace = 0, kDebug, kInfo, kWarn, kError, kOff };
 using LogSink = std::function<void(LogLevel level, std::string_view module, std::string_view message)>;
 
 /// Replaces the sink; an empty function restores the stderr sink.
-void setLogSink(LogSink sink);
-void setLogLevel(LogLevel level);
-LogLevel logLevel();
+ROCKETRPC_API void setLogSink(LogSink sink);
+ROCKETRPC_API void setLogLevel(LogLevel level);
+ROCKETRPC_API LogLevel logLevel();
 
 /// "trace", "debug", "info", "warn", "error", "off" (any case) -> the level; anything else -> nullopt.
-std::optional<LogLevel> parseLogLevel(std::string_view name);
+ROCKETRPC_API std::optional<LogLevel> parseLogLevel(std::string_view name);
 /// Checks ROCKETRPC_LOG_LEVEL: true when it is unset or valid; otherwise false with `error` set to a sentence
 /// naming the bad value and the accepted ones.
-bool logLevelFromEnvironment(std::string* error);
+ROCKETRPC_API bool logLevelFromEnvironment(std::string* error);
 
 }  // namespace rocketrpc

@@ -1,6 +1,7 @@
 // Messages and queues, as users of Apache RocketMQ's clients know them. Plain value types (thread-compatible).
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,7 +39,7 @@ inline constexpr std::string_view kReplyMessageFlag = "reply";  // value of MSG_
 
 /// A message to send. Body bytes are opaque (may hold NUL). Properties are UTF-8 strings; names and values
 /// must not contain the separators \x01 and \x02.
-class Message {
+class ROCKETRPC_API Message {
  public:
   Message() = default;
   Message(std::string topic, std::string body) : topic_(std::move(topic)), body_(std::move(body)) {}
@@ -80,18 +81,29 @@ class Message {
 };
 
 /// A queue of a topic on one broker.
-struct MessageQueue {
+struct ROCKETRPC_API MessageQueue {
   std::string topic;
   std::string broker_name;
   int32_t queue_id = 0;
 
-  friend bool operator==(const MessageQueue&, const MessageQueue&) = default;
-  friend auto operator<=>(const MessageQueue&, const MessageQueue&) = default;
+  // Spelled out (not defaulted) so that the header compiles as C++17. Order: topic, broker, queue id.
+  friend bool operator==(const MessageQueue& a, const MessageQueue& b) {
+    return a.queue_id == b.queue_id && a.topic == b.topic && a.broker_name == b.broker_name;
+  }
+  friend bool operator!=(const MessageQueue& a, const MessageQueue& b) { return !(a == b); }
+  friend bool operator<(const MessageQueue& a, const MessageQueue& b) {
+    if (int c = a.topic.compare(b.topic); c != 0) return c < 0;
+    if (int c = a.broker_name.compare(b.broker_name); c != 0) return c < 0;
+    return a.queue_id < b.queue_id;
+  }
+  friend bool operator>(const MessageQueue& a, const MessageQueue& b) { return b < a; }
+  friend bool operator<=(const MessageQueue& a, const MessageQueue& b) { return !(b < a); }
+  friend bool operator>=(const MessageQueue& a, const MessageQueue& b) { return !(a < b); }
   std::string toString() const;
 };
 
 /// A message as stored by a broker and delivered to a consumer (or a reply delivered to a requester).
-class MessageExt : public Message {
+class ROCKETRPC_API MessageExt : public Message {
  public:
   /// Client message id (UNIQ_KEY) when present, else the broker's offset message id.
   const std::string& msgId() const { return msg_id_; }

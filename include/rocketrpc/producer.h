@@ -3,6 +3,7 @@
 // called from any thread after start(). Callbacks run on the client's callback threads, exactly once each.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <any>
 #include <chrono>
 #include <cstdint>
@@ -31,7 +32,7 @@ struct SendResult {
 };
 
 /// Chooses the queue for a message among the topic's writable queues (never empty when called).
-class MessageQueueSelector {
+class ROCKETRPC_API MessageQueueSelector {
  public:
   virtual ~MessageQueueSelector() = default;
   virtual MessageQueue select(const std::vector<MessageQueue>& queues, const Message& msg,
@@ -39,14 +40,14 @@ class MessageQueueSelector {
 };
 
 /// Picks queues[hash(arg) % size]; arg must hold a std::string, const char*, or an integer type.
-class SelectMessageQueueByHash : public MessageQueueSelector {
+class ROCKETRPC_API SelectMessageQueueByHash : public MessageQueueSelector {
  public:
   MessageQueue select(const std::vector<MessageQueue>& queues, const Message& msg,
                       const std::any& arg) const override;
 };
 
 /// Adapts a function to MessageQueueSelector.
-class FunctionSelector : public MessageQueueSelector {
+class ROCKETRPC_API FunctionSelector : public MessageQueueSelector {
  public:
   using Fn = std::function<MessageQueue(const std::vector<MessageQueue>&, const Message&, const std::any&)>;
   explicit FunctionSelector(Fn fn) : fn_(std::move(fn)) {}
@@ -86,7 +87,7 @@ struct ProducerOptions : ClientOptions {
   int default_topic_queue_nums = 4;
 };
 
-class Producer {
+class ROCKETRPC_API Producer {
  public:
   /// @throws MQException(kInvalidArgument) when an option is invalid.
   explicit Producer(ProducerOptions options);
@@ -142,7 +143,7 @@ class Producer {
   /// Requests currently awaiting replies.
   size_t pendingRequests() const;
 
-  class Impl;
+  class ROCKETRPC_LOCAL Impl;
 
  private:
   std::shared_ptr<Impl> impl_;
@@ -151,7 +152,7 @@ class Producer {
 /// Builds the reply to `request` (Java MessageUtil.createReplyMessage): topic "<CLUSTER>_REPLY_TOPIC",
 /// MSG_TYPE=reply, CORRELATION_ID, REPLY_TO_CLIENT and TTL copied. Send it with any Producer.
 /// @throws MQException(kInvalidArgument) when the request lacks the CLUSTER or REPLY_TO_CLIENT property.
-Message createReplyMessage(const MessageExt& request, std::string body);
+ROCKETRPC_API Message createReplyMessage(const MessageExt& request, std::string body);
 
 /// Property names rocketrpc uses to mark error replies (readable by any client, e.g. Java):
 /// RRPC_STATUS = "error" and RRPC_ERROR = the error text; the body carries the error text too.
@@ -162,6 +163,6 @@ inline constexpr std::string_view kStatusError = "error";
 }  // namespace reply_property
 
 /// createReplyMessage, marked as an error reply carrying `error`.
-Message createErrorReplyMessage(const MessageExt& request, std::string_view error);
+ROCKETRPC_API Message createErrorReplyMessage(const MessageExt& request, std::string_view error);
 
 }  // namespace rocketrpc

@@ -5,6 +5,7 @@
 // exception becomes an error reply. Thread-safe after start().
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -67,7 +68,7 @@ struct PushConsumerOptions : ClientOptions {
   int compress_level = 5;
 };
 
-class PushConsumer {
+class ROCKETRPC_API PushConsumer {
  public:
   /// @throws MQException(kInvalidArgument) when an option is invalid.
   explicit PushConsumer(PushConsumerOptions options);
@@ -103,7 +104,7 @@ class PushConsumer {
   /// waits for one to complete. Orderly listeners that need their replies in order use the blocking form.
   void sendReply(const Message& reply, SendCallback callback);
 
-  class Impl;
+  class ROCKETRPC_LOCAL Impl;
 
  private:
   std::shared_ptr<Impl> impl_;

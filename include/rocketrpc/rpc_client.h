@@ -7,6 +7,7 @@
 // session sent from several threads at once have no defined order.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -25,7 +26,7 @@ namespace rocketrpc {
 
 /// The answer to a request: the receiver's reply payload, or (success() == false) the message of the
 /// exception its handler threw, or of a limit the server enforced. Thread-compatible value type.
-class RpcResponse {
+class ROCKETRPC_API RpcResponse {
  public:
   RpcResponse() = default;
   /// A successful reply carrying `payload`.
@@ -61,7 +62,7 @@ class RpcResponse {
 /// A response or the exception that explains its absence (an RpcException subclass): what asynchronous
 /// continuations receive, exactly once. ok() means a reply arrived, which may still be an error reply
 /// (value().success() == false). Thread-compatible.
-class RpcResult {
+class ROCKETRPC_API RpcResult {
  public:
   RpcResult(RpcResponse response) : response_(std::move(response)) {}  // NOLINT(google-explicit-constructor)
   RpcResult(std::exception_ptr error) : error_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
@@ -113,9 +114,9 @@ struct RpcClientStats {
 };
 
 /// One line "requests=... succeeded=... latency_us p50=... p99=..." for logs and the CLI.
-std::string toString(const RpcClientStats& stats);
+ROCKETRPC_API std::string toString(const RpcClientStats& stats);
 
-class RpcClient {
+class ROCKETRPC_API RpcClient {
  public:
   /// Keeps the options; nothing is connected before start().
   /// @throws RpcException(kConfig) when an option is invalid (the message names the key).
@@ -195,7 +196,7 @@ class RpcClient {
   /// A snapshot of the counters. Never throws; valid in every state.
   RpcClientStats stats() const;
 
-  class Impl;
+  class ROCKETRPC_LOCAL Impl;
 
  private:
   std::shared_ptr<Impl> impl_;

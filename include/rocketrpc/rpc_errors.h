@@ -4,6 +4,7 @@
 // receiver's handler error is not an exception: it arrives as RpcResponse::success() == false.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,11 +28,11 @@ enum class RpcErrorCode : int {
 };
 
 /// "InvalidArgument", "NoResponder", ... (stable names, used by the CLI and logs).
-std::string_view rpcErrorCodeName(RpcErrorCode code);
+ROCKETRPC_API std::string_view rpcErrorCodeName(RpcErrorCode code);
 
 /// Base of every exception the RPC layer throws. Derives from std::runtime_error; what() is a sentence that
 /// names the topic, session, key or argument concerned.
-class RpcException : public std::runtime_error {
+class ROCKETRPC_API RpcException : public std::runtime_error {
  public:
   RpcException(RpcErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   RpcErrorCode code() const noexcept { return code_; }
@@ -44,7 +45,7 @@ class RpcException : public std::runtime_error {
 };
 
 /// The request was sent, but no reply arrived within its timeout (code kTimeout).
-class RpcTimeoutException : public RpcException {
+class ROCKETRPC_API RpcTimeoutException : public RpcException {
  public:
   explicit RpcTimeoutException(const std::string& message) : RpcException(RpcErrorCode::kTimeout, message) {}
 };
@@ -53,7 +54,7 @@ class RpcTimeoutException : public RpcException {
 /// was cancelled, or it was meant for another client (code kCorrelation). Reported to
 /// RpcClientOptions::on_unmatched_reply and counted in RpcClientStats::unmatched_replies, never silently
 /// lost.
-class CorrelationException : public RpcException {
+class ROCKETRPC_API CorrelationException : public RpcException {
  public:
   explicit CorrelationException(const std::string& message)
       : RpcException(RpcErrorCode::kCorrelation, message) {}
@@ -61,7 +62,7 @@ class CorrelationException : public RpcException {
 
 /// A streaming call named a session that is unknown, already ended, expired (idle too long) or failed
 /// (a message of it could not be sent) (code kSession). Start a new session with sendStreamingStart().
-class SessionException : public RpcException {
+class ROCKETRPC_API SessionException : public RpcException {
  public:
   explicit SessionException(const std::string& message) : RpcException(RpcErrorCode::kSession, message) {}
 };

@@ -19,6 +19,7 @@
 // broker-url and request-topic from the client section when it does not set them.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -30,7 +31,7 @@
 namespace rocketrpc {
 
 /// Options of an RpcClient. Thread-compatible value type.
-struct RpcClientOptions {
+struct ROCKETRPC_API RpcClientOptions {
   /// broker-url: name-server addresses "host:port", ';'-separated. Required.
   std::string broker_url;
   /// request-topic: topic the requests go to. Required; [%|a-zA-Z0-9_-], at most 127 characters.
@@ -72,7 +73,7 @@ struct RpcClientOptions {
 };
 
 /// Options of an RpcServer. Thread-compatible value type.
-struct RpcServerOptions {
+struct ROCKETRPC_API RpcServerOptions {
   /// broker-url: name-server addresses "host:port", ';'-separated. Required (or the client section's).
   std::string broker_url;
   /// request-topic: topic served. Required (or the client section's); [%|a-zA-Z0-9_-], at most 127
@@ -116,7 +117,7 @@ struct RpcServerOptions {
 };
 
 /// The rocketmq.rpc section of a YAML file: either part may be absent.
-struct RpcConfig {
+struct ROCKETRPC_API RpcConfig {
   bool has_client = false;
   bool has_server = false;
   RpcClientOptions client;
@@ -128,9 +129,9 @@ struct RpcConfig {
 /// rocketmq.rpc,
 ///         values of the wrong type or range, and when the text has no rocketmq.rpc.client or .server
 ///         section.
-RpcConfig parseRpcConfig(std::string_view yaml_text);
+ROCKETRPC_API RpcConfig parseRpcConfig(std::string_view yaml_text);
 /// Reads and parses a YAML file. @throws RpcException(kConfig) as parseRpcConfig, naming the file, also when
 /// it cannot be read.
-RpcConfig loadRpcConfig(const std::string& path);
+ROCKETRPC_API RpcConfig loadRpcConfig(const std::string& path);
 
 }  // namespace rocketrpc

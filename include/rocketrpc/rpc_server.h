@@ -10,6 +10,7 @@
 // Thread-safe.
 #pragma once
 
+#include "rocketrpc/export.h"
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,7 +27,7 @@ namespace rocketrpc {
 
 /// The request a handler is processing: ids and the end-to-end deadline. Obtain it with RpcContext::current()
 /// inside processRequest / processStreamingRequest. Thread-compatible value type.
-class RpcContext {
+class ROCKETRPC_API RpcContext {
  public:
   RpcContext(std::string correlation_id, std::string session_id,
              std::chrono::system_clock::time_point deadline)
@@ -53,7 +54,7 @@ class RpcContext {
 /// Implemented by the user: turns requests into replies. Called on the server's consume threads, possibly for
 /// several requests at once: implementations must be thread-safe. Whatever it throws becomes an error reply
 /// (success() == false, errorMessage() == what(); "unknown error" for non-std exceptions).
-class RpcReceiver {
+class ROCKETRPC_API RpcReceiver {
  public:
   virtual ~RpcReceiver() = default;
   /// Returns the reply payload for `request` (any bytes). @throws anything: becomes an error reply.
@@ -89,9 +90,9 @@ struct RpcServerStats {
 };
 
 /// One line "requests=... replies=... handler_latency_us p50=..." for logs and the CLI.
-std::string toString(const RpcServerStats& stats);
+ROCKETRPC_API std::string toString(const RpcServerStats& stats);
 
-class RpcServer {
+class ROCKETRPC_API RpcServer {
  public:
   /// @throws RpcException(kConfig) when an option is invalid, kInvalidArgument when `receiver` is null.
   RpcServer(RpcServerOptions options, std::shared_ptr<RpcReceiver> receiver);
@@ -117,7 +118,7 @@ class RpcServer {
   /// Queues of the request topic this server consumes now (after rebalance).
   std::vector<MessageQueue> assignedQueues() const;
 
-  class Impl;
+  class ROCKETRPC_LOCAL Impl;
 
  private:
   std::shared_ptr<Impl> impl_;

@@ -10,10 +10,8 @@
 #include "commands.h"
 #include "rocketrpc/errors.h"
 #include "rocketrpc/logging.h"
+#include "rocketrpc/version.h"
 
-#ifndef ROCKETRPC_VERSION
-#define ROCKETRPC_VERSION "0.1.0"
-#endif
 
 namespace {
 
@@ -26,7 +24,7 @@ const std::map<std::string, LogLevel> kLogLevels = {{"trace", LogLevel::kTrace},
 rocketrpc::cli::Command addVersionCommand(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("version", "Print the version and exit");
   return {app, [] {
-            std::cout << "rocketrpc " << ROCKETRPC_VERSION << std::endl;
+            std::cout << "rocketrpc " << rocketrpc::version() << std::endl;
             return rocketrpc::cli::kExitOk;
           }};
 }
@@ -38,7 +36,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rocketrpc: RocketMQ request-reply client"};
   app.fallthrough();  // global options are accepted after the subcommand too; set before adding subcommands
   app.require_subcommand(1);
-  app.set_version_flag("--version", ROCKETRPC_VERSION);
+  app.set_version_flag("--version", rocketrpc::version());
   std::string log_level;
   app.add_option("--log-level", log_level, "Library log level: trace|debug|info|warn|error|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
