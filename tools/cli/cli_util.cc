@@ -32,7 +32,8 @@ void addSecurityOptions(CLI::App& app, SecurityFlags& flags) {
   // No default values are captured: --help shows no key, token or secret.
   app.add_option("--access-key", flags.access_key, "ACL access key; requests are signed with it")->group(group);
   app.add_option("--secret-key", flags.secret_key,
-                 std::string("ACL secret key (default: the ") + kSecretKeyEnv + " environment variable)")
+                 std::string("ACL secret key (default: the ") + kSecretKeyEnv +
+                     " environment variable, preferable: arguments are visible to other local users)")
       ->group(group);
   app.add_option("--security-token", flags.security_token, "ACL security token (optional)")->group(group);
   app.add_flag("--tls", flags.tls, "Use TLS for name-server and broker connections")->group(group);
