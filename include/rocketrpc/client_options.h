@@ -59,11 +59,18 @@ struct ClientOptions {
   /// ACL credentials. With a non-empty access_key every request to name servers and brokers is signed as
   /// Apache RocketMQ's AclClientRPCHook signs it (HMAC-SHA1 over the sorted header values and the body):
   /// accepted by Apache 4.9 plain ACL, Apache 5.x authentication and rocketrpc-broker with aclEnable=true.
-  /// Empty (the default): requests are sent unsigned.
+  /// Empty (the default): requests are sent unsigned. Responses to broker-initiated requests are never
+  /// signed (as in Apache's clients). A request the cluster refuses for authentication or permission fails
+  /// with ErrorCode::kAccessDenied (RpcErrorCode::kAccessDenied in the RPC layer), naming the operation and
+  /// the topic/group; it is not retried.
+  /// Clients sharing an instance (same client id: same client_ip and instance_name) share one connection set
+  /// and sign with the FIRST client's credentials; give clients with different accounts different
+  /// instance_name values.
   std::string access_key;
-  /// Secret of access_key; required with it. Never logged, never in exception texts or stats.
+  /// Secret of access_key; required with it (start() throws kInvalidArgument naming the field, never its
+  /// value). Never logged, never in exception texts or stats.
   std::string secret_key;
-  /// Optional session token sent as SecurityToken (signed too). Empty: not sent.
+  /// Optional session token sent as SecurityToken (signed too). Empty: not sent. Needs access_key.
   std::string security_token;
   /// TLS for every connection of this client. Clients sharing an instance (same client id) use the first
   /// one's credentials and TLS settings.

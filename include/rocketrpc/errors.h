@@ -37,7 +37,8 @@ class ROCKETRPC_API MQException : public std::runtime_error {
   MQException(ErrorCode code, const std::string& message, int response_code = 0)
       : std::runtime_error(message), code_(code), response_code_(response_code) {}
   ErrorCode code() const noexcept { return code_; }
-  /// Broker response code for kBrokerError / kSendFailed caused by a broker, else 0.
+  /// Broker response code for kBrokerError / kSendFailed caused by a broker and for kAccessDenied (e.g. 16
+  /// NO_PERMISSION, or 1 for Apache 4.9 plain ACL refusals), else 0.
   int responseCode() const noexcept { return response_code_; }
   /// True when the same call may succeed later without changes (network, busy broker, timeout).
   bool retriable() const noexcept;

@@ -9,6 +9,10 @@
 //         default-timeout-millis: 30000
 //         max-concurrent-requests: 1000
 //         max-concurrent-sessions: 100
+//         access-key: rocketrpc-app           # ACL (optional): requests are signed with these
+//         secret-key: ...                      # required with access-key; never logged
+//         security-token: ...                  # optional
+//         tls: {enabled: true, ca-file: ca.pem, cert-file: c.pem, key-file: c.key, verify: true}
 //       server:
 //         consumer-group: RPC_SERVER
 //         consume-threads: 8
@@ -26,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "rocketrpc/client_options.h"
 #include "rocketrpc/rpc_errors.h"
 
 namespace rocketrpc {
@@ -66,6 +71,16 @@ struct ROCKETRPC_API RpcClientOptions {
   /// Not in YAML. Called on a library thread (at most once a second) with a CorrelationException when replies
   /// that matched no pending request were seen since the last call. Must not block. Default: a warning log.
   std::function<void(const CorrelationException&)> on_unmatched_reply;
+  /// access-key: ACL access key; every request to name servers and brokers is signed (ClientOptions::access_key).
+  /// Default empty: unsigned. A refusal fails with RpcErrorCode::kAccessDenied naming the operation and topic.
+  std::string access_key;
+  /// secret-key: secret of access-key; required with it. Never logged, in exception texts or in stats.
+  std::string secret_key;
+  /// security-token: optional session token, sent signed. Default empty: not sent.
+  std::string security_token;
+  /// tls: TLS of every connection (keys enabled, ca-file, cert-file, key-file, verify; ClientOptions::tls).
+  /// Default off.
+  TlsOptions tls;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
   /// ("rocketmq.rpc.client.<key>").
@@ -110,6 +125,12 @@ struct ROCKETRPC_API RpcServerOptions {
   size_t compress_over = 4096;
   /// compress-level: zlib level of compressed replies. Default 5; 1..9.
   int compress_level = 5;
+  /// access-key, secret-key, security-token, tls: as RpcClientOptions (credentials and TLS of the server's
+  /// consumer and reply producer). Default: the client section's in YAML, else empty / off.
+  std::string access_key;
+  std::string secret_key;
+  std::string security_token;
+  TlsOptions tls;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
   /// ("rocketmq.rpc.server.<key>").

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/response_status.h"
 
 namespace rocketrpc::client {
 
@@ -109,6 +110,13 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::acquire(const ClientOpti
   if (options.callback_threads < 1 || options.callback_threads > 256) {
     return Status::invalidArgument("callback_threads must be 1..256");
   }
+  // Messages name the field, never a value: a secret must not reach an exception text.
+  if (!options.access_key.empty() && options.secret_key.empty()) {
+    return Status::invalidArgument("secret_key is required when access_key is set");
+  }
+  if (options.access_key.empty() && (!options.secret_key.empty() || !options.security_token.empty())) {
+    return Status::invalidArgument("access_key is required when secret_key or security_token is set");
+  }
   if (options.instance_name.empty()) options.instance_name = uniqueInstanceName();
   std::string id = makeClientId(options);
 
@@ -153,6 +161,9 @@ ClientInstance::ClientInstance(ClientOptions options, std::string client_id)
   t.name = "client " + client_id_;
   t.request_serialize_type = options_.header_format == HeaderFormat::kJson ? remoting::SerializeType::kJson
                                                                             : remoting::SerializeType::kRocketMq;
+  // Every request of this instance (name server and brokers) is signed with the first client's credentials.
+  t.credentials = remoting::AclCredentials{options_.access_key, options_.secret_key, options_.security_token};
+  t.tls = options_.tls;
   remoting_ = std::make_unique<remoting::RemotingClient>(t);
   callback_pool_ = std::make_unique<ThreadPool>("callbacks", options_.callback_threads);
   service_pool_ = std::make_unique<ThreadPool>("client-service", 1);
@@ -246,7 +257,9 @@ Result<remoting::TopicRouteData> ClientInstance::fetchRoute(const std::string& t
       return Status::notFound("no route for topic " + topic + " on the name server (" + r->remarkOrEmpty() + ")");
     }
     if (r->code != rs::kSuccess) {
-      last = Status::remote(r->code, "name server " + addr + ": " + r->remarkOrEmpty());
+      last = remoting::statusFromResponse(
+          *r, "GET_ROUTEINFO_BY_TOPIC of topic " + topic + " at name server " + addr + ": " + r->remarkOrEmpty());
+      if (last.code() == StatusCode::kAccessDenied) return last;  // another name server would refuse it too
       continue;
     }
     auto route = remoting::parseTopicRouteData(r->body);
@@ -479,7 +492,16 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
   std::lock_guard<std::mutex> serial(heartbeat_mu_);
   auto addrs = allBrokerAddrs();
   if (addrs.empty()) return Status::ok();
-  std::string body = remoting::encodeHeartbeat(heartbeatData());
+  const remoting::HeartbeatData hb = heartbeatData();
+  std::string body = remoting::encodeHeartbeat(hb);
+  // Names the resources an ACL checks for a heartbeat (SUB on each consumer group and its topics), so that a
+  // refusal says which ones were asked for.
+  std::string groups = "client " + client_id_;
+  for (const auto& c : hb.consumers) {
+    groups += ", group " + c.group_name + " (topics";
+    for (const auto& sub : c.subscriptions) groups += " " + sub.topic;
+    groups += ")";
+  }
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
@@ -491,12 +513,13 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
   for (const auto& addr : addrs) {
     auto cmd = RemotingCommand::request(rc::kHeartBeat);
     cmd.body = body;
-    remoting_->invokeAsync(addr, std::move(cmd), options_.api_timeout, [w, addr](Result<RemotingCommand> r) {
+    remoting_->invokeAsync(addr, std::move(cmd), options_.api_timeout,
+                           [w, addr, groups](Result<RemotingCommand> r) {
       Status st;
       if (!r.isOk()) {
         st = r.status().withContext("heartbeat to " + addr);
       } else if (r->code != rs::kSuccess) {
-        st = Status::remote(r->code, "heartbeat to " + addr + ": " + r->remarkOrEmpty());
+        st = remoting::statusFromResponse(*r, "HEART_BEAT to " + addr + " of " + groups + ": " + r->remarkOrEmpty());
       }
       if (!st.isOk()) RRPC_LOG(kWarn, kLog, "{}", st.toString());
       std::lock_guard<std::mutex> lock(w->mu);

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/response_status.h"
 
 namespace rocketrpc::client {
 
@@ -20,18 +21,20 @@ void setQueue(RemotingCommand& cmd, const MessageQueue& mq) {
   cmd.set("queueId", static_cast<int64_t>(mq.queue_id));
 }
 
-Result<RemotingCommand> expectSuccess(Result<RemotingCommand> response) {
+Result<RemotingCommand> expectSuccess(Result<RemotingCommand> response, std::string_view what) {
   if (!response.isOk()) return response.status();
-  if (response->code != rs::kSuccess) return statusFromResponse(*response);
+  if (response->code != rs::kSuccess) return responseError(*response, what);
   return response;
 }
 
 }  // namespace
 
-Status statusFromResponse(const RemotingCommand& response) {
-  std::string message = "code " + std::to_string(response.code);
+Status responseError(const RemotingCommand& response, std::string_view what) {
+  std::string message(what);
+  if (!message.empty()) message += ": ";
+  message += "code " + std::to_string(response.code);
   if (!response.remarkOrEmpty().empty()) message += ": " + response.remarkOrEmpty();
-  return Status::remote(response.code, std::move(message));
+  return remoting::statusFromResponse(response, std::move(message));
 }
 
 int32_t buildPullSysFlag(bool commit_offset, bool suspend, bool subscription, bool class_filter) {
@@ -94,7 +97,7 @@ Result<PullResult> parsePullMessageResponse(const RemotingCommand& response, con
       result.status = PullStatus::kOffsetIllegal;
       break;
     default:
-      return statusFromResponse(response);
+      return responseError(response, "PULL_MESSAGE of " + mq.toString());
   }
   auto next = response.getInt("nextBeginOffset");
   auto min = response.getInt("minOffset");
@@ -169,7 +172,7 @@ RemotingCommand buildQueryConsumerOffsetRequest(const std::string& group, const 
 
 Result<int64_t> parseQueryConsumerOffsetResponse(const RemotingCommand& response) {
   if (response.code == rs::kQueryNotFound) return Status::notFound("no consumer offset stored");
-  if (response.code != rs::kSuccess) return statusFromResponse(response);
+  if (response.code != rs::kSuccess) return responseError(response, "QUERY_CONSUMER_OFFSET");
   auto offset = response.getInt("offset");
   if (!offset) return Status::corrupt("QUERY_CONSUMER_OFFSET response lacks offset");
   return *offset;
@@ -195,7 +198,8 @@ RemotingCommand buildUpdateConsumerOffsetRequest(const std::string& group, const
 Status updateConsumerOffset(remoting::RemotingClient& client, const std::string& addr,
                             const std::string& group, const MessageQueue& mq, int64_t offset,
                             std::chrono::milliseconds timeout) {
-  return expectSuccess(client.invokeSync(addr, buildUpdateConsumerOffsetRequest(group, mq, offset), timeout))
+  return expectSuccess(client.invokeSync(addr, buildUpdateConsumerOffsetRequest(group, mq, offset), timeout),
+                       "UPDATE_CONSUMER_OFFSET of group " + group + " for " + mq.toString() + " at " + addr)
       .status();
 }
 
@@ -227,7 +231,7 @@ RemotingCommand buildSearchOffsetRequest(const MessageQueue& mq, int64_t timesta
 }
 
 Result<int64_t> parseOffsetResponse(const RemotingCommand& response) {
-  if (response.code != rs::kSuccess) return statusFromResponse(response);
+  if (response.code != rs::kSuccess) return responseError(response, "");
   auto offset = response.getInt("offset");
   if (!offset) return Status::corrupt("offset response lacks offset");
   return *offset;
@@ -271,7 +275,7 @@ RemotingCommand buildGetConsumerIdListRequest(const std::string& group) {
 }
 
 Result<std::vector<std::string>> parseGetConsumerIdListResponse(const RemotingCommand& response) {
-  if (response.code != rs::kSuccess) return statusFromResponse(response);
+  if (response.code != rs::kSuccess) return responseError(response, "GET_CONSUMER_LIST_BY_GROUP");
   if (response.body.empty()) return std::vector<std::string>{};
   return remoting::parseConsumerIdList(response.body);
 }
@@ -305,7 +309,8 @@ Status consumerSendMessageBack(remoting::RemotingClient& client, const std::stri
   return expectSuccess(
              client.invokeSync(addr,
                                buildConsumerSendMsgBackRequest(msg, group, delay_level, max_reconsume_times),
-                               timeout))
+                               timeout),
+             "CONSUMER_SEND_MSG_BACK of group " + group + " (topic " + msg.topic() + ") at " + addr)
       .status();
 }
 
@@ -354,7 +359,8 @@ Result<std::set<MessageQueue>> lockBatchMQ(remoting::RemotingClient& client, con
                                            std::chrono::milliseconds timeout) {
   auto cmd = RemotingCommand::request(rc::kLockBatchMq);
   cmd.body = encodeLockBatchBody(group, client_id, mqs);
-  auto r = expectSuccess(client.invokeSync(addr, std::move(cmd), timeout));
+  auto r = expectSuccess(client.invokeSync(addr, std::move(cmd), timeout),
+                         "LOCK_BATCH_MQ of group " + group + " at " + addr);
   if (!r.isOk()) return r.status();
   return parseLockBatchResponseBody(r->body);
 }
@@ -365,7 +371,9 @@ Status unlockBatchMQ(remoting::RemotingClient& client, const std::string& addr, 
   auto cmd = RemotingCommand::request(rc::kUnlockBatchMq);
   cmd.body = encodeLockBatchBody(group, client_id, mqs);
   if (oneway) return client.invokeOneway(addr, std::move(cmd), timeout);
-  return expectSuccess(client.invokeSync(addr, std::move(cmd), timeout)).status();
+  return expectSuccess(client.invokeSync(addr, std::move(cmd), timeout),
+                       "UNLOCK_BATCH_MQ of group " + group + " at " + addr)
+      .status();
 }
 
 }  // namespace rocketrpc::client

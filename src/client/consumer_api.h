@@ -148,7 +148,9 @@ Status unlockBatchMQ(remoting::RemotingClient& client, const std::string& addr, 
                      const std::string& client_id, const std::set<MessageQueue>& mqs, bool oneway,
                      std::chrono::milliseconds timeout);
 
-/// A non-success response as RemoteError: remoteCode() = code, message = "code N: remark".
-Status statusFromResponse(const remoting::RemotingCommand& response);
+/// A non-success response as a Status (remoting::statusFromResponse: AccessDenied for ACL refusals, else
+/// RemoteError), remoteCode() = code, message = "<what>: code N: remark". `what` names the operation and
+/// its resource (topic/group); empty leaves it to the caller's context.
+Status responseError(const remoting::RemotingCommand& response, std::string_view what);
 
 }  // namespace rocketrpc::client

@@ -16,6 +16,9 @@ std::exception_ptr toException(const Status& status, bool send_context) {
     case StatusCode::kRemoteError:
       return std::make_exception_ptr(MQException(send_context ? ErrorCode::kSendFailed : ErrorCode::kBrokerError,
                                                  m, status.remoteCode()));
+    case StatusCode::kAccessDenied:
+      // Never kSendFailed, even for sends: retrying or reporting a generic failure would hide the cause.
+      return std::make_exception_ptr(MQException(ErrorCode::kAccessDenied, m, status.remoteCode()));
     case StatusCode::kNotFound:
     case StatusCode::kNoRoute:
       return std::make_exception_ptr(MQException(ErrorCode::kNoRoute, m));

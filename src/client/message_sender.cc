@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/response_status.h"
 
 namespace rocketrpc::client {
 
@@ -211,8 +212,10 @@ Result<SendResult> decodeSendResponse(const RemotingCommand& response, const Mes
     case rs::kFlushSlaveTimeout: r.status = SendStatus::kFlushSlaveTimeout; break;
     case rs::kSlaveNotAvailable: r.status = SendStatus::kSlaveNotAvailable; break;
     default:
-      return Status::remote(response.code, "broker refused the message (code " + std::to_string(response.code) +
-                                               "): " + response.remarkOrEmpty());
+      return remoting::statusFromResponse(response, "SEND_MESSAGE to topic " + mq.topic + " (" + mq.broker_name +
+                                                         "): broker refused the message (code " +
+                                                         std::to_string(response.code) + "): " +
+                                                         response.remarkOrEmpty());
   }
   r.msg_id = uniq_id;
   if (const auto* v = response.get("msgId")) r.offset_msg_id = *v;

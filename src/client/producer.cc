@@ -4,7 +4,6 @@
 #include <atomic>
 #include <future>
 #include <mutex>
-#include <random>
 #include <set>
 #include <unordered_set>
 
@@ -13,6 +12,7 @@
 #include "client/message_sender.h"
 #include "client/request_future_table.h"
 #include "common/log.h"
+#include "common/random_id.h"
 
 namespace rocketrpc {
 
@@ -24,27 +24,9 @@ namespace {
 
 constexpr const char* kLog = "producer";
 
-std::string newCorrelationId() {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                   static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(hi >> (i * 4)) & 0xF];
-    if (i == 8 || i == 4) s += '-';
-  }
-  s += '-';
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(lo >> (i * 4)) & 0xF];
-    if (i == 12) s += '-';
-  }
-  return s;
-}
+// CORRELATION_ID of a request: unguessable (128 bits from the kernel's CSPRNG), because a reply carrying a
+// pending id is delivered to the requester as its answer, whoever sent it.
+std::string newCorrelationId() { return newRandomId(); }
 
 bool validGroup(const std::string& g) {
   if (g.empty() || g.size() > 255) return false;

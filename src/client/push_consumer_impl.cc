@@ -320,6 +320,11 @@ void PushConsumer::Impl::start() {
     if (clustering()) (void)instance_->updateRoute(retry_topic_);  // created by the broker on heartbeat
 
     Status hb = instance_->sendHeartbeatToAllBrokers();
+    // Refused credentials or a group/topic the account may not subscribe to: nothing this consumer does can
+    // work, so start() says so instead of pulling into refusals.
+    if (hb.code() == StatusCode::kAccessDenied) {
+      client::throwStatus(hb.withContext("push consumer " + options_.group + ": first heartbeat"));
+    }
     if (!hb.isOk()) RRPC_LOG(kWarn, kLog, "group {}: first heartbeat: {}", options_.group, hb.toString());
   } catch (...) {
     auto error = std::current_exception();
@@ -685,6 +690,21 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
       pullLater(req, kPullDelayOnBrokerFlowControl);
       return;
     }
+    if (st.code() == StatusCode::kAccessDenied) {
+      // Not a transient fault: said once (for all queues) and retried with a growing delay until allowed.
+      const int64_t prev = req->denied_delay_ms.load();
+      const milliseconds delay =
+          prev == 0 ? kPullDelayOnAccessDeniedMin : std::min(milliseconds(prev * 2), kPullDelayOnAccessDeniedMax);
+      req->denied_delay_ms = delay.count();
+      if (!pull_denied_logged_.exchange(true)) {
+        RRPC_LOG(kError, kLog,
+                 "group {}: pull of {} refused by the broker's ACL: {}; retrying with a backoff up to {} ms "
+                 "(logged once until a pull succeeds)",
+                 options_.group, mq.toString(), st.toString(), kPullDelayOnAccessDeniedMax.count());
+      }
+      pullLater(req, delay);
+      return;
+    }
     if (pull_error_log_.allow()) {
       RRPC_LOG(kWarn, kLog, "group {}: pull of {} at {} failed: {}; retrying in {} ms", options_.group,
                mq.toString(), req->next_offset.load(), st.toString(), kPullDelayOnError.count());
@@ -694,6 +714,9 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
   }
 
   client::PullResult& r = *result;
+  if (req->denied_delay_ms.exchange(0) != 0 && pull_denied_logged_.exchange(false)) {
+    RRPC_LOG(kInfo, kLog, "group {}: pulls are allowed again ({})", options_.group, mq.toString());
+  }
   req->broker_id = r.suggest_which_broker_id;
   if (pq.dropped()) return;
   switch (r.status) {

@@ -46,6 +46,10 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   static constexpr std::chrono::milliseconds kPullDelayOnError{3000};
   static constexpr std::chrono::milliseconds kPullDelayOnFlowControl{50};
   static constexpr std::chrono::milliseconds kPullDelayOnBrokerFlowControl{20};
+  /// A pull refused by ACL is retried after 1 s, doubling per refusal of that queue up to 30 s (the account
+  /// may be granted the permission later); the refusal is logged once until a pull succeeds again.
+  static constexpr std::chrono::milliseconds kPullDelayOnAccessDeniedMin{1000};
+  static constexpr std::chrono::milliseconds kPullDelayOnAccessDeniedMax{30000};
   static constexpr std::chrono::milliseconds kReconsumeLaterDelay{5000};
   static constexpr std::chrono::milliseconds kLockRenewInterval{20000};
   static constexpr std::chrono::milliseconds kLockBatchTimeout{1000};
@@ -92,6 +96,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
     std::shared_ptr<client::ProcessQueue> pq;
     std::atomic<int64_t> next_offset{0};
     std::atomic<int64_t> broker_id{0};  // suggested by the broker (0 = master)
+    std::atomic<int64_t> denied_delay_ms{0};  // backoff after ACL refusals of this queue; 0 = none pending
   };
 
   bool clustering() const { return options_.message_model == MessageModel::kClustering; }
@@ -220,6 +225,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   int inflight_ = 0;  // guarded by inflight_mu_: consume tasks running user code
 
   log::RateLimiter pull_error_log_{std::chrono::seconds(10)};
+  std::atomic<bool> pull_denied_logged_{false};  // an ACL refusal of a pull was logged; reset by a success
   log::RateLimiter flow_control_log_{std::chrono::seconds(30)};
   log::RateLimiter consume_error_log_{std::chrono::seconds(5)};
   const std::shared_ptr<ReplyGate> reply_gate_ = std::make_shared<ReplyGate>();

@@ -17,6 +17,7 @@ std::string_view statusCodeName(StatusCode code) {
     case StatusCode::kOverLimit: return "OverLimit";
     case StatusCode::kNoRoute: return "NoRoute";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kAccessDenied: return "AccessDenied";
   }
   return "Unknown";
 }
@@ -29,7 +30,9 @@ const std::string& Status::message() const {
 std::string Status::toString() const {
   if (!rep_) return "OK";
   std::string s(statusCodeName(rep_->code));
-  if (rep_->code == StatusCode::kRemoteError) s += "(" + std::to_string(rep_->remote_code) + ")";
+  if (rep_->code == StatusCode::kRemoteError || rep_->code == StatusCode::kAccessDenied) {
+    s += "(" + std::to_string(rep_->remote_code) + ")";
+  }
   s += ": ";
   s += rep_->message;
   return s;

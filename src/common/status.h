@@ -25,6 +25,9 @@ enum class StatusCode : int {
   kOverLimit,        // a configured bound was reached
   kNoRoute,          // no usable route / queue for a topic
   kInternal,         // anything else
+  kAccessDenied,     // a broker or name server refused the credentials or the permission (ACL); remoteCode()
+                     // is the response code it answered with. Not retriable. Made only by
+                     // remoting::statusFromResponse.
 };
 
 std::string_view statusCodeName(StatusCode code);
@@ -47,11 +50,12 @@ class Status {
   static Status overLimit(std::string m) { return {StatusCode::kOverLimit, std::move(m)}; }
   static Status noRoute(std::string m) { return {StatusCode::kNoRoute, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status accessDenied(int code, std::string m) { return {StatusCode::kAccessDenied, std::move(m), code}; }
 
   bool isOk() const { return rep_ == nullptr; }
   explicit operator bool() const { return isOk(); }
   StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
-  /// Broker / peer response code for kRemoteError, else 0.
+  /// Broker / peer response code for kRemoteError and kAccessDenied, else 0.
   int remoteCode() const { return rep_ ? rep_->remote_code : 0; }
   const std::string& message() const;
   /// "Timeout: message" style text for logs and exceptions.

@@ -49,6 +49,16 @@ std::string checkResourceName(const std::string& name, size_t max_len) {
   return {};
 }
 
+std::string checkCredentials(const std::string& access_key, const std::string& secret_key,
+                             const std::string& security_token) {
+  // Never quote a value here: the message reaches exceptions and logs.
+  if (!access_key.empty() && secret_key.empty()) return "secret-key is required when access-key is set";
+  if (access_key.empty() && (!secret_key.empty() || !security_token.empty())) {
+    return "access-key is required when secret-key or security-token is set";
+  }
+  return {};
+}
+
 std::string defaultProducerGroup(const std::string& topic) { return ("rpc-client-" + topic).substr(0, 255); }
 std::string defaultConsumerGroup(const std::string& topic) { return ("rpc-server-" + topic).substr(0, 255); }
 
@@ -81,36 +91,52 @@ void checkMillis(const std::string& key, std::chrono::milliseconds v, int64_t mi
 
 }  // namespace
 
-void RpcClientOptions::validate() const {
+// The YAML loader checks everything but the credentials: the secret may legitimately come from elsewhere
+// (the CLI reads ROCKETRPC_SECRET_KEY, an application its vault); RpcClient/RpcServer check them at
+// construction through validate().
+namespace {
+
+void validateClient(const RpcClientOptions& o, bool credentials) {
   const std::string p = kClientPrefix;
-  require(p + "broker-url", rpc::checkBrokerUrl(broker_url));
-  require(p + "request-topic", rpc::checkResourceName(request_topic, 127));
-  checkMillis(p + "default-timeout-millis", default_timeout, 1, 300000);
-  checkRange<uint64_t>(p + "max-concurrent-requests", max_concurrent_requests, 1, 1000000);
-  checkRange<uint64_t>(p + "max-concurrent-sessions", max_concurrent_sessions, 1, 100000);
-  checkMillis(p + "session-idle-timeout-millis", session_idle_timeout, 100, 3600000);
-  checkMillis(p + "send-timeout-millis", send_timeout, 1, 300000);
-  checkMillis(p + "responder-check-cache-millis", responder_check_cache, 0, 60000);
-  if (!producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(producer_group, 255));
-  if (!instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(instance_name, 255));
+  require(p + "broker-url", rpc::checkBrokerUrl(o.broker_url));
+  require(p + "request-topic", rpc::checkResourceName(o.request_topic, 127));
+  checkMillis(p + "default-timeout-millis", o.default_timeout, 1, 300000);
+  checkRange<uint64_t>(p + "max-concurrent-requests", o.max_concurrent_requests, 1, 1000000);
+  checkRange<uint64_t>(p + "max-concurrent-sessions", o.max_concurrent_sessions, 1, 100000);
+  checkMillis(p + "session-idle-timeout-millis", o.session_idle_timeout, 100, 3600000);
+  checkMillis(p + "send-timeout-millis", o.send_timeout, 1, 300000);
+  checkMillis(p + "responder-check-cache-millis", o.responder_check_cache, 0, 60000);
+  if (!o.producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(o.producer_group, 255));
+  if (!o.instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(o.instance_name, 255));
+  if (credentials) {
+    require(p + "access-key", rpc::checkCredentials(o.access_key, o.secret_key, o.security_token));
+  }
 }
 
-void RpcServerOptions::validate() const {
+void validateServer(const RpcServerOptions& o, bool credentials) {
   const std::string p = kServerPrefix;
-  require(p + "broker-url", rpc::checkBrokerUrl(broker_url));
-  require(p + "request-topic", rpc::checkResourceName(request_topic, 127));
-  if (!consumer_group.empty()) require(p + "consumer-group", rpc::checkResourceName(consumer_group, 255));
-  checkRange<int64_t>(p + "consume-threads", consume_threads, 1, 1000);
-  checkRange<uint64_t>(p + "max-concurrent-sessions", max_concurrent_sessions, 1, 1000000);
-  checkRange<uint64_t>(p + "max-session-bytes", max_session_bytes, 1, uint64_t{1} << 30);
-  checkRange<uint64_t>(p + "max-session-messages", max_session_messages, 1, 10000000);
-  checkMillis(p + "session-idle-timeout-millis", session_idle_timeout, 100, 3600000);
-  checkMillis(p + "stream-gap-timeout-millis", stream_gap_timeout, 1, 300000);
-  checkRange<uint64_t>(p + "dedup-cache-size", dedup_cache_size, 0, 10000000);
-  if (!instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(instance_name, 255));
-  checkRange<uint64_t>(p + "compress-over", compress_over, 1, std::numeric_limits<uint64_t>::max());
-  checkRange<int64_t>(p + "compress-level", compress_level, 1, 9);
+  require(p + "broker-url", rpc::checkBrokerUrl(o.broker_url));
+  require(p + "request-topic", rpc::checkResourceName(o.request_topic, 127));
+  if (!o.consumer_group.empty()) require(p + "consumer-group", rpc::checkResourceName(o.consumer_group, 255));
+  checkRange<int64_t>(p + "consume-threads", o.consume_threads, 1, 1000);
+  checkRange<uint64_t>(p + "max-concurrent-sessions", o.max_concurrent_sessions, 1, 1000000);
+  checkRange<uint64_t>(p + "max-session-bytes", o.max_session_bytes, 1, uint64_t{1} << 30);
+  checkRange<uint64_t>(p + "max-session-messages", o.max_session_messages, 1, 10000000);
+  checkMillis(p + "session-idle-timeout-millis", o.session_idle_timeout, 100, 3600000);
+  checkMillis(p + "stream-gap-timeout-millis", o.stream_gap_timeout, 1, 300000);
+  checkRange<uint64_t>(p + "dedup-cache-size", o.dedup_cache_size, 0, 10000000);
+  if (!o.instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(o.instance_name, 255));
+  checkRange<uint64_t>(p + "compress-over", o.compress_over, 1, std::numeric_limits<uint64_t>::max());
+  checkRange<int64_t>(p + "compress-level", o.compress_level, 1, 9);
+  if (credentials) {
+    require(p + "access-key", rpc::checkCredentials(o.access_key, o.secret_key, o.security_token));
+  }
 }
+
+}  // namespace
+
+void RpcClientOptions::validate() const { validateClient(*this, /*credentials=*/true); }
+void RpcServerOptions::validate() const { validateServer(*this, /*credentials=*/true); }
 
 namespace {
 
@@ -161,6 +187,22 @@ Setter intValue(int* out) {
 }
 Setter flag(bool* out) {
   return [out](const YAML::Node& n, const std::string& key) { *out = boolean(n, key); };
+}
+
+void applySection(const YAML::Node& section, const std::string& prefix,
+                  const std::map<std::string, Setter>& keys, std::map<std::string, bool>* seen);
+
+/// The tls mapping: enabled, ca-file, cert-file, key-file, verify.
+Setter tlsSection(TlsOptions* out) {
+  return [out](const YAML::Node& n, const std::string& key) {
+    std::map<std::string, Setter> keys = {
+        {"enabled", flag(&out->enabled)},     {"ca-file", str(&out->ca_file)},
+        {"cert-file", str(&out->cert_file)},  {"key-file", str(&out->key_file)},
+        {"verify", flag(&out->verify)},
+    };
+    std::map<std::string, bool> seen;
+    if (!n.IsNull()) applySection(n, key + ".", keys, &seen);
+  };
 }
 
 void applySection(const YAML::Node& section, const std::string& prefix,
@@ -218,6 +260,10 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
       {"responder-check-cache-millis", millis(&c.responder_check_cache)},
       {"producer-group", str(&c.producer_group)},
       {"instance-name", str(&c.instance_name)},
+      {"access-key", str(&c.access_key)},
+      {"secret-key", str(&c.secret_key)},
+      {"security-token", str(&c.security_token)},
+      {"tls", tlsSection(&c.tls)},
   };
   RpcServerOptions& s = config.server;
   std::map<std::string, Setter> server_keys = {
@@ -234,6 +280,10 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
       {"instance-name", str(&s.instance_name)},
       {"compress-over", count(&s.compress_over)},
       {"compress-level", intValue(&s.compress_level)},
+      {"access-key", str(&s.access_key)},
+      {"secret-key", str(&s.secret_key)},
+      {"security-token", str(&s.security_token)},
+      {"tls", tlsSection(&s.tls)},
   };
 
   std::map<std::string, bool> client_seen, server_seen;
@@ -251,9 +301,17 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
   if (config.has_server) {
     if (!server_seen["broker-url"] && config.has_client) s.broker_url = c.broker_url;
     if (!server_seen["request-topic"] && config.has_client) s.request_topic = c.request_topic;
-    s.validate();
+    // Credentials and TLS come as one set: a server section naming any of them does not mix in the client's.
+    if (config.has_client && !server_seen["access-key"] && !server_seen["secret-key"] &&
+        !server_seen["security-token"]) {
+      s.access_key = c.access_key;
+      s.secret_key = c.secret_key;
+      s.security_token = c.security_token;
+    }
+    if (!server_seen["tls"] && config.has_client) s.tls = c.tls;
+    validateServer(s, /*credentials=*/false);
   }
-  if (config.has_client) c.validate();
+  if (config.has_client) validateClient(c, /*credentials=*/false);
   return config;
 }
 

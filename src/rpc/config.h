@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "rocketrpc/client_options.h"
 #include "rocketrpc/rpc_options.h"
 
 namespace rocketrpc::rpc {
@@ -11,6 +12,18 @@ namespace rocketrpc::rpc {
 std::string checkBrokerUrl(const std::string& addr);
 /// "" when `name` matches [%|a-zA-Z0-9_-]{1,max_len}, else the reason.
 std::string checkResourceName(const std::string& name, size_t max_len);
+
+/// Copies the credentials and TLS settings of RPC options into the options of a producer or consumer.
+template <typename RpcOptions>
+void applySecurity(const RpcOptions& from, ClientOptions& to) {
+  to.access_key = from.access_key;
+  to.secret_key = from.secret_key;
+  to.security_token = from.security_token;
+  to.tls = from.tls;
+}
+/// "" when the credentials are consistent (secret-key with access-key), else the reason; names fields only.
+std::string checkCredentials(const std::string& access_key, const std::string& secret_key,
+                             const std::string& security_token);
 
 /// Default producer group of a client of `topic`, and default consumer group of servers of `topic`.
 std::string defaultProducerGroup(const std::string& topic);

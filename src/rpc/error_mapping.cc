@@ -28,7 +28,8 @@ std::exception_ptr mapSendException(const MQException& e, const std::string& wha
     case ErrorCode::kRequestTimeout:
       return ex(RpcTimeoutException(what + ": " + e.what()));
     case ErrorCode::kAccessDenied:
-      return ex(RpcException(RpcErrorCode::kAccessDenied, what + ": access denied: " + e.what()));
+      // e.what() already says "access denied: <operation> <resource> ...".
+      return ex(RpcException(RpcErrorCode::kAccessDenied, what + ": " + e.what()));
     case ErrorCode::kReplyError:
     case ErrorCode::kInternal:
       break;

@@ -7,6 +7,7 @@
 #include "client/client_instance.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/route_data.h"
+#include "remoting/response_status.h"
 
 namespace rocketrpc::rpc {
 
@@ -74,8 +75,12 @@ ResponderProbe::Verdict queryResponders(client::ClientInstance& instance, const 
   auto resp = instance.remoting().invokeSync(addr, req, timeout);
   if (!resp.isOk()) return {Answer::kUnknown, "QUERY_TOPIC_CONSUME_BY_WHO: " + resp.status().toString()};
   if (resp->code != remoting::response_code::kSuccess) {
-    return {Answer::kUnknown,
-            fmt::format("QUERY_TOPIC_CONSUME_BY_WHO answered {} {}", resp->code, resp->remarkOrEmpty())};
+    // An ACL refusal (kAccessDenied) is no answer about responders: an account may publish to a topic it may
+    // not inspect (Apache 5.x wants GET on the topic for this code), so the request is sent anyway, and if
+    // the account may not publish either, the send itself fails with kAccessDenied naming the topic.
+    Status st = remoting::statusFromResponse(
+        *resp, fmt::format("QUERY_TOPIC_CONSUME_BY_WHO of topic {} at {}: {}", topic, addr, resp->remarkOrEmpty()));
+    return {Answer::kUnknown, st.toString()};
   }
   std::vector<std::string> groups;
   try {

@@ -98,6 +98,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     ProducerOptions po;
     po.namesrv_addr = options_.broker_url;
     po.instance_name = instance_name_;
+    rpc::applySecurity(options_, po);
     po.group = options_.producer_group;
     po.send_timeout = options_.send_timeout;
     po.max_pending_requests = std::max<size_t>(100000, options_.max_concurrent_requests + 1024);

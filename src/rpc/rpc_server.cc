@@ -98,6 +98,7 @@ class RpcServer::Impl {
     PushConsumerOptions co;
     co.namesrv_addr = options_.broker_url;
     co.instance_name = options_.instance_name;
+    rpc::applySecurity(options_, co);
     co.group = options_.consumer_group;
     co.consume_threads = options_.consume_threads;
     co.consume_batch_size = 1;
@@ -139,6 +140,7 @@ class RpcServer::Impl {
     ProducerOptions po;
     po.namesrv_addr = options_.broker_url;
     po.instance_name = options_.instance_name + "_init";
+    rpc::applySecurity(options_, po);
     po.group = ("rpc-init-" + options_.request_topic).substr(0, 255);
     Producer producer(po);
     try {

@@ -1,8 +1,8 @@
 #include "rpc/wire.h"
 
 #include <charconv>
-#include <random>
-#include <thread>
+
+#include "common/random_id.h"
 
 namespace rocketrpc::rpc {
 
@@ -73,28 +73,7 @@ std::optional<int64_t> requestDeadlineMs(const MessageExt& msg) {
   return std::nullopt;
 }
 
-std::string newUuid() {
-  thread_local std::mt19937_64 rng{
-      std::random_device{}() ^
-      static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
-  uint64_t hi = rng();
-  uint64_t lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(hi >> (i * 4)) & 0xF];
-    if (i == 8 || i == 4) s += '-';
-  }
-  s += '-';
-  for (int i = 15; i >= 0; --i) {
-    s += kHex[(lo >> (i * 4)) & 0xF];
-    if (i == 12) s += '-';
-  }
-  return s;
-}
+std::string newUuid() { return newRandomId(); }
 
 void setPayload(Message& m, std::string_view payload) {
   if (payload.empty()) {

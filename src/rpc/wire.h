@@ -69,7 +69,8 @@ std::optional<int64_t> requestDeadlineMs(const MessageExt& msg);
 /// Parses a non-negative decimal integer; nullopt on anything else.
 std::optional<int64_t> parseNonNegative(std::string_view s);
 
-/// A random (version 4) UUID, lowercase hex with dashes.
+/// An unguessable id (common/random_id.h: 128 bits from the kernel's CSPRNG, UUID-shaped lowercase hex with
+/// dashes). Used for streaming session ids: a session id lets whoever knows it add parts to the session.
 std::string newUuid();
 
 }  // namespace rocketrpc::rpc

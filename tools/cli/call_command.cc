@@ -20,6 +20,7 @@ struct CallOptions {
   bool stream = false;
   bool stats = false;
   std::vector<std::string> payloads;
+  SecurityFlags security;
 };
 
 int printResponse(const RpcResponse& r) {
@@ -29,7 +30,7 @@ int printResponse(const RpcResponse& r) {
     return kExitOk;
   }
   printError(rpcErrorCodeName(r.errorCode()), r.errorMessage());
-  return kExitRuntimeError;
+  return exitCodeFor(r.errorCode());
 }
 
 int runCall(const CallOptions& o) {
@@ -46,6 +47,7 @@ int runCall(const CallOptions& o) {
     }
     const auto timeout =
         o.timeout_ms > 0 ? std::chrono::milliseconds(o.timeout_ms) : config.client.default_timeout;
+    applySecurityFlags(o.security, config.client);
     RpcClient client(config.client);
     client.start();
     int rc = kExitOk;
@@ -59,14 +61,14 @@ int runCall(const CallOptions& o) {
       }
     } catch (const RpcException& e) {
       printError(rpcErrorCodeName(e.code()), e.what());
-      rc = kExitRuntimeError;
+      rc = exitCodeFor(e.code());
     }
     if (o.stats) std::cerr << "stats: " << toString(client.stats()) << std::endl;
     client.close();
     return rc;
   } catch (const RpcException& e) {
     printError(rpcErrorCodeName(e.code()), e.what());
-    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : kExitRuntimeError;
+    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : exitCodeFor(e.code());
   }
 }
 
@@ -77,7 +79,8 @@ Command addCallCommand(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("call", "Send one RPC (or one streaming session) through RpcClient");
   app->footer(
       "Prints the reply payload, or 'error: <Kind>: <text>' on stderr with exit code 1 (Kind: RemoteError, "
-      "Timeout, NoResponder, SendFailed, OverLimit, Session, ...).");
+      "Timeout, NoResponder, SendFailed, OverLimit, Session, ...), or 3 for AccessDenied. Security flags "
+      "override the file's access-key, secret-key, security-token and tls.");
   app->add_option("--config", o->config, "YAML file with rocketmq.rpc.client (the seed's format)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -85,6 +88,7 @@ Command addCallCommand(CLI::App& parent) {
       ->check(integerIn(1, 300000));
   app->add_flag("--stream", o->stream, "Send the PARTs as one streaming session and print its answer");
   app->add_flag("--stats", o->stats, "Print the client's counters and latency on stderr at the end");
+  addSecurityOptions(*app, o->security);
   app->add_option("payload", o->payloads, "PAYLOAD, or with --stream the PARTs of the session")->required();
   return {app, [o] { return runCall(*o); }};
 }

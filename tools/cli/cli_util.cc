@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -20,6 +21,49 @@ void printError(std::string_view kind, std::string_view text) {
 }
 
 void printError(ErrorCode kind, std::string_view text) { printError(errorCodeName(kind), text); }
+
+int exitCodeFor(ErrorCode code) { return code == ErrorCode::kAccessDenied ? kExitAccessDenied : kExitRuntimeError; }
+int exitCodeFor(RpcErrorCode code) {
+  return code == RpcErrorCode::kAccessDenied ? kExitAccessDenied : kExitRuntimeError;
+}
+
+void addSecurityOptions(CLI::App& app, SecurityFlags& flags) {
+  const std::string group = "Security";
+  // No default values are captured: --help shows no key, token or secret.
+  app.add_option("--access-key", flags.access_key, "ACL access key; requests are signed with it")->group(group);
+  app.add_option("--secret-key", flags.secret_key,
+                 std::string("ACL secret key (default: the ") + kSecretKeyEnv +
+                     " environment variable, preferable: arguments are visible to other local users)")
+      ->group(group);
+  app.add_option("--security-token", flags.security_token, "ACL security token (optional)")->group(group);
+  app.add_flag("--tls", flags.tls, "Use TLS for name-server and broker connections")->group(group);
+  app.add_option("--tls-ca", flags.tls_ca, "PEM file of the CAs to trust (default: the system's; implies --tls)")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  app.add_option("--tls-cert", flags.tls_cert, "PEM client certificate for mutual TLS (implies --tls)")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  app.add_option("--tls-key", flags.tls_key, "PEM private key of --tls-cert (implies --tls)")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  app.add_flag("--tls-no-verify", flags.tls_no_verify, "Do not verify the server's certificate (testing only)")
+      ->group(group);
+}
+
+void applySecurityFlags(const SecurityFlags& flags, std::string& access_key, std::string& secret_key,
+                        std::string& security_token, TlsOptions& tls) {
+  if (!flags.access_key.empty()) access_key = flags.access_key;
+  if (!flags.secret_key.empty()) secret_key = flags.secret_key;
+  if (!flags.security_token.empty()) security_token = flags.security_token;
+  if (!access_key.empty() && secret_key.empty()) {
+    if (const char* env = std::getenv(kSecretKeyEnv); env != nullptr) secret_key = env;
+  }
+  if (flags.tls || !flags.tls_ca.empty() || !flags.tls_cert.empty() || !flags.tls_key.empty()) tls.enabled = true;
+  if (!flags.tls_ca.empty()) tls.ca_file = flags.tls_ca;
+  if (!flags.tls_cert.empty()) tls.cert_file = flags.tls_cert;
+  if (!flags.tls_key.empty()) tls.key_file = flags.tls_key;
+  if (flags.tls_no_verify) tls.verify = false;
+}
 
 std::string describeRequestError(ErrorCode code, std::string_view what, std::string_view topic,
                                  std::chrono::milliseconds timeout) {

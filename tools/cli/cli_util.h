@@ -11,13 +11,49 @@
 #include <utility>
 #include <vector>
 
+#include "rocketrpc/client_options.h"
 #include "rocketrpc/errors.h"
+#include "rocketrpc/rpc_errors.h"
 
 namespace rocketrpc::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntimeError = 1;
 inline constexpr int kExitUsageError = 2;
+/// The cluster refused the credentials or the permission (ErrorCode / RpcErrorCode kAccessDenied).
+inline constexpr int kExitAccessDenied = 3;
+
+/// kExitAccessDenied for kAccessDenied, else kExitRuntimeError.
+int exitCodeFor(ErrorCode code);
+int exitCodeFor(RpcErrorCode code);
+
+/// The environment variable the secret key is read from when --secret-key is not given.
+inline constexpr const char* kSecretKeyEnv = "ROCKETRPC_SECRET_KEY";
+
+/// Credentials and TLS flags every client command takes. Each field is set only when its flag was given,
+/// so that flags override a YAML file field by field.
+struct SecurityFlags {
+  std::string access_key;
+  std::string secret_key;
+  std::string security_token;
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  bool tls_no_verify = false;
+};
+/// Registers --access-key, --secret-key, --security-token, --tls, --tls-ca, --tls-cert, --tls-key and
+/// --tls-no-verify on `app`. Nothing is read from the environment here, so --help never shows a secret.
+void addSecurityOptions(CLI::App& app, SecurityFlags& flags);
+/// Applies the flags that were given over `access_key`, `secret_key`, `security_token` and `tls` (from a
+/// YAML file, or empty), then, when an access key is set and no secret is, reads the secret from
+/// ROCKETRPC_SECRET_KEY. --tls-ca/--tls-cert/--tls-key imply --tls.
+void applySecurityFlags(const SecurityFlags& flags, std::string& access_key, std::string& secret_key,
+                        std::string& security_token, TlsOptions& tls);
+template <typename Options>
+void applySecurityFlags(const SecurityFlags& flags, Options& options) {
+  applySecurityFlags(flags, options.access_key, options.secret_key, options.security_token, options.tls);
+}
 
 /// Prints "error: <kind>: <text>" as one line on stderr.
 void printError(std::string_view kind, std::string_view text);

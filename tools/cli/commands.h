@@ -8,7 +8,8 @@
 
 namespace rocketrpc::cli {
 
-/// Runs a parsed subcommand and returns the exit code. An MQException escaping it exits with 1.
+/// Runs a parsed subcommand and returns the exit code. An MQException escaping it exits with 1 (3 for
+/// kAccessDenied, see cli_util.h).
 using Runner = std::function<int()>;
 
 struct Command {

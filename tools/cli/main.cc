@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     return kExitUsageError;
   } catch (const rocketrpc::MQException& e) {
     printError(e.code(), e.what());
-    return kExitRuntimeError;
+    return exitCodeFor(e.code());
   } catch (const std::exception& e) {
     printError(rocketrpc::ErrorCode::kInternal, e.what());
     return kExitRuntimeError;

@@ -34,6 +34,7 @@ struct RequestOptions {
   int64_t size = 16;
   std::vector<std::string> props;
   bool expect_echo = false;
+  SecurityFlags security;
 };
 
 /// Outcomes of --count mode, shared with the callbacks (which may outlive runMany if the library stalls).
@@ -70,7 +71,7 @@ int runOne(Producer& producer, const Message& msg, const RequestOptions& o) {
     reply = producer.request(msg, timeout);
   } catch (const MQException& e) {
     printError(e.code(), describeRequestError(e.code(), e.what(), o.topic, timeout));
-    return kExitRuntimeError;
+    return exitCodeFor(e.code());
   }
   std::cout.write(reply.body().data(), static_cast<std::streamsize>(reply.body().size()));
   std::cout << std::endl;
@@ -142,7 +143,7 @@ int runMany(Producer& producer, const Message& msg, const RequestOptions& o) {
     by_kind += (by_kind.empty() ? "" : ", ") + kind + "=" + std::to_string(n);
   printError(tally->first_kind, std::to_string(errors) + " of " + std::to_string(o.count) +
                                     " requests failed (" + by_kind + "); first: " + tally->first_error);
-  return kExitRuntimeError;
+  return tally->first_kind == errorCodeName(ErrorCode::kAccessDenied) ? kExitAccessDenied : kExitRuntimeError;
 }
 
 int runRequest(const RequestOptions& o) {
@@ -156,12 +157,13 @@ int runRequest(const RequestOptions& o) {
   options.group = "rocketrpc_cli_" + std::to_string(::getpid());
   options.namesrv_addr = o.namesrv;
   options.instance_name = uniqueInstanceName("request");
+  applySecurityFlags(o.security, options);
   Producer producer(options);
   try {
     producer.start();
   } catch (const MQException& e) {
     printError(e.code(), std::string("cannot start producer: ") + e.what());
-    return kExitRuntimeError;
+    return exitCodeFor(e.code());
   }
   const int rc = o.count > 0 ? runMany(producer, msg, o) : runOne(producer, msg, o);
   producer.shutdown();
@@ -192,6 +194,7 @@ Command addRequestCommand(CLI::App& parent) {
       ->allow_extra_args(false)  // one value per --prop, so BODY may follow
       ->check(checkWith(checkProperty, "NAME=VALUE"));
   app->add_flag("--expect-echo", o->expect_echo, "Fail unless each reply body equals the request body");
+  addSecurityOptions(*app, o->security);
   CLI::Option* body = app->add_option("BODY", o->body, "Request body");
   size->excludes(body);
   return {app, [o, body] {

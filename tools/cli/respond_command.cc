@@ -24,6 +24,7 @@ struct RespondOptions {
   std::string group;
   std::string mode = "echo";
   int64_t max_requests = 0;  // 0: unlimited
+  SecurityFlags security;
 };
 
 // SIGUSR1 is what the listener raises (process-directed) once --max-requests replies are made.
@@ -46,6 +47,7 @@ int runRespond(const RespondOptions& o) {
   options.group = o.group;
   options.namesrv_addr = o.namesrv;
   options.instance_name = uniqueInstanceName("respond");
+  applySecurityFlags(o.security, options);
   PushConsumer consumer(options);
   consumer.subscribe(o.topic, "*");
   auto replied = std::make_shared<std::atomic<int64_t>>(0);
@@ -64,7 +66,7 @@ int runRespond(const RespondOptions& o) {
         }
         self->sendReply(reply);
       } catch (const MQException& e) {
-        printError(e.code(), std::string("reply failed: ") + e.what());
+        printError(e.code(), std::string("reply failed: ") + e.what());  // access denied too: keep serving
         continue;
       }
       if (replied->fetch_add(1) + 1 == max_requests) ::kill(::getpid(), kDoneSignal);
@@ -75,7 +77,7 @@ int runRespond(const RespondOptions& o) {
     consumer.start();
   } catch (const MQException& e) {
     printError(e.code(), std::string("cannot start consumer: ") + e.what());
-    return kExitRuntimeError;
+    return exitCodeFor(e.code());
   }
   std::cout << "READY" << std::endl;
 
@@ -102,6 +104,7 @@ Command addRespondCommand(CLI::App& parent) {
   app->add_option("--mode", o->mode, "Reply body: echo (default) or upper")
       ->check(CLI::IsMember({"echo", "upper"}));
   app->add_option("--max-requests", o->max_requests, "Exit after N replies")->check(integerIn(1, INT64_MAX));
+  addSecurityOptions(*app, o->security);
   return {app, [o] { return runRespond(*o); }};
 }
 

@@ -19,6 +19,7 @@ struct ServeOptions {
   std::string config;
   std::string receiver = "echo";
   int64_t delay_ms = 0;
+  SecurityFlags security;
 };
 
 /// echo: the request; upper: its ASCII uppercase; concat: like echo, and answers a session with its parts
@@ -63,7 +64,12 @@ int runServe(const ServeOptions& o) {
     if (!config.has_server) {  // a client-only file: serve its topic with the default group
       options.broker_url = config.client.broker_url;
       options.request_topic = config.client.request_topic;
+      options.access_key = config.client.access_key;
+      options.secret_key = config.client.secret_key;
+      options.security_token = config.client.security_token;
+      options.tls = config.client.tls;
     }
+    applySecurityFlags(o.security, options);
     RpcServer server(options,
                      std::make_shared<BuiltinReceiver>(o.receiver, std::chrono::milliseconds(o.delay_ms)));
     server.start();
@@ -75,7 +81,7 @@ int runServe(const ServeOptions& o) {
     return kExitOk;
   } catch (const RpcException& e) {
     printError(rpcErrorCodeName(e.code()), e.what());
-    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : kExitRuntimeError;
+    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : exitCodeFor(e.code());
   }
 }
 
@@ -96,6 +102,7 @@ Command addServeCommand(CLI::App& parent) {
       ->check(CLI::IsMember({"echo", "upper", "concat"}));
   app->add_option("--delay-ms", o->delay_ms, "Sleep this long in each processRequest (testing)")
       ->check(integerIn(0, 300000));
+  addSecurityOptions(*app, o->security);
   return {app, [o] { return runServe(*o); }};
 }
 

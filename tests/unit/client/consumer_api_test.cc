@@ -300,14 +300,32 @@ TEST(ConsumerApiTest, LockBatchResponseBody) {
             StatusCode::kCorrupt);
 }
 
-TEST(ConsumerApiTest, StatusFromResponseCarriesCodeAndRemark) {
+TEST(ConsumerApiTest, ResponseErrorCarriesCodeAndRemark) {
   RemotingCommand r;
   r.code = rs::kSystemBusy;
   r.remark = "[REJECTREQUEST]system busy";
-  Status st = statusFromResponse(r);
+  Status st = responseError(r, "PULL_MESSAGE of topic T");
   EXPECT_EQ(st.code(), StatusCode::kRemoteError);
   EXPECT_EQ(st.remoteCode(), rs::kSystemBusy);
   EXPECT_NE(st.message().find("REJECTREQUEST"), std::string::npos);
+  EXPECT_NE(st.message().find("PULL_MESSAGE of topic T"), std::string::npos);
+}
+
+TEST(ConsumerApiTest, AclRefusalsAreAccessDeniedNamingTheOperation) {
+  RemotingCommand v5;  // Apache 5.x ACL 2.0
+  v5.code = rs::kNoPermission;
+  v5.remark = "User:u has no permission to access Topic:T from 127.0.0.1, no matched policies.";
+  Status st = responseError(v5, "PULL_MESSAGE of topic T");
+  EXPECT_EQ(st.code(), StatusCode::kAccessDenied);
+  EXPECT_EQ(st.remoteCode(), rs::kNoPermission);
+  EXPECT_NE(st.message().find("PULL_MESSAGE of topic T"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("no matched policies"), std::string::npos) << st.message();
+
+  RemotingCommand v4;  // Apache 4.9 plain ACL: the hook's AclException answered as SYSTEM_ERROR
+  v4.code = rs::kSystemError;
+  v4.remark = "org.apache.rocketmq.acl.common.AclException: No default permission for topic:T, "
+              "org.apache.rocketmq.acl.plain.PlainPermissionManager.checkPerm(PlainPermissionManager.java:605)";
+  EXPECT_EQ(responseError(v4, "").code(), StatusCode::kAccessDenied);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 
 #include "rocketrpc/rpc_options.h"
 
@@ -185,6 +186,96 @@ TEST(RpcConfigTest, LoadNamesTheFile) {
   }
   EXPECT_EQ(loadRpcConfig(path).client.request_topic, "RPC_REQUEST");
   std::remove(path.c_str());
+}
+
+TEST(RpcConfigTest, CredentialsAndTlsAreReadAndAppliedToTheServerToo) {
+  RpcConfig c = parseRpcConfig(std::string(kSeedYaml) + R"(
+      access-key: rpc-app
+      secret-key: s3cr3t-Never-Printed
+      security-token: tok
+      tls:
+        enabled: true
+        ca-file: ca.pem
+        cert-file: client.pem
+        key-file: client.key
+        verify: false
+    server:
+      consumer-group: RPC_SERVERS
+)");
+  EXPECT_EQ(c.client.access_key, "rpc-app");
+  EXPECT_EQ(c.client.secret_key, "s3cr3t-Never-Printed");
+  EXPECT_EQ(c.client.security_token, "tok");
+  EXPECT_TRUE(c.client.tls.enabled);
+  EXPECT_EQ(c.client.tls.ca_file, "ca.pem");
+  EXPECT_EQ(c.client.tls.cert_file, "client.pem");
+  EXPECT_EQ(c.client.tls.key_file, "client.key");
+  EXPECT_FALSE(c.client.tls.verify);
+  ASSERT_TRUE(c.has_server);
+  EXPECT_EQ(c.server.access_key, "rpc-app");
+  EXPECT_EQ(c.server.secret_key, "s3cr3t-Never-Printed");
+  EXPECT_EQ(c.server.security_token, "tok");
+  EXPECT_TRUE(c.server.tls.enabled);
+  EXPECT_EQ(c.server.tls.ca_file, "ca.pem");
+  EXPECT_FALSE(c.server.tls.verify);
+
+  // Defaults: unsigned, TLS off, verification on when TLS is switched on without saying more.
+  RpcConfig d = parseRpcConfig(std::string(kSeedYaml) + "      tls: {enabled: true}\n");
+  EXPECT_TRUE(d.client.access_key.empty());
+  EXPECT_TRUE(d.client.tls.enabled);
+  EXPECT_TRUE(d.client.tls.verify);
+  EXPECT_TRUE(d.client.tls.ca_file.empty());
+  EXPECT_FALSE(parseRpcConfig(kSeedYaml).client.tls.enabled);
+
+  // A server section with its own account keeps it.
+  RpcConfig own = parseRpcConfig(std::string(kSeedYaml) + R"(
+      access-key: client-ak
+      secret-key: client-sk
+    server:
+      access-key: server-ak
+      secret-key: server-sk
+)");
+  EXPECT_EQ(own.server.access_key, "server-ak");
+  EXPECT_EQ(own.server.secret_key, "server-sk");
+  EXPECT_EQ(own.client.access_key, "client-ak");
+}
+
+TEST(RpcConfigTest, BadCredentialsAndTlsKeysAreNamedWithoutTheSecret) {
+  // The file may leave the secret out (the CLI takes it from ROCKETRPC_SECRET_KEY); the options then fail
+  // validation, which RpcClient and RpcServer run when constructed.
+  RpcConfig no_secret = parseRpcConfig(std::string(kSeedYaml) + "      access-key: ak\n    server: {}\n");
+  EXPECT_EQ(no_secret.client.access_key, "ak");
+  for (auto validate : {std::function<void()>([&] { no_secret.client.validate(); }),
+                        std::function<void()>([&] { no_secret.server.validate(); })}) {
+    try {
+      validate();
+      FAIL() << "an access key without a secret key was accepted";
+    } catch (const RpcException& e) {
+      EXPECT_EQ(e.code(), RpcErrorCode::kConfig);
+      EXPECT_NE(std::string(e.what()).find(".access-key: secret-key is required"), std::string::npos) << e.what();
+    }
+  }
+  RpcClientOptions secret_only = parseRpcConfig(kSeedYaml).client;
+  secret_only.secret_key = "s3cr3t-Never-Printed";
+  try {
+    secret_only.validate();
+    FAIL() << "a secret key without an access key was accepted";
+  } catch (const RpcException& e) {
+    EXPECT_NE(std::string(e.what()).find("access-key is required"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("s3cr3t-Never-Printed"), std::string::npos) << e.what();
+  }
+  expectConfigError(std::string(kSeedYaml) + "      tls: {enabled: maybe}\n", "rocketmq.rpc.client.tls.enabled");
+  expectConfigError(std::string(kSeedYaml) + "      tls: {ciphers: all}\n", "rocketmq.rpc.client.tls.ciphers");
+  expectConfigError(std::string(kSeedYaml) + "      tls: [1, 2]\n", "rocketmq.rpc.client.tls");
+  // Whatever is wrong, the secret's value never reaches the message.
+  for (const std::string& extra : {std::string("      secret-key: [s3cr3t-Never-Printed]\n"),
+                                   std::string("      secret-key: {s3cr3t-Never-Printed: 1}\n")}) {
+    try {
+      parseRpcConfig(std::string(kSeedYaml) + extra);
+      FAIL() << extra;
+    } catch (const RpcException& e) {
+      EXPECT_EQ(std::string(e.what()).find("s3cr3t-Never-Printed"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(RpcConfigTest, StructValidationNamesKeys) {

@@ -22,10 +22,11 @@ RpcResult mapError(std::exception_ptr e) {
 TEST(RpcErrorsTest, CodeNamesAreDistinct) {
   std::set<std::string_view> names;
   for (int c = static_cast<int>(RpcErrorCode::kInvalidArgument);
-       c <= static_cast<int>(RpcErrorCode::kInternal); ++c) {
+       c <= static_cast<int>(RpcErrorCode::kAccessDenied); ++c) {
     names.insert(rpcErrorCodeName(static_cast<RpcErrorCode>(c)));
   }
-  EXPECT_EQ(names.size(), 12u);
+  EXPECT_EQ(names.size(), 13u);
+  EXPECT_EQ(rpcErrorCodeName(RpcErrorCode::kAccessDenied), "AccessDenied");
   EXPECT_EQ(rpcErrorCodeName(RpcErrorCode::kNoResponder), "NoResponder");
 }
 
@@ -39,6 +40,7 @@ TEST(RpcErrorsTest, RetriableOnlyForTransientFailures) {
   EXPECT_FALSE(RpcException(RpcErrorCode::kInvalidArgument, "x").retriable());
   EXPECT_FALSE(SessionException("x").retriable());
   EXPECT_FALSE(CorrelationException("x").retriable());
+  EXPECT_FALSE(RpcException(RpcErrorCode::kAccessDenied, "x").retriable());
 }
 
 TEST(RpcErrorsTest, HierarchyDerivesFromRuntimeError) {
@@ -68,6 +70,8 @@ TEST(RpcErrorsTest, ClientFailuresMapToOneCodeEach) {
       {std::make_exception_ptr(MQException(ErrorCode::kInvalidArgument, "big")),
        RpcErrorCode::kInvalidArgument},
       {std::make_exception_ptr(std::runtime_error("odd")), RpcErrorCode::kInternal},
+      {std::make_exception_ptr(MQException(ErrorCode::kAccessDenied, "access denied: SEND_MESSAGE", 16)),
+       RpcErrorCode::kAccessDenied},
   };
   for (const Case& c : cases) {
     RpcResult r = mapError(c.in);
@@ -131,6 +135,23 @@ TEST(RpcErrorsTest, SendExceptionsMapLikeRequests) {
   }
 }
 
+TEST(RpcErrorsTest, AccessDeniedIsItsOwnCodeNamingTheResource) {
+  RpcResult r = mapError(std::make_exception_ptr(MQException(
+      ErrorCode::kAccessDenied, "access denied: SEND_MESSAGE to topic T (broker-a): No default permission", 1)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.errorCode(), RpcErrorCode::kAccessDenied);
+  EXPECT_NE(r.errorMessage().find("request to topic T: access denied: SEND_MESSAGE to topic T"), std::string::npos)
+      << r.errorMessage();
+  EXPECT_EQ(r.errorMessage().find("access denied: access denied"), std::string::npos) << r.errorMessage();
+  try {
+    rpc::throwSendException(MQException(ErrorCode::kAccessDenied, "access denied: x", 16), "start of session s");
+    FAIL();
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kAccessDenied);
+    EXPECT_FALSE(e.retriable());
+  }
+}
+
 TEST(RpcErrorsTest, RpcResultWithoutError) {
   RpcResult r(RpcResponse::makeOk("p"));
   EXPECT_TRUE(r.ok());
@@ -151,12 +172,13 @@ TEST(RpcWireTest, DeadlineFromPropertyOrBornPlusTtl) {
   EXPECT_EQ(rpc::requestDeadlineMs(m), 1250);
 }
 
-TEST(RpcWireTest, UuidsAreV4AndUnique) {
+TEST(RpcWireTest, SessionIdsAreUuidShapedAndUnique) {
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
     std::string id = rpc::newUuid();
     ASSERT_EQ(id.size(), 36u);
-    EXPECT_EQ(id[14], '4');
+    EXPECT_EQ(id[8], '-');
+    EXPECT_EQ(id[23], '-');
     ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 1000u);
