@@ -466,6 +466,41 @@ TEST_F(BrokerAclOffTest, UnsignedRequestsAreServed) {
   client.shutdown();
 }
 
+// The rocketrpc-broker executable: the keys work from the command line, and the process keeps serving after
+// refusals.
+TEST(BrokerAclBinaryTest, RefusesUnsignedAdminCodesAndServesSignedOnes) {
+  auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_acl_bin");
+  const auto acl_file = dir / "accounts.yml";
+  writeFile(acl_file, accountsYaml());
+  std::string addr;
+  auto broker = testing::startBrokerBinary({"--port", "0", "--store", (dir / "store").string(), "--set",
+                                            "aclEnable=true", "--set", "aclFile=" + acl_file.string()},
+                                           &addr);
+  ASSERT_NE(broker, nullptr);
+  remoting::RemotingClient client;
+  client.start();
+  const std::string topic = uniqueName("acl_bin");
+  auto create = RemotingCommand::request(rc::kUpdateAndCreateTopic);
+  create.set("topic", topic);
+  create.set("readQueueNums", int64_t{4});
+  create.set("writeQueueNums", int64_t{4});
+  create.set("perm", int64_t{6});
+  for (int i = 0; i < 3; ++i) {
+    auto refused = client.invokeSync(addr, create, 5s);
+    ASSERT_TRUE(refused.isOk()) << refused.status().toString();
+    EXPECT_EQ(refused->code, resp::kNoPermission);
+  }
+  auto signed_create = create;
+  remoting::aclSignRequest(signed_create, kAdmin);
+  auto ok = client.invokeSync(addr, signed_create, 5s);
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ(ok->code, resp::kSuccess) << ok->remarkOrEmpty();
+  client.shutdown();
+  broker.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // A missing or bad account file stops the start with a clear error.
 TEST(BrokerAclStartTest, BadAccountFileFailsTheStart) {
   auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_acl_start");
