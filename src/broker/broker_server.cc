@@ -147,6 +147,7 @@ Status BrokerServer::start() {
     ao.reply_check = config_.acl_reply_check_enable;
     ao.reply_track_max_entries = static_cast<size_t>(config_.acl_reply_track_max_entries);
     ao.reply_track_ttl_ms = config_.acl_reply_track_ttl_millis;
+    ao.on_denied = [ctx] { ctx->metrics.acl_denied.fetch_add(1, std::memory_order_relaxed); };
     auto guard = acl::AclGuard::create(std::move(ao));
     if (!guard.isOk()) return guard.status();
     acl_ = std::move(*guard);

@@ -193,6 +193,8 @@ TEST_F(BrokerAclTest, UnsignedOrUnknownClientCannotCreateTopics) {
   expectRefused(createTopic(topic, &kRequester), "is not admin");
   EXPECT_FALSE(allTopics().contains(topic));
   EXPECT_EQ(route(topic).substr(0, 3), std::to_string(resp::kTopicNotExist) + " ");
+  EXPECT_NE(server_->metricsText().find("rocketrpc_broker_acl_denied_total 3\n"), std::string::npos)
+      << server_->metricsText();
 }
 
 TEST_F(BrokerAclTest, UnsignedClientCannotDeleteTopics) {

@@ -101,6 +101,7 @@ remoting::RequestHandler AclGuard::wrap(remoting::RequestHandler inner) {
     std::string_view host = hostOf(responder.remoteAddress());
     Verdict verdict = checkAccess(*config, request, host, self->options_.reply_check ? &self->replies_ : nullptr, now);
     if (!verdict.allowed) {
+      if (self->options_.on_denied) self->options_.on_denied();
       if (self->denied_log_.allow()) {
         RRPC_LOG(kWarn, "broker", "refused code {} from {}: {}", request.code, responder.remoteAddress(),
                  verdict.reason);

@@ -29,6 +29,7 @@ struct AclGuardOptions {
   size_t reply_track_max_entries = 100000;  // aclReplyTrackMaxEntries
   int64_t reply_track_ttl_ms = 600000;      // aclReplyTrackTtlMillis
   std::function<int64_t()> clock;           // ms; system clock when empty
+  std::function<void()> on_denied;          // called for every refusal (the broker counts them); may be empty
 };
 
 class AclGuard : public std::enable_shared_from_this<AclGuard> {
