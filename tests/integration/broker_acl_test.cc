@@ -344,6 +344,17 @@ TEST_F(BrokerAclTest, AdminAccountCanDoAdminOperations) {
   const std::string topic = uniqueName("acl_admin");
   ASSERT_EQ(createTopic(topic, &kAdmin).code, resp::kSuccess);
   EXPECT_TRUE(allTopics().contains(topic));
+  // Signed with the binary (ROCKETMQ) header too: the server checks the fields as decoded.
+  const std::string binary_topic = uniqueName("acl_admin_bin");
+  auto create = RemotingCommand::request(rc::kUpdateAndCreateTopic);
+  create.serialize_type = remoting::SerializeType::kRocketMq;
+  create.set("topic", binary_topic);
+  create.set("readQueueNums", int64_t{4});
+  create.set("writeQueueNums", int64_t{4});
+  create.set("perm", int64_t{6});
+  EXPECT_EQ(call(create, &kAdmin).code, resp::kSuccess);
+  expectRefused(call(create, &kWrongSecret), "signature check failed");
+  EXPECT_TRUE(allTopics().contains(binary_topic));
   ASSERT_TRUE(waitUntil([&] { return route(topic).starts_with("0 "); }, 10s));
   auto del = RemotingCommand::request(rc::kDeleteTopicInBroker);
   del.set("topic", topic);
