@@ -99,7 +99,8 @@ void checkRequest(std::string_view input) {
     input = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
     if (line.empty()) break;
     size_t eq = line.find('=');
-    cmd.set(std::string(line.substr(0, eq)), eq == std::string_view::npos ? std::string() : std::string(line.substr(eq + 1)));
+    std::string value = eq == std::string_view::npos ? std::string() : std::string(line.substr(eq + 1));
+    cmd.set(std::string(line.substr(0, eq)), std::move(value));
   }
   cmd.body = std::string(input);
   switch (signer % 4) {

@@ -139,7 +139,8 @@ Result<AddressPattern> AddressPattern::parse(std::string_view raw) {
         } else if (size_t dash = part.find('-'); dash != std::string_view::npos) {
           int lo = octet(trim(part.substr(0, dash)));
           int hi = octet(trim(part.substr(dash + 1)));
-          if (lo < 0 || hi < 0 || lo > hi) return badPattern(text, "range '" + std::string(part) + "' is not a..b in 0..255");
+          if (lo < 0 || hi < 0 || lo > hi)
+            return badPattern(text, "range '" + std::string(part) + "' is not a..b in 0..255");
           index = i;
           p.lo_ = lo;
           p.hi_ = hi;
@@ -226,7 +227,8 @@ Status parseResourcePerms(AclAccount& account, const YAML::Node& node, bool grou
 Result<AclConfig> parseRoot(const YAML::Node& root) {
   AclConfig config;
   if (!root || root.IsNull()) return config;  // an empty file: no accounts, nothing white-listed
-  if (!root.IsMap()) return Status::invalidArgument("the top level must be a map (globalWhiteRemoteAddresses, accounts)");
+  if (!root.IsMap())
+    return Status::invalidArgument("the top level must be a map (globalWhiteRemoteAddresses, accounts)");
   auto white = scalarList(root["globalWhiteRemoteAddresses"], "globalWhiteRemoteAddresses");
   if (!white.isOk()) return white.status();
   for (const auto& text : *white) {

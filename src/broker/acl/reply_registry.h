@@ -27,7 +27,8 @@ class ReplyRegistry {
     std::string reply_to_client;
   };
 
-  ReplyRegistry(size_t max_entries, int64_t ttl_ms) : max_entries_(max_entries == 0 ? 1 : max_entries), ttl_ms_(ttl_ms) {}
+  ReplyRegistry(size_t max_entries, int64_t ttl_ms)
+      : max_entries_(max_entries == 0 ? 1 : max_entries), ttl_ms_(ttl_ms) {}
 
   /// Records a request. No-op when the id is already known and not expired.
   void noteRequest(std::string_view correlation_id, std::string_view topic, std::string_view reply_to_client,
