@@ -44,6 +44,18 @@ std::string codeName(int32_t code) {
 
 const std::string* field(const RemotingCommand& cmd, std::string_view key) { return cmd.get(key); }
 
+// A client-supplied name as it may appear in a remark and a log line: at most 128 bytes, control characters
+// replaced, so a hostile header cannot forge log lines or blow up the log.
+std::string shown(std::string_view s) {
+  constexpr size_t kMax = 128;
+  std::string out(s.substr(0, kMax));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
 void need(Requirements& r, std::string resource, uint8_t p) {
   // Apache keeps a map (a later entry for the same resource replaces the earlier one).
   for (auto& [res, perm] : r.resources) {
@@ -77,8 +89,8 @@ void requireSend(Requirements& r, const std::string* topic) {
 }
 
 std::string describeResource(std::string_view resource) {
-  if (isRetryTopic(resource)) return "group " + std::string(resource.substr(kRetryTopicPrefix.size()));
-  return "topic " + std::string(resource);
+  if (isRetryTopic(resource)) return "group " + shown(resource.substr(kRetryTopicPrefix.size()));
+  return "topic " + shown(resource);
 }
 
 std::string verb(uint8_t needed) {
@@ -218,7 +230,7 @@ std::string checkResource(const AclAccount& account, const std::string& resource
     owned = it->second;
   }
   if (permits(needed, owned)) return {};
-  return "account " + account.access_key + " may not " + verb(needed) + " " + describeResource(resource) +
+  return "account " + shown(account.access_key) + " may not " + verb(needed) + " " + describeResource(resource) +
          " (has " + permName(owned) + (it == account.resource_perms.end() ? " by default)" : ")");
 }
 
@@ -240,19 +252,20 @@ Verdict checkAccess(const AclConfig& config, const RemotingCommand& request, std
   }
   const std::string* access_key = request.get(remoting::kAclAccessKey);
   if (access_key == nullptr || access_key->empty()) {
-    return deny(codeName(request.code) + " from " + std::string(remote_host) +
+    return deny(codeName(request.code) + " from " + shown(remote_host) +
                 " is not signed (no AccessKey) and the address is not white-listed");
   }
   const AclAccount* account = config.find(*access_key);
-  if (account == nullptr) return deny("unknown AccessKey " + *access_key, *access_key);
+  const std::string ak = shown(*access_key);
+  if (account == nullptr) return deny("unknown AccessKey " + ak, *access_key);
   if (account->white_remote_address.matches(remote_host)) return Verdict{true, {}, *access_key};
   if (!remoting::aclSignatureMatches(request, account->secret_key)) {
-    return deny("signature check failed for AccessKey " + *access_key, *access_key);
+    return deny("signature check failed for AccessKey " + ak, *access_key);
   }
   Requirements needed = requirementsOf(request);
   if (!needed.malformed.empty()) return deny(needed.malformed, *access_key);
   if (needed.admin && !account->admin) {
-    return deny("account " + *access_key + " is not admin; " + codeName(request.code) + " needs admin", *access_key);
+    return deny("account " + ak + " is not admin; " + codeName(request.code) + " needs admin", *access_key);
   }
   if (needed.resources.size() == 1 && needed.resources.front().first == kTraceTopic &&
       needed.resources.front().second == perm::kPub) {
@@ -265,15 +278,15 @@ Verdict checkAccess(const AclConfig& config, const RemotingCommand& request, std
     auto corr = decoded.find(property::kCorrelationId);
     auto reply_to = decoded.find(property::kReplyToClient);
     if (corr == decoded.end() || corr->second.empty())
-      return deny("reply from account " + *access_key + " carries no CORRELATION_ID", *access_key);
+      return deny("reply from account " + ak + " carries no CORRELATION_ID", *access_key);
     std::optional<ReplyRegistry::Entry> origin = replies->find(corr->second, now_ms, /*touch=*/false);
     if (!origin) {
-      return deny("reply from account " + *access_key + " answers correlation id " + corr->second +
+      return deny("reply from account " + ak + " answers correlation id " + shown(corr->second) +
                       ", which matches no request this broker stored (or it expired)",
                   *access_key);
     }
     if (reply_to == decoded.end() || reply_to->second != origin->reply_to_client) {
-      return deny("reply from account " + *access_key + " for correlation id " + corr->second +
+      return deny("reply from account " + ak + " for correlation id " + shown(corr->second) +
                       " names another requester than the request did",
                   *access_key);
     }

@@ -257,6 +257,10 @@ TEST(AclCheckTest, DecidesAsApachePlainPermissionManager) {
   unsigned_admin.set("AccessKey", "rocketmq2");
   EXPECT_TRUE(check(unsigned_admin, "192.168.1.20").allowed);
   EXPECT_FALSE(check(unsigned_admin, "192.168.2.20").allowed);
+  // Client-supplied names are shown tamed in remarks (they are logged too).
+  v = check(signedBy(sendV2("x"), std::string("evil\nFAKE LOG LINE") + std::string(300, 'k'), "12345678"));
+  EXPECT_EQ(v.reason.find('\n'), std::string::npos) << v.reason;
+  EXPECT_LT(v.reason.size(), 200u);
   // Unknown codes need only a valid signature.
   auto route = RemotingCommand::request(rc::kGetRouteInfoByTopic);
   route.set("topic", "topicA");
