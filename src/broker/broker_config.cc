@@ -77,6 +77,25 @@ const std::vector<ConfigProperty>& configProperties() {
        &BrokerConfig::server_selector_threads},
       {"serverWorkerThreads", "Threads running request processors (1..256).", &BrokerConfig::server_worker_threads},
       {"metricsPort", "Prometheus text endpoint on 127.0.0.1:<port> (0 = off).", &BrokerConfig::metrics_port},
+      {"aclEnable", "Check every request (broker and name-server codes) against the accounts of aclFile; refused "
+                    "requests are answered NO_PERMISSION (16).",
+       &BrokerConfig::acl_enable},
+      {"aclFile", "Account file in Apache 4.9's plain_acl.yml format (globalWhiteRemoteAddresses, accounts). "
+                  "Default <storePathRootDir>/config/plain_acl.yml. Must exist and parse when aclEnable=true.",
+       &BrokerConfig::acl_file},
+      {"aclReloadIntervalMillis", "How often aclFile is checked for changes (inode, size, mtime), ms (100..60000); "
+                                  "a bad new file keeps the accounts in force.",
+       &BrokerConfig::acl_reload_interval_millis},
+      {"aclReplyCheckEnable", "With ACL on, accept a reply (SEND_REPLY_MESSAGE/_V2) only for a request this "
+                              "broker stored, from an account that may SUB the request's topic. false = "
+                              "Apache's behaviour (a valid signature is enough).",
+       &BrokerConfig::acl_reply_check_enable},
+      {"aclReplyTrackMaxEntries", "Requests remembered for the reply check (1..10000000); when full the oldest "
+                                  "is forgotten and a reply to it is refused.",
+       &BrokerConfig::acl_reply_track_max_entries},
+      {"aclReplyTrackTtlMillis", "How long a request is remembered for the reply check after it was stored or "
+                                 "last answered, ms (1000..86400000).",
+       &BrokerConfig::acl_reply_track_ttl_millis},
   };
   return kTable;
 }
@@ -206,6 +225,9 @@ Status BrokerConfig::validate() const {
                    range("serverSelectorThreads", server_selector_threads, 0, 64),
                    range("serverWorkerThreads", server_worker_threads, 1, 256),
                    range("metricsPort", metrics_port, 0, 65535),
+                   range("aclReloadIntervalMillis", acl_reload_interval_millis, 100, 60000),
+                   range("aclReplyTrackMaxEntries", acl_reply_track_max_entries, 1, 10000000),
+                   range("aclReplyTrackTtlMillis", acl_reply_track_ttl_millis, 1000, 86400000),
                    range("channelExpiredTimeout", channel_expired_timeout, 1000, 3600000),
                    range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000)}) {
     if (!s.isOk()) return s;

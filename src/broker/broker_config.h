@@ -44,6 +44,13 @@ struct BrokerConfig {
   int64_t server_selector_threads = 0;  // 0 = ioThreads()
   int64_t server_worker_threads = 8;
   int64_t metrics_port = 0;
+  // Access control (docs/design/broker.md "Access control", docs/design/security.md).
+  bool acl_enable = false;
+  std::string acl_file;  // empty: <storeRoot>/config/plain_acl.yml
+  int64_t acl_reload_interval_millis = 2000;
+  bool acl_reply_check_enable = true;
+  int64_t acl_reply_track_max_entries = 100000;
+  int64_t acl_reply_track_ttl_millis = 600000;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,
@@ -53,6 +60,8 @@ struct BrokerConfig {
   Status validate() const;
   /// The store directory after applying the default.
   std::string storeRoot() const;
+  /// aclFile after applying the default.
+  std::string aclFilePath() const { return acl_file.empty() ? storeRoot() + "/config/plain_acl.yml" : acl_file; }
   /// "brokerIP1:listenPort" for a given bound port.
   std::string brokerAddr(uint16_t port) const { return broker_ip1 + ":" + std::to_string(port); }
 };

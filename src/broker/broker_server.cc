@@ -3,6 +3,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "broker/acl/acl_guard.h"
 #include "broker/broker_context.h"
 #include "broker/broker_metrics.h"
 #include "broker/processor/processors.h"
@@ -138,18 +139,34 @@ Status BrokerServer::start() {
   ctx_->pull_holds = holds_.get();
   ctx_->store->setMessageArrivedListener(holds_);
 
+  // The one door: with aclEnable every handler, name-server codes included, runs behind the access check;
+  // without it handlers are registered as they are (no per-request cost).
+  if (config_.acl_enable) {
+    acl::AclGuardOptions ao;
+    ao.file = config_.aclFilePath();
+    ao.reply_check = config_.acl_reply_check_enable;
+    ao.reply_track_max_entries = static_cast<size_t>(config_.acl_reply_track_max_entries);
+    ao.reply_track_ttl_ms = config_.acl_reply_track_ttl_millis;
+    ao.on_denied = [ctx] { ctx->metrics.acl_denied.fetch_add(1, std::memory_order_relaxed); };
+    auto guard = acl::AclGuard::create(std::move(ao));
+    if (!guard.isOk()) return guard.status();
+    acl_ = std::move(*guard);
+  }
+  auto door = [acl = acl_](remoting::RequestHandler handler) {
+    return acl ? acl->wrap(std::move(handler)) : handler;
+  };
   if (config_.namesrv_enable) {
     namesrv::NameServerOptions no;
     no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
     namesrv_ = std::make_unique<namesrv::NameServer>(no);
-    namesrv_->registerProcessors(*server_);
+    namesrv_->registerProcessors(*server_, door);
   }
   for (const auto& entry : kHandlers) {
-    server_->registerHandler(entry.code, [ctx, code = entry.code, handler = entry.factory(ctx_)](
-                                             RemotingCommand request, remoting::Responder responder) {
+    server_->registerHandler(entry.code, door([ctx, code = entry.code, handler = entry.factory(ctx_)](
+                                                  RemotingCommand request, remoting::Responder responder) {
       ctx->metrics.countRequest(code);
       handler(std::move(request), std::move(responder));
-    });
+    }));
   }
   server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
 
@@ -182,6 +199,11 @@ Status BrokerServer::start() {
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10000),
                                 std::chrono::milliseconds(config_.register_name_server_period),
                                 [this] { registerBrokerAll(); });
+  if (acl_) {
+    scheduler_->scheduleRepeating(std::chrono::milliseconds(config_.acl_reload_interval_millis),
+                                  std::chrono::milliseconds(config_.acl_reload_interval_millis),
+                                  [acl = acl_] { acl->reloadIfChanged(); });
+  }
   scheduler_->scheduleRepeating(kClientScanInterval, kClientScanInterval, [ctx] {
     for (const auto& group : ctx->clients.scanExpired(ctx->now(), ctx->config.channel_expired_timeout))
       notifyConsumerIdsChanged(*ctx, group);

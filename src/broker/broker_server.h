@@ -28,6 +28,9 @@ class NameServer;
 namespace rocketrpc::broker {
 
 struct BrokerContext;
+namespace acl {
+class AclGuard;
+}
 class PullRequestHoldService;
 class ScheduleMessageService;
 class MetricsHttpServer;
@@ -55,6 +58,8 @@ class BrokerServer {
   namesrv::NameServer* nameServer() { return namesrv_.get(); }
   /// Registers with every name server now (also runs periodically and on topic changes).
   void registerBrokerAll();
+  /// The access check, null when aclEnable=false.
+  acl::AclGuard* aclGuard() { return acl_.get(); }
   /// Prometheus text of the counters.
   std::string metricsText() const;
 
@@ -71,6 +76,7 @@ class BrokerServer {
   std::shared_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<ScheduleMessageService> schedule_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::shared_ptr<acl::AclGuard> acl_;  // null when aclEnable=false
   uint16_t port_ = 0;
   std::mutex lifecycle_mu_;
   bool started_ = false;

@@ -26,14 +26,17 @@ NameServer::NameServer(NameServerOptions options)
 
 NameServer::~NameServer() { shutdown(); }
 
-void NameServer::registerProcessors(remoting::RemotingServer& server) {
+void NameServer::registerProcessors(remoting::RemotingServer& server, const HandlerDecorator& decorate) {
+  auto add = [&](int32_t code, remoting::RequestHandler handler) {
+    server.registerHandler(code, decorate ? decorate(std::move(handler)) : std::move(handler));
+  };
   // The request-code table: one handler (and one file) per code.
-  server.registerHandler(rc::kRegisterBroker, makeRegisterBrokerHandler(context_));
-  server.registerHandler(rc::kUnregisterBroker, makeUnregisterBrokerHandler(context_));
-  server.registerHandler(rc::kGetRouteInfoByTopic, makeGetRouteInfoHandler(context_));
-  server.registerHandler(rc::kGetBrokerClusterInfo, makeGetBrokerClusterInfoHandler(context_));
-  server.registerHandler(rc::kGetAllTopicListFromNameServer, makeGetAllTopicListHandler(context_));
-  server.registerHandler(rc::kDeleteTopicInNamesrv, makeDeleteTopicHandler(context_));
+  add(rc::kRegisterBroker, makeRegisterBrokerHandler(context_));
+  add(rc::kUnregisterBroker, makeUnregisterBrokerHandler(context_));
+  add(rc::kGetRouteInfoByTopic, makeGetRouteInfoHandler(context_));
+  add(rc::kGetBrokerClusterInfo, makeGetBrokerClusterInfoHandler(context_));
+  add(rc::kGetAllTopicListFromNameServer, makeGetAllTopicListHandler(context_));
+  add(rc::kDeleteTopicInNamesrv, makeDeleteTopicHandler(context_));
 }
 
 void NameServer::start() {

@@ -43,8 +43,11 @@ class NameServer {
   NameServer(const NameServer&) = delete;
   NameServer& operator=(const NameServer&) = delete;
 
-  /// Registers the name-server request handlers on `server`. Call before server.start().
-  void registerProcessors(remoting::RemotingServer& server);
+  /// Wraps a handler before it is registered (rocketrpc-broker's access check, broker/acl/acl_guard.h).
+  using HandlerDecorator = std::function<remoting::RequestHandler(remoting::RequestHandler)>;
+  /// Registers the name-server request handlers on `server`, each passed through `decorate` when given.
+  /// Call before server.start().
+  void registerProcessors(remoting::RemotingServer& server, const HandlerDecorator& decorate = {});
   /// Starts the expiry scanner.
   void start();
   void shutdown();
