@@ -153,6 +153,7 @@ ClientInstance::ClientInstance(ClientOptions options, std::string client_id)
   t.name = "client " + client_id_;
   t.request_serialize_type = options_.header_format == HeaderFormat::kJson ? remoting::SerializeType::kJson
                                                                             : remoting::SerializeType::kRocketMq;
+  t.tls = options_.tls;
   remoting_ = std::make_unique<remoting::RemotingClient>(t);
   callback_pool_ = std::make_unique<ThreadPool>("callbacks", options_.callback_threads);
   service_pool_ = std::make_unique<ThreadPool>("client-service", 1);
@@ -173,7 +174,7 @@ Status ClientInstance::start() {
   remoting_->registerHandler(rc::kGetConsumerRunningInfo, [weak](RemotingCommand req, remoting::Responder r) {
     if (auto self = weak.lock()) self->handleConsumerRunningInfo(std::move(req), std::move(r));
   });
-  remoting_->start();
+  if (Status s = remoting_->start(); !s.isOk()) return s;  // e.g. a TLS CA/cert/key file that cannot be loaded
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10), options_.poll_namesrv_interval, [weak] {
     if (auto self = weak.lock()) self->service_pool_->post([weak] {
       if (auto s = weak.lock()) s->refreshRoutes();
