@@ -165,6 +165,19 @@ TEST_F(BrokerTlsTest, PlainProducerIsRefusedWithAClearError) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
 }
 
+TEST_F(BrokerTlsTest, UnreadableCaFileFailsStartNamingTheFile) {
+  ProducerOptions po = withTls(ProducerOptions{});
+  po.group = uniqueName("bad_ca_pg");
+  po.tls.ca_file = (pki_->dir / "no-such-ca.pem").string();
+  Producer producer(po);
+  try {
+    producer.start();
+    ADD_FAILURE() << "start() succeeded with an unreadable CA file";
+  } catch (const MQException& e) {
+    EXPECT_NE(std::string(e.what()).find(po.tls.ca_file), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(BrokerTlsTest, SecondBrokerRegistersWithTheFirstOverTls) {
   const auto dir = dir_.parent_path() / uniqueName("broker_tls_second");
   broker::BrokerConfig config;
