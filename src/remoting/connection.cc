@@ -158,7 +158,7 @@ void Connection::startConnect(std::string host, std::string port, std::chrono::m
     if (!ec) {
       auto port_number = static_cast<uint16_t>(std::stoul(port));
       self->stream_.socket().async_connect(asio::ip::tcp::endpoint(ip, port_number),
-                                  [self](const std::error_code& e) { self->onConnected(e); });
+                                           [self](const std::error_code& e) { self->onConnected(e); });
       return;
     }
     self->resolver_.async_resolve(
@@ -236,6 +236,7 @@ void Connection::onFirstByte(const std::error_code& ec) {
     close(streamError(ec, "closed"));
     return;
   }
+  // A plain frame cannot start with 0x16: its length would be over 369 MB, beyond any max_frame_bytes.
   if (first_byte_ == kTlsHandshakeRecord) {
     stream_.startTls(*options_.tls_context);
     startHandshake(asio::ssl::stream_base::server);
