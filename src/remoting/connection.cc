@@ -236,7 +236,7 @@ void Connection::onFirstByte(const std::error_code& ec) {
     close(streamError(ec, "closed"));
     return;
   }
-  // A plain frame cannot start with 0x16: its length would be over 369 MB, beyond any max_frame_bytes.
+  // A plain frame starting with 0x16 would announce over 369 MB, far beyond max_frame_bytes (16 MiB default).
   if (first_byte_ == kTlsHandshakeRecord) {
     stream_.startTls(*options_.tls_context);
     startHandshake(asio::ssl::stream_base::server);
