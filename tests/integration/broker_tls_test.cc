@@ -35,16 +35,11 @@ class BrokerTlsTest : public testing::OwnBrokerTest {
   BrokerTlsTest() : OwnBrokerTest("broker_tls") {}
 
   static void SetUpTestSuite() {
-    std::string error;
-    pki_ = TestPki::create(&error).release();
-    if (pki_ == nullptr) setup_error_ = new std::string(error);
+    pki_ = TestPki::create(&setup_error_);
   }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
+  static void TearDownTestSuite() { pki_.reset(); }
   void SetUp() override {
-    if (pki_ == nullptr) GTEST_FAIL() << "cannot make test certificates: " << *setup_error_;
+    if (pki_ == nullptr) GTEST_FAIL() << "cannot make test certificates: " << setup_error_;
     OwnBrokerTest::SetUp();
   }
   void configure(broker::BrokerConfig& config) override {
@@ -61,12 +56,9 @@ class BrokerTlsTest : public testing::OwnBrokerTest {
     return options;
   }
 
-  static TestPki* pki_;
-  static std::string* setup_error_;
+  static inline std::unique_ptr<TestPki> pki_;
+  static inline std::string setup_error_;
 };
-
-TestPki* BrokerTlsTest::pki_ = nullptr;
-std::string* BrokerTlsTest::setup_error_ = nullptr;
 
 TEST_F(BrokerTlsTest, ProducerAndPushConsumerRoundTripOverTls) {
   const std::string topic = uniqueName("tls_topic");

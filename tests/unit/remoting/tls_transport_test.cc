@@ -30,17 +30,12 @@ constexpr auto kCallTimeout = 20s;
 class TlsTransportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string error;
-    pki_ = TestPki::create(&error).release();
-    if (pki_ == nullptr) setup_error_ = new std::string(error);
+    pki_ = TestPki::create(&setup_error_);
   }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
+  static void TearDownTestSuite() { pki_.reset(); }
 
   void SetUp() override {
-    if (pki_ == nullptr) GTEST_FAIL() << "cannot make test certificates: " << *setup_error_;
+    if (pki_ == nullptr) GTEST_FAIL() << "cannot make test certificates: " << setup_error_;
   }
   void TearDown() override {
     for (auto& client : clients_) client->shutdown();
@@ -110,14 +105,11 @@ class TlsTransportTest : public ::testing::Test {
     }
   }
 
-  static TestPki* pki_;
-  static std::string* setup_error_;
+  static inline std::unique_ptr<TestPki> pki_;
+  static inline std::string setup_error_;
   std::vector<std::unique_ptr<RemotingServer>> servers_;
   std::vector<std::unique_ptr<RemotingClient>> clients_;
 };
-
-TestPki* TlsTransportTest::pki_ = nullptr;
-std::string* TlsTransportTest::setup_error_ = nullptr;
 
 TEST_F(TlsTransportTest, RoundTripVerifiesChainAndIpAddress) {
   const std::string addr = startServer(serverTls(TlsServerMode::kEnforcing));
