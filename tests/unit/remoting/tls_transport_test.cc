@@ -171,6 +171,21 @@ TEST_F(TlsTransportTest, DisabledServerMakesTlsClientFailClearly) {
   expectNetworkError(echo(newClient(clientTls()), addr), {"TLS handshake with " + addr + " failed"});
 }
 
+TEST_F(TlsTransportTest, SilentServerFailsTheHandshakeAfterConnectTimeoutNotTheCallTimeout) {
+  // Accepts and then never says a word: the ServerHello never comes.
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string addr = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  TransportOptions options;
+  options.tls = clientTls();
+  options.connect_timeout = 300ms;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  auto r = echo(client, addr);  // the call's own timeout is kCallTimeout
+  expectNetworkError(r, {"TLS handshake with " + addr + " failed: timed out after 300 ms"});
+  client.shutdown();
+}
+
 TEST_F(TlsTransportTest, UnknownCaFailsTheHandshakeNamingAddressAndReason) {
   auto tls = serverTls(TlsServerMode::kEnforcing);
   tls.cert_file = pki_->rogue_cert;
