@@ -1,4 +1,5 @@
-// Remoting transport over TCP (asio): connections, pending calls, and dispatch of peer-initiated requests.
+// Remoting transport over TCP (asio), optionally TLS (OpenSSL; TransportOptions::tls / tls_server, see
+// docs/design/wire-protocol.md "TLS"): connections, pending calls, and dispatch of peer-initiated requests.
 //
 // RemotingClient owns a small pool of I/O threads and one connection per "host:port" address, created on
 // first use and re-created after it closes. RemotingServer accepts connections and dispatches requests.
