@@ -130,11 +130,11 @@ struct ConnectionOptions {
 };
 
 /// One TCP connection (plain or TLS), pinned to one io_context: its stream, timers and read buffer are touched
-/// only on that loop. The public methods are thread-safe: calls register a pending entry and queue their frame under mu_,
-/// and the loop gathers all queued frames into one write. Lifecycle: connecting (client) or open (accepted)
-/// (or a TLS server connection until its handshake, or first byte in permissive mode) -> open -> closed; no frame
-/// is written before open. close() is final and fails every pending call with the close status at once.
-/// Owned by shared_ptr; async continuations hold shared_ptr/weak_ptr, never `this`.
+/// only on that loop. The public methods are thread-safe: calls register a pending entry and queue their frame
+/// under mu_, and the loop gathers all queued frames into one write. Lifecycle: connecting (a client until its
+/// TCP connect and TLS handshake; an accepted connection of a TLS server until its first byte and handshake)
+/// -> open -> closed; no frame is written before open. close() is final and fails every pending call with the
+/// close status at once. Owned by shared_ptr; async continuations hold shared_ptr/weak_ptr, never `this`.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   /// Called once after the connection closed (on the thread that closed it).
