@@ -96,6 +96,30 @@ const std::vector<ConfigProperty>& configProperties() {
       {"aclReplyTrackTtlMillis", "How long a request is remembered for the reply check after it was stored or "
                                  "last answered, ms (1000..86400000).",
        &BrokerConfig::acl_reply_track_ttl_millis},
+      {"tlsServerMode", "TLS on listenPort: disabled (plain only), permissive (TLS and plain on the same port, told "
+                        "apart by the first byte) or enforcing (TLS only; plain connections are closed).",
+       &BrokerConfig::tls_server_mode},
+      {"tlsServerCertPath", "PEM certificate chain the broker presents (required unless tlsServerMode=disabled).",
+       &BrokerConfig::tls_server_cert_path},
+      {"tlsServerKeyPath", "PEM private key of tlsServerCertPath, unencrypted (required unless "
+                           "tlsServerMode=disabled). Its contents are never logged.",
+       &BrokerConfig::tls_server_key_path},
+      {"tlsServerTrustCertPath", "PEM CAs that sign client certificates (tlsServerNeedClientAuth); empty: the "
+                                 "system's trust store.",
+       &BrokerConfig::tls_server_trust_cert_path},
+      {"tlsServerNeedClientAuth", "Require a client certificate signed by tlsServerTrustCertPath (mutual TLS).",
+       &BrokerConfig::tls_server_need_client_auth},
+      {"tlsEnable", "Speak TLS to the external name servers of namesrvAddr.", &BrokerConfig::tls_enable},
+      {"tlsClientTrustCertPath", "With tlsEnable: PEM CAs that sign the name servers' certificates; empty: the "
+                                 "system's trust store.",
+       &BrokerConfig::tls_client_trust_cert_path},
+      {"tlsClientCertPath", "With tlsEnable: PEM certificate presented to name servers (mutual TLS); empty: none.",
+       &BrokerConfig::tls_client_cert_path},
+      {"tlsClientKeyPath", "With tlsEnable: PEM private key of tlsClientCertPath, unencrypted. Never logged.",
+       &BrokerConfig::tls_client_key_path},
+      {"tlsClientAuthServer", "With tlsEnable: verify the name server's certificate chain and address (Apache's "
+                              "default is false; ours is true).",
+       &BrokerConfig::tls_client_auth_server},
   };
   return kTable;
 }
@@ -236,6 +260,13 @@ Status BrokerConfig::validate() const {
     return Status::invalidArgument("flushDiskType must be SYNC_FLUSH or ASYNC_FLUSH");
   if (broker_cluster_name.empty() || broker_name.empty())
     return Status::invalidArgument("brokerClusterName and brokerName must not be empty");
+  if (tls_server_mode != "disabled" && tls_server_mode != "permissive" && tls_server_mode != "enforcing")
+    return Status::invalidArgument("tlsServerMode must be disabled, permissive or enforcing, got " + tls_server_mode);
+  if (tls_server_mode != "disabled" && (tls_server_cert_path.empty() || tls_server_key_path.empty()))
+    return Status::invalidArgument("tlsServerMode=" + tls_server_mode +
+                                   " needs tlsServerCertPath and tlsServerKeyPath");
+  if (tls_client_cert_path.empty() != tls_client_key_path.empty())
+    return Status::invalidArgument("tlsClientCertPath and tlsClientKeyPath must be set together");
   auto levels = parseDelayLevels(message_delay_level);
   if (!levels.isOk()) return levels.status();
   return Status::ok();

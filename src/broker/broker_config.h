@@ -51,6 +51,19 @@ struct BrokerConfig {
   bool acl_reply_check_enable = true;
   int64_t acl_reply_track_max_entries = 100000;
   int64_t acl_reply_track_ttl_millis = 600000;
+  // TLS of the listening port (Apache's tls.server.* properties, camel-cased).
+  std::string tls_server_mode = "disabled";  // disabled | permissive | enforcing
+  std::string tls_server_cert_path;
+  std::string tls_server_key_path;
+  std::string tls_server_trust_cert_path;
+  bool tls_server_need_client_auth = false;
+  // TLS of the broker's own connections to the external name servers of namesrvAddr (Apache's tls.enable and
+  // tls.client.*).
+  bool tls_enable = false;
+  std::string tls_client_trust_cert_path;
+  std::string tls_client_cert_path;
+  std::string tls_client_key_path;
+  bool tls_client_auth_server = true;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

@@ -122,6 +122,13 @@ Status BrokerServer::start() {
   remoting::TransportOptions to;
   to.io_threads = config_.ioThreads();
   to.name = "broker";
+  to.tls_server.mode = config_.tls_server_mode == "enforcing"    ? remoting::TlsServerMode::kEnforcing
+                       : config_.tls_server_mode == "permissive" ? remoting::TlsServerMode::kPermissive
+                                                                 : remoting::TlsServerMode::kDisabled;
+  to.tls_server.cert_file = config_.tls_server_cert_path;
+  to.tls_server.key_file = config_.tls_server_key_path;
+  to.tls_server.trust_cert_file = config_.tls_server_trust_cert_path;
+  to.tls_server.need_client_auth = config_.tls_server_need_client_auth;
   server_ = std::make_unique<remoting::RemotingServer>(to);
   workers_ = std::make_unique<ThreadPool>("broker-worker", static_cast<int>(config_.server_worker_threads));
   ctx_->server = server_.get();
@@ -185,8 +192,13 @@ Status BrokerServer::start() {
   if (!config_.namesrv_addr.empty()) {
     remoting::TransportOptions co;
     co.name = "broker-outer";
+    co.tls.enabled = config_.tls_enable;
+    co.tls.ca_file = config_.tls_client_trust_cert_path;
+    co.tls.cert_file = config_.tls_client_cert_path;
+    co.tls.key_file = config_.tls_client_key_path;
+    co.tls.verify = config_.tls_client_auth_server;
     namesrv_client_ = std::make_unique<remoting::RemotingClient>(co);
-    namesrv_client_->start();
+    if (Status s = namesrv_client_->start(); !s.isOk()) return s.withContext("namesrvAddr client");
   }
   ctx_->topics->setChangeListener([this] { registerBrokerAll(); });
   registerBrokerAll();

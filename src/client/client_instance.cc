@@ -184,7 +184,7 @@ Status ClientInstance::start() {
   remoting_->registerHandler(rc::kGetConsumerRunningInfo, [weak](RemotingCommand req, remoting::Responder r) {
     if (auto self = weak.lock()) self->handleConsumerRunningInfo(std::move(req), std::move(r));
   });
-  remoting_->start();
+  if (Status s = remoting_->start(); !s.isOk()) return s;  // e.g. a TLS CA/cert/key file that cannot be loaded
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10), options_.poll_namesrv_interval, [weak] {
     if (auto self = weak.lock()) self->service_pool_->post([weak] {
       if (auto s = weak.lock()) s->refreshRoutes();

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "remoting/frame_codec.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/tls_context.h"
 
 namespace rocketrpc::remoting {
 namespace detail {
@@ -18,6 +19,10 @@ namespace {
 constexpr size_t kInitialReadBuffer = 64 * 1024;
 constexpr size_t kMinReadSpace = 16 * 1024;
 constexpr const char* kModule = "remoting";
+/// First byte of a TLS record carrying a handshake message (a ClientHello when a connection starts).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+/// On TLS, asio writes one buffer per TLS record: batches of small frames up to this size are copied into one.
+constexpr size_t kTlsCoalesceBytes = 64 * 1024;
 
 thread_local bool t_on_io_thread = false;
 
@@ -125,11 +130,13 @@ Connection::Connection(std::shared_ptr<asio::io_context> ctx, asio::ip::tcp::soc
       options_(std::move(options)),
       handlers_(std::move(handlers)),
       on_close_(std::move(on_close)),
-      socket_(std::move(socket)),
+      stream_(std::move(socket)),
       resolver_(*ctx_),
       connect_timer_(*ctx_),
+      client_(!connected),
       idle_timer_(*ctx_),
-      state_(connected ? State::kOpen : State::kConnecting) {}
+      state_(connected && options_.tls_server_mode == TlsServerMode::kDisabled ? State::kOpen
+                                                                              : State::kConnecting) {}
 
 Connection::~Connection() = default;
 
@@ -137,6 +144,7 @@ void Connection::startConnect(std::string host, std::string port, std::chrono::m
   asio::post(*ctx_, [self = shared_from_this(), host = std::move(host), port = std::move(port), timeout] {
     if (self->isClosed()) return;
     std::weak_ptr<Connection> weak = self;
+    self->tls_host_ = host;
     self->connect_timer_.expires_after(timeout);
     self->connect_timer_.async_wait([weak, timeout](const std::error_code& ec) {
       if (ec) return;
@@ -149,8 +157,8 @@ void Connection::startConnect(std::string host, std::string port, std::chrono::m
     asio::ip::address ip = asio::ip::make_address(host, ec);
     if (!ec) {
       auto port_number = static_cast<uint16_t>(std::stoul(port));
-      self->socket_.async_connect(asio::ip::tcp::endpoint(ip, port_number),
-                                  [self](const std::error_code& e) { self->onConnected(e); });
+      self->stream_.socket().async_connect(asio::ip::tcp::endpoint(ip, port_number),
+                                           [self](const std::error_code& e) { self->onConnected(e); });
       return;
     }
     self->resolver_.async_resolve(
@@ -160,7 +168,7 @@ void Connection::startConnect(std::string host, std::string port, std::chrono::m
             self->close(Status::network(fmt::format("connect to {} failed: {}", self->peer(), e.message())));
             return;
           }
-          asio::async_connect(self->socket_, results,
+          asio::async_connect(self->stream_.socket(), results,
                               [self](const std::error_code& e2, const asio::ip::tcp::endpoint&) {
                                 self->onConnected(e2);
                               });
@@ -176,7 +184,73 @@ void Connection::onConnected(const std::error_code& ec) {
     return;
   }
   std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (options_.tls_context) {
+    auto& tls = stream_.startTls(*options_.tls_context);
+    if (Status s = prepareClientStream(tls, tls_host_); !s.isOk()) {
+      close(Status::network(fmt::format("TLS handshake with {} failed: {}", peer(), s.message())));
+      return;
+    }
+    startHandshake(asio::ssl::stream_base::client);
+    return;
+  }
+  onOpen();
+}
+
+// The handshake gets its own budget (the connect timer re-armed): a slow connect must not starve it.
+void Connection::startHandshake(asio::ssl::stream_base::handshake_type type) {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  const auto timeout = options_.handshake_timeout;
+  connect_timer_.expires_after(timeout);
+  connect_timer_.async_wait([weak, timeout](const std::error_code& ec) {
+    if (ec) return;
+    if (auto conn = weak.lock()) {
+      conn->close(Status::network(
+          fmt::format("TLS handshake with {} failed: timed out after {} ms", conn->peer(), timeout.count())));
+    }
+  });
+  stream_.tls().async_handshake(type, [self = shared_from_this()](const std::error_code& ec) {
+    self->onHandshake(ec);
+  });
+}
+
+void Connection::onHandshake(const std::error_code& ec) {
+  if (isClosed()) return;
+  connect_timer_.cancel();
+  if (ec) {
+    // The one line a refused peer leaves in the log is close()'s, with this reason.
+    std::string reason = tlsErrorText(ec, stream_.tls().native_handle());
+    if (client_ && reason == "connection closed by the peer") reason += " (does the server speak TLS?)";
+    close(Status::network(fmt::format("TLS handshake with {} failed: {}", peer(), reason)));
+    return;
+  }
+  RRPC_LOG(kDebug, kModule, "{}: TLS established with {} ({}, {})", logName(), peer(),
+           SSL_get_version(stream_.tls().native_handle()),
+           SSL_get_cipher_name(stream_.tls().native_handle()));
+  onOpen();
+}
+
+void Connection::onFirstByte(const std::error_code& ec) {
+  if (isClosed()) return;
+  if (ec) {
+    close(streamError(ec, "closed"));
+    return;
+  }
+  // A plain frame starting with 0x16 would announce over 369 MB, far beyond max_frame_bytes (16 MiB default).
+  if (first_byte_ == kTlsHandshakeRecord) {
+    stream_.startTls(*options_.tls_context);
+    startHandshake(asio::ssl::stream_base::server);
+    return;
+  }
+  if (options_.tls_server_mode == TlsServerMode::kPermissive) {
+    onOpen();  // plain: the peeked byte is still in the socket for the frame reader
+    return;
+  }
+  close(Status::network(fmt::format("plain (non-TLS) connection from {} refused: this server accepts TLS only",
+                                    peer())));
+}
+
+void Connection::onOpen() {
   bool need_write = false;
   std::vector<std::function<void(const Status&)>> waiters;
   {
@@ -189,7 +263,7 @@ void Connection::onConnected(const std::error_code& ec) {
     }
     waiters.swap(open_waiters_);
   }
-  RRPC_LOG(kDebug, kModule, "{}: connected to {}", logName(), peer());
+  if (client_) RRPC_LOG(kDebug, kModule, "{}: connected to {}", logName(), peer());
   last_activity_ = std::chrono::steady_clock::now();
   armIdleTimer(last_activity_ + options_.idle_timeout);
   doRead();
@@ -201,10 +275,17 @@ void Connection::startAccepted() {
   asio::post(*ctx_, [self = shared_from_this()] {
     if (self->isClosed()) return;
     std::error_code ignored;
-    self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     self->last_activity_ = std::chrono::steady_clock::now();
     self->armIdleTimer(self->last_activity_ + self->options_.idle_timeout);
-    self->doRead();
+    if (self->options_.tls_server_mode == TlsServerMode::kDisabled || !self->options_.tls_context) {
+      self->doRead();
+      return;
+    }
+    // Until the first byte arrives the idle timer bounds the wait, as for any quiet plain connection.
+    self->stream_.socket().async_receive(
+        asio::buffer(&self->first_byte_, 1), asio::socket_base::message_peek,
+        [self](const std::error_code& ec, size_t) { self->onFirstByte(ec); });
   });
 }
 
@@ -237,8 +318,9 @@ void Connection::closeSocket() {
   resolver_.cancel();
   connect_timer_.cancel();
   idle_timer_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  // No TLS close_notify: the peer sees the end of the TCP stream, which it treats as the close.
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
 }
 
 bool Connection::isOpen() const {
@@ -327,20 +409,39 @@ void Connection::doWrite() {
     write_batch_.swap(write_queue_);  // every frame queued so far goes out in one gathered write
   }
   write_buffers_.clear();
-  write_buffers_.reserve(write_batch_.size());
-  for (const auto& frame : write_batch_) write_buffers_.push_back(asio::buffer(frame));
-  asio::async_write(socket_, write_buffers_,
-                    [self = shared_from_this()](const std::error_code& ec, size_t) { self->onWrite(ec); });
+  if (stream_.isTls() && write_batch_.size() > 1) {
+    size_t total = 0;
+    for (const auto& frame : write_batch_) total += frame.size();
+    if (total <= kTlsCoalesceBytes) {
+      tls_write_buf_.clear();
+      for (const auto& frame : write_batch_) tls_write_buf_.append(frame);
+      write_buffers_.push_back(asio::buffer(tls_write_buf_));
+    }
+  }
+  if (write_buffers_.empty()) {
+    write_buffers_.reserve(write_batch_.size());
+    for (const auto& frame : write_batch_) write_buffers_.push_back(asio::buffer(frame));
+  }
+  stream_.asyncWrite(write_buffers_,
+                     [self = shared_from_this()](const std::error_code& ec, size_t) { self->onWrite(ec); });
 }
 
 void Connection::onWrite(const std::error_code& ec) {
   write_batch_.clear();
   if (ec) {
-    close(Status::network(fmt::format("connection to {} closed: write failed: {}", peer(), ec.message())));
+    close(streamError(ec, "closed: write failed"));
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();
   doWrite();
+}
+
+Status Connection::streamError(const std::error_code& ec, std::string_view what) {
+  if (stream_.isTls()) {
+    return Status::network(fmt::format("connection to {} {}: TLS: {}", peer(), what,
+                                       tlsErrorText(ec, stream_.tls().native_handle())));
+  }
+  return Status::network(fmt::format("connection to {} {}: {}", peer(), what, ec.message()));
 }
 
 // ---- Connection: reads and dispatch -------------------------------------------------------------------------
@@ -363,16 +464,23 @@ void Connection::doRead() {
     }
     if (read_buf_.size() < wanted) read_buf_.resize(wanted);
   }
-  socket_.async_read_some(asio::buffer(read_buf_.data() + read_end_, read_buf_.size() - read_end_),
-                          [self = shared_from_this()](const std::error_code& ec, size_t n) { self->onRead(ec, n); });
+  stream_.asyncReadSome(asio::buffer(read_buf_.data() + read_end_, read_buf_.size() - read_end_),
+                        [self = shared_from_this()](const std::error_code& ec, size_t n) { self->onRead(ec, n); });
 }
 
 void Connection::onRead(const std::error_code& ec, size_t n) {
   if (isClosed()) return;
   if (ec) {
-    close(Status::network(fmt::format("connection to {} closed: {}", peer(), ec.message())));
+    if (client_ && !received_any_ && !stream_.isTls() && ec == asio::error::eof) {
+      close(Status::network(fmt::format("connection to {} closed by the peer before any reply (does the server "
+                                        "require TLS?)",
+                                        peer())));
+      return;
+    }
+    close(streamError(ec, "closed"));
     return;
   }
+  received_any_ = true;
   read_end_ += n;
   last_activity_ = std::chrono::steady_clock::now();
   while (read_begin_ < read_end_) {

@@ -1,14 +1,17 @@
 // Private to src/remoting: the I/O loop pool, the request-handler table and Connection, the one TCP connection
-// class used by both RemotingClient and RemotingServer (requests and responses flow both ways on it).
+// class used by both RemotingClient and RemotingServer (requests and responses flow both ways on it), plain or
+// TLS (ByteStream).
 #pragma once
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -67,6 +70,48 @@ class IoPool {
   bool stopped_ = false;  // guarded by mu_
 };
 
+/// The byte stream under a Connection: the TCP socket, or a TLS stream over it once startTls() moved the socket
+/// in. The frame codec, pending calls, write batching and idle timer above it do not know which; the plain path
+/// costs one predictable branch per read and per write. Loop-confined like its connection.
+class ByteStream {
+ public:
+  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+  explicit ByteStream(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
+  /// The TCP socket (under the TLS stream if any): options, shutdown, close.
+  asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : socket_; }
+  bool isTls() const { return tls_.has_value(); }
+  /// Wraps the socket in a TLS stream using `context` (which must outlive this stream). Once only.
+  TlsStream& startTls(asio::ssl::context& context) {
+    tls_.emplace(std::move(socket_), context);
+    return *tls_;
+  }
+  /// Precondition: isTls().
+  TlsStream& tls() { return *tls_; }
+
+  template <typename MutableBuffers, typename Handler>
+  void asyncReadSome(const MutableBuffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      socket_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <typename ConstBuffers, typename Handler>
+  void asyncWrite(const ConstBuffers& buffers, Handler&& handler) {
+    if (tls_) {
+      asio::async_write(*tls_, buffers, std::forward<Handler>(handler));
+    } else {
+      asio::async_write(socket_, buffers, std::forward<Handler>(handler));
+    }
+  }
+
+ private:
+  asio::ip::tcp::socket socket_;  // moved into tls_ by startTls()
+  std::optional<TlsStream> tls_;
+};
+
 struct ConnectionOptions {
   /// "host:port" of the peer, used in messages and by Responder::remoteAddress().
   std::string peer;
@@ -74,13 +119,22 @@ struct ConnectionOptions {
   std::string log_name;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::chrono::milliseconds idle_timeout{0};
+  /// TLS context shared by the connections of one client or server; null: plain TCP. Client side: every
+  /// connection does a TLS handshake after connecting, before any frame is written.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  /// Server side: kDisabled serves plain TCP; kPermissive and kEnforcing peek at the first byte (0x16 = a TLS
+  /// handshake record) and do the TLS handshake, or serve plain (permissive) or refuse the connection (enforcing).
+  TlsServerMode tls_server_mode = TlsServerMode::kDisabled;
+  /// Longest TLS handshake (client: counted with the connect). Default 3 s.
+  std::chrono::milliseconds handshake_timeout{3000};
 };
 
-/// One TCP connection, pinned to one io_context: its socket, timers and read buffer are touched only on that
-/// loop. The public methods are thread-safe: calls register a pending entry and queue their frame under mu_,
-/// and the loop gathers all queued frames into one write. Lifecycle: connecting (client) or open (accepted)
-/// -> closed; close() is final and fails every pending call with the close status at once.
-/// Owned by shared_ptr; async continuations hold shared_ptr/weak_ptr, never `this`.
+/// One TCP connection (plain or TLS), pinned to one io_context: its stream, timers and read buffer are touched
+/// only on that loop. The public methods are thread-safe: calls register a pending entry and queue their frame
+/// under mu_, and the loop gathers all queued frames into one write. Lifecycle: connecting (a client until its
+/// TCP connect and TLS handshake; an accepted connection of a TLS server until its first byte and handshake)
+/// -> open -> closed; no frame is written before open. close() is final and fails every pending call with the
+/// close status at once. Owned by shared_ptr; async continuations hold shared_ptr/weak_ptr, never `this`.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   /// Called once after the connection closed (on the thread that closed it).
@@ -96,7 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// Client side: resolves and connects; a failure closes the connection with Network
   /// "connect to <peer> failed: ...". Frames queued meanwhile are written once connected.
   void startConnect(std::string host, std::string port, std::chrono::milliseconds timeout);
-  /// Server side: starts reading an accepted socket.
+  /// Server side: starts reading an accepted socket (after the TLS handshake when the server speaks TLS).
   void startAccepted();
 
   /// Registers a pending call (completed by the response with `opaque`, by Timeout at `deadline`, or by the close
@@ -129,6 +183,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Loop-confined.
   void onConnected(const std::error_code& ec);
+  void startHandshake(asio::ssl::stream_base::handshake_type type);
+  void onHandshake(const std::error_code& ec);
+  void onFirstByte(const std::error_code& ec);
+  /// Connected (and TLS-established): writes what was queued, starts reading, tells the open waiters.
+  void onOpen();
+  /// "connection to <peer> closed: <reason>" for a failed read or write.
+  Status streamError(const std::error_code& ec, std::string_view what);
   void doRead();
   void onRead(const std::error_code& ec, size_t n);
   void handleFrame(RemotingCommand cmd);
@@ -150,9 +211,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const CloseHook on_close_;
 
   // Loop-confined.
-  asio::ip::tcp::socket socket_;
+  ByteStream stream_;
   asio::ip::tcp::resolver resolver_;
-  asio::steady_timer connect_timer_;
+  asio::steady_timer connect_timer_;  // the connect, then the TLS handshake
+  const bool client_;                 // we connected (not accepted)
+  bool received_any_ = false;         // a byte was read on this connection
+  std::string tls_host_;              // client: the host name or IP address verified in the server's certificate
+  unsigned char first_byte_ = 0;      // server with TLS: the peeked first byte
+  std::string tls_write_buf_;         // TLS: small batched frames coalesced into one record (capacity reused)
   asio::steady_timer idle_timer_;
   std::vector<char> read_buf_;
   size_t read_begin_ = 0;

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "remoting/connection.h"
 #include "remoting/frame_codec.h"
+#include "remoting/tls_context.h"
 
 namespace rocketrpc::remoting {
 namespace {
@@ -92,11 +93,23 @@ Status encodeRequest(RemotingCommand& request, size_t max_frame_bytes, std::stri
 /// Thread-safe. State machine: kNew -> kRunning (start() or first call) -> kShutdown (final).
 class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient::Impl> {
  public:
-  explicit Impl(TransportOptions options) : options_(normalized(std::move(options))) {}
+  explicit Impl(TransportOptions options) : options_(normalized(std::move(options))) {
+    if (options_.tls.enabled) {
+      // Once per client: every connection shares it. A bad file fails start() and every call, naming the file.
+      auto made = detail::makeClientTlsContext(options_.tls);
+      if (made.isOk()) {
+        tls_context_ = std::move(*made);
+      } else {
+        tls_error_ = made.status().withContext(options_.name);
+      }
+    }
+  }
 
-  void start() {
+  Status start() {
+    if (!tls_error_.isOk()) return tls_error_;
     std::lock_guard<std::mutex> lock(mu_);
     startLocked();
+    return Status::ok();
   }
 
   void shutdown() {
@@ -219,6 +232,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
     std::string host;
     std::string port;
     std::shared_ptr<Connection> conn;
+    if (!tls_error_.isOk()) return tls_error_;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (state_ == RunState::kShutdown) return Status::closed(fmt::format("{} is shut down", options_.name));
@@ -228,7 +242,13 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
       if (!s.isOk()) return s;
       startLocked();
       auto ctx = pool_->next();
-      ConnectionOptions conn_options{addr, options_.name, options_.max_frame_bytes, options_.idle_timeout};
+      ConnectionOptions conn_options;
+      conn_options.peer = addr;
+      conn_options.log_name = options_.name;
+      conn_options.max_frame_bytes = options_.max_frame_bytes;
+      conn_options.idle_timeout = options_.idle_timeout;
+      conn_options.tls_context = tls_context_;
+      conn_options.handshake_timeout = options_.connect_timeout;
       std::weak_ptr<Impl> weak = weak_from_this();
       conn = std::make_shared<Connection>(
           ctx, asio::ip::tcp::socket(*ctx), handlers_, std::move(conn_options),
@@ -250,6 +270,8 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
 
   const TransportOptions options_;
   const std::shared_ptr<detail::HandlerRegistry> handlers_ = std::make_shared<detail::HandlerRegistry>();
+  std::shared_ptr<asio::ssl::context> tls_context_;  // set by the constructor when TLS is on, then read-only
+  Status tls_error_;                                 // set by the constructor when the TLS context failed
   mutable std::mutex mu_;
   RunState state_ = RunState::kNew;      // guarded by mu_
   std::shared_ptr<IoPool> pool_;         // guarded by mu_; set once by startLocked()
@@ -258,7 +280,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
 
 RemotingClient::RemotingClient(TransportOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 RemotingClient::~RemotingClient() { impl_->shutdown(); }
-void RemotingClient::start() { impl_->start(); }
+Status RemotingClient::start() { return impl_->start(); }
 void RemotingClient::shutdown() { impl_->shutdown(); }
 void RemotingClient::registerHandler(int32_t code, RequestHandler handler) {
   impl_->registerHandler(code, std::move(handler));
@@ -297,6 +319,12 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ == RunState::kRunning) return Status::invalidArgument(options_.name + " is already started");
     if (state_ == RunState::kShutdown) return Status::closed(options_.name + " is shut down");
+    if (options_.tls_server.mode != TlsServerMode::kDisabled && !tls_context_) {
+      // Once per server, before binding: a bad certificate, key or trust file fails start() naming the file.
+      auto made = detail::makeServerTlsContext(options_.tls_server);
+      if (!made.isOk()) return made.status().withContext(options_.name);
+      tls_context_ = std::move(*made);
+    }
     auto pool = std::make_shared<IoPool>(options_.io_threads);
     auto ctx = pool->first();
     const std::string bind_host = host.empty() ? "0.0.0.0" : host;
@@ -333,7 +361,10 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
     state_ = RunState::kRunning;
     pool->start();
     asio::post(*ctx, [self = shared_from_this()] { self->doAccept(); });
-    RRPC_LOG(kInfo, kModule, "{}: listening on {}", options_.name, endpointString(local));
+    RRPC_LOG(kInfo, kModule, "{}: listening on {}{}", options_.name, endpointString(local),
+             options_.tls_server.mode == TlsServerMode::kEnforcing    ? " (TLS only)"
+             : options_.tls_server.mode == TlsServerMode::kPermissive ? " (TLS and plain)"
+                                                                      : "");
     return Status::ok();
   }
 
@@ -433,7 +464,14 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
       return;
     }
     std::string remote_addr = endpointString(remote);
-    ConnectionOptions conn_options{remote_addr, options_.name, options_.max_frame_bytes, options_.idle_timeout};
+    ConnectionOptions conn_options;
+    conn_options.peer = remote_addr;
+    conn_options.log_name = options_.name;
+    conn_options.max_frame_bytes = options_.max_frame_bytes;
+    conn_options.idle_timeout = options_.idle_timeout;
+    conn_options.tls_context = tls_context_;
+    conn_options.tls_server_mode = options_.tls_server.mode;
+    conn_options.handshake_timeout = options_.connect_timeout;
     std::weak_ptr<Impl> weak = weak_from_this();
     auto conn = std::make_shared<Connection>(
         ctx, std::move(socket), handlers_, std::move(conn_options),
@@ -488,6 +526,7 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
   std::shared_ptr<IoPool> pool_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> accept_retry_timer_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // set by start() (TLS modes) before the loops run
   std::unordered_map<std::string, std::shared_ptr<Connection>> connections_;             // guarded by mu_
   std::shared_ptr<const std::function<void(const std::string&)>> close_listener_;  // guarded by mu_
 };

@@ -1,4 +1,5 @@
-// Remoting transport over TCP (asio): connections, pending calls, and dispatch of peer-initiated requests.
+// Remoting transport over TCP (asio), optionally TLS (OpenSSL; TransportOptions::tls / tls_server, see
+// docs/design/wire-protocol.md "TLS"): connections, pending calls, and dispatch of peer-initiated requests.
 //
 // RemotingClient owns a small pool of I/O threads and one connection per "host:port" address, created on
 // first use and re-created after it closes. RemotingServer accepts connections and dispatches requests.
@@ -68,7 +69,7 @@ using ResponseCallback = std::function<void(Result<RemotingCommand>)>;
 struct TransportOptions {
   /// Number of I/O threads (event loops). Default 1; 1..64.
   int io_threads = 1;
-  /// Connect timeout. Default 3 s.
+  /// Connect timeout; with TLS also the longest TLS handshake (client and server side). Default 3 s.
   std::chrono::milliseconds connect_timeout{3000};
   /// Largest frame accepted or sent (length prefix + 4). Default 16 MiB as in Apache RocketMQ.
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
@@ -82,7 +83,8 @@ struct TransportOptions {
   SerializeType request_serialize_type = SerializeType::kJson;
   /// RemotingClient only: ACL credentials every request it sends is signed with (acl_signer.h). Default: none.
   AclCredentials credentials;
-  /// RemotingClient only: TLS on every connection it opens. Default: off.
+  /// RemotingClient only: TLS on every connection it opens (handshake before the first frame; a failed one
+  /// fails the connection's calls with Network "TLS handshake with <addr> failed: <reason>"). Default: off.
   TlsOptions tls;
   /// RemotingServer only: TLS for accepted connections. Default: off.
   TlsServerOptions tls_server;
@@ -95,8 +97,9 @@ class RemotingClient {
   RemotingClient(const RemotingClient&) = delete;
   RemotingClient& operator=(const RemotingClient&) = delete;
 
-  /// Starts the I/O threads. Idempotent.
-  void start();
+  /// Starts the I/O threads. Idempotent. Fails (InvalidArgument naming the file) when TLS is on and its CA,
+  /// certificate or key file cannot be loaded; calls then fail with the same status.
+  Status start();
   /// Fails all pending calls with Closed, closes every connection, joins the I/O threads. Idempotent.
   /// Must not be called from an I/O thread.
   void shutdown();
@@ -137,7 +140,9 @@ class RemotingServer {
   /// Called when a connection closes, with its remote address (for producer/consumer table clean-up).
   void setCloseListener(std::function<void(const std::string& remote_addr)> listener);
 
-  /// Binds host:port (port 0 = any free port) and starts the I/O threads.
+  /// Binds host:port (port 0 = any free port) and starts the I/O threads. With tls_server.mode other than
+  /// kDisabled, first loads the certificate, key and trust files: one that cannot be loaded fails start()
+  /// (InvalidArgument naming the file).
   Status start(const std::string& host, uint16_t port);
   /// The bound port (after start).
   uint16_t port() const;

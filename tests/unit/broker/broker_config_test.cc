@@ -44,6 +44,34 @@ TEST(BrokerConfigTest, SelectorThreadsDefaultToOnePerFourHardwareThreads) {
   EXPECT_NE(s.message().find("serverSelectorThreads"), std::string::npos) << s.toString();
 }
 
+TEST(BrokerConfigTest, TlsKeysAreReadAndValidated) {
+  BrokerConfig c;
+  EXPECT_EQ(c.tls_server_mode, "disabled");
+  EXPECT_FALSE(c.tls_server_need_client_auth);
+  ASSERT_TRUE(applyConfigText(c, "tlsServerMode=enforcing\n").isOk());
+  Status s = c.validate();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("tlsServerCertPath"), std::string::npos) << s.toString();
+  ASSERT_TRUE(applyConfigText(c, "tlsServerCertPath=/etc/b.crt\ntlsServerKeyPath=/etc/b.key\n"
+                                 "tlsServerTrustCertPath=/etc/ca.crt\ntlsServerNeedClientAuth=true\n")
+                  .isOk());
+  EXPECT_TRUE(c.validate().isOk()) << c.validate().toString();
+  EXPECT_EQ(c.tls_server_key_path, "/etc/b.key");
+  EXPECT_TRUE(c.tls_server_need_client_auth);
+  c.tls_server_mode = "sometimes";
+  s = c.validate();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("tlsServerMode"), std::string::npos) << s.toString();
+  c.tls_server_mode = "permissive";
+  ASSERT_TRUE(applyConfigText(c, "tlsEnable=true\ntlsClientCertPath=/etc/c.crt\n").isOk());
+  EXPECT_FALSE(c.validate().isOk());  // a client certificate without its key
+  const std::string help = describeConfig();
+  for (const char* key : {"tlsServerMode = disabled", "tlsServerCertPath", "tlsServerKeyPath", "tlsServerTrustCertPath",
+                          "tlsServerNeedClientAuth = false", "tlsEnable = false"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+}
+
 TEST(BrokerConfigTest, DelayLevelsParse) {
   auto levels = parseDelayLevels("1s 5s 1m 2h 1d");
   ASSERT_TRUE(levels.isOk());
