@@ -14,6 +14,7 @@
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/transport.h"
+#include "store/directory_lock.h"
 
 namespace rocketrpc::broker {
 
@@ -98,6 +99,10 @@ Status BrokerServer::start() {
   ctx_->delay_levels_ms = *parseDelayLevels(config_.message_delay_level);
 
   const std::string root = config_.storeRoot();
+  // Before anything reads or writes the store: a second broker on the same directory stops here.
+  auto store_lock = store::DirectoryLock::acquire(root);
+  if (!store_lock.isOk()) return store_lock.status();
+  store_lock_ = std::move(*store_lock);
   store::MessageStoreOptions so;
   so.root_dir = root;
   so.commit_log_segment_size = config_.maped_file_size_commit_log;
@@ -285,6 +290,7 @@ void BrokerServer::shutdown() {
     Status s = ctx_->store->close();
     if (!s.isOk()) RRPC_LOG(kError, "broker", "closing the store failed: {}", s.toString());
   }
+  store_lock_.reset();
   RRPC_LOG(kInfo, "broker", "broker {} stopped", config_.broker_name);
 }
 
