@@ -7,9 +7,11 @@
 #include "broker/broker_metrics.h"
 #include "broker/processor/processors.h"
 #include "broker/pull_request_hold_service.h"
+#include "broker/request_names.h"
 #include "broker/schedule_message_service.h"
 #include "common/executor.h"
 #include "common/log.h"
+#include "common/thread_guard.h"
 #include "namesrv/name_server.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
@@ -153,7 +155,21 @@ Status BrokerServer::start() {
     server_->registerHandler(entry.code, [ctx, code = entry.code, handler = entry.factory(ctx_)](
                                              RemotingCommand request, remoting::Responder responder) {
       ctx->metrics.countRequest(code);
-      handler(std::move(request), std::move(responder));
+      // The door: no processor sees a name that breaks the rules (remoting/protocol/names.h).
+      if (Status s = checkRequestNames(request); !s.isOk()) {
+        ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
+        responder.respond(RemotingCommand::responseTo(request, remoting::response_code::kSystemError, s.message()));
+        return;
+      }
+      // A processor that throws (a bug) costs its request an error answer, never the I/O thread.
+      RemotingCommand stub;
+      stub.opaque = request.opaque;
+      stub.serialize_type = request.serialize_type;
+      if (!runGuarded("broker request handler", [&] { handler(std::move(request), responder); })) {
+        responder.respond(RemotingCommand::responseTo(
+            stub, remoting::response_code::kSystemError,
+            "internal error processing request code " + std::to_string(code)));
+      }
     });
   }
   server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
@@ -260,6 +276,10 @@ std::string BrokerServer::metricsText() const {
            std::to_string(ctx_->clients.producerCount()) + "\n";
   extra += "# TYPE rocketrpc_broker_consumers gauge\nrocketrpc_broker_consumers " +
            std::to_string(ctx_->clients.consumerCount()) + "\n";
+  extra += "# HELP rocketrpc_broker_caught_exceptions_total Exceptions caught at the top of a thread, task or "
+           "request handler (each one a bug; the broker went on serving).\n"
+           "# TYPE rocketrpc_broker_caught_exceptions_total counter\nrocketrpc_broker_caught_exceptions_total " +
+           std::to_string(caughtExceptionCount()) + "\n";
   if (ctx_->store) {
     extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
              std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";

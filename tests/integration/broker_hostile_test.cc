@@ -8,12 +8,20 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "broker/broker_config.h"
+#include "broker/broker_context.h"
 #include "broker/broker_server.h"
+#include "broker/processor/processors.h"
+#include "common/thread_guard.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/transport.h"
 #include "support/subprocess.h"
@@ -109,6 +117,163 @@ TEST(BrokerStoreLockTest, InProcessSecondStartIsRefusedAndTheLockIsFreedByShutdo
   EXPECT_TRUE(serves(client, third.address()));
   third.shutdown();
   client.shutdown();
+}
+
+// ---- hostile names (issue 10 item 1) ----------------------------------------------------------------------
+
+class BrokerHostileTest : public testing::OwnBrokerTest {
+ protected:
+  BrokerHostileTest() : OwnBrokerTest("broker_hostile") {}
+  void configure(broker::BrokerConfig& config) override {
+    config.flush_consumer_offset_interval = 100;  // the store's offset persist runs often
+  }
+  void SetUp() override {
+    OwnBrokerTest::SetUp();
+    client_.start();
+  }
+  void TearDown() override {
+    client_.shutdown();
+    OwnBrokerTest::TearDown();
+  }
+  // A request with a binary (ROCKETMQ) header, which carries any bytes in its strings (JSON cannot).
+  static RemotingCommand binary(int32_t code) {
+    auto req = RemotingCommand::request(code);
+    req.serialize_type = remoting::SerializeType::kRocketMq;
+    return req;
+  }
+  // The answer, or a failed expectation (a timeout included: silence is a failure here).
+  RemotingCommand call(RemotingCommand req) {
+    auto r = client_.invokeSync(addr_, std::move(req), 5s);
+    EXPECT_TRUE(r.isOk()) << "no answer: " << r.status().toString();
+    return r.isOk() ? *r : RemotingCommand{};
+  }
+  std::string readFile(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // The file parses as JSON (nlohmann rejects invalid UTF-8 too).
+  bool isValidJson(const std::filesystem::path& path) {
+    return !nlohmann::json::parse(readFile(path), nullptr, false).is_discarded();
+  }
+  RemotingCommand createTopic(const std::string& topic, const std::string& filter_type = "SINGLE_TAG") {
+    auto req = binary(rc::kUpdateAndCreateTopic);
+    req.set("topic", topic);
+    req.set("readQueueNums", int64_t{4});
+    req.set("writeQueueNums", int64_t{4});
+    req.set("perm", int64_t{6});
+    req.set("topicFilterType", filter_type);
+    return call(std::move(req));
+  }
+  RemotingCommand updateOffset(const std::string& group, const std::string& topic, int64_t offset) {
+    auto req = binary(rc::kUpdateConsumerOffset);
+    req.set("consumerGroup", group);
+    req.set("topic", topic);
+    req.set("queueId", int64_t{0});
+    req.set("commitOffset", offset);
+    return call(std::move(req));
+  }
+
+  remoting::RemotingClient client_;
+};
+
+TEST_F(BrokerHostileTest, OffsetCommitWithInvalidUtf8GroupIsRefusedAndOffsetsStillPersist) {
+  const uint64_t caught_before = caughtExceptionCount();
+  auto r = updateOffset("g\xff", "hostile_topic", 5);
+  EXPECT_EQ(r.code, resp::kSystemError);
+  EXPECT_NE(r.remarkOrEmpty().find("group"), std::string::npos) << r.remarkOrEmpty();
+  // The same with the bad bytes in the topic, and a name that is valid UTF-8 but outside the rules.
+  EXPECT_EQ(updateOffset("g", "t\xff", 5).code, resp::kSystemError);
+  EXPECT_EQ(updateOffset("g/../x", "t", 5).code, resp::kSystemError);
+  // Nothing of them reached the offset table: the persist (run by the store every 100 ms, and here) works.
+  EXPECT_FALSE(server_->context().store->consumerOffsets().get("g\xff", "hostile_topic", 0).has_value());
+  EXPECT_TRUE(server_->context().store->persistConsumerOffsets().isOk());
+  EXPECT_EQ(updateOffset("good_group", "hostile_topic", 7).code, resp::kSuccess);
+  EXPECT_TRUE(server_->context().store->persistConsumerOffsets().isOk());
+  std::this_thread::sleep_for(300ms);  // a few background persists
+  const auto file = dir_ / "config" / "consumerOffset.json";
+  ASSERT_TRUE(isValidJson(file)) << readFile(file);
+  EXPECT_NE(readFile(file).find("hostile_topic@good_group"), std::string::npos);
+  EXPECT_TRUE(serves(client_, addr_));
+  EXPECT_EQ(caughtExceptionCount(), caught_before);
+}
+
+TEST_F(BrokerHostileTest, StoreOffsetTableWritesArbitraryBytesAsValidJson) {
+  // Behind the door, the store itself must not throw on bytes that are not UTF-8 (a path the door misses).
+  auto& offsets = server_->context().store->consumerOffsets();
+  offsets.set("g\xff\xfe", "t\xc3", 0, 1);
+  EXPECT_TRUE(server_->context().store->persistConsumerOffsets().isOk());
+  EXPECT_TRUE(isValidJson(dir_ / "config" / "consumerOffset.json"));
+  offsets.removeGroup("g\xff\xfe");
+  EXPECT_TRUE(server_->context().store->persistConsumerOffsets().isOk());
+}
+
+TEST_F(BrokerHostileTest, TopicCreationWithInvalidFilterTypeIsAnsweredAndTopicsStayWritable) {
+  auto r = createTopic("hostile_filter_topic", "\xff");
+  EXPECT_EQ(r.code, resp::kSystemError);
+  EXPECT_NE(r.remarkOrEmpty().find("topicFilterType"), std::string::npos) << r.remarkOrEmpty();
+  EXPECT_FALSE(server_->context().topics->find("hostile_filter_topic").has_value());
+  // Creation and persistence keep working: by admin, and by auto-creation on send.
+  EXPECT_EQ(createTopic("hostile_after_topic").code, resp::kSuccess);
+  EXPECT_EQ(createTopic("hostile_multi_topic", "MULTI_TAG").code, resp::kSuccess);
+  auto send = binary(rc::kSendMessageV2);
+  send.set("a", "hostile_pg");
+  send.set("b", "hostile_auto_topic");
+  send.set("c", "TBW102");
+  send.set("d", int64_t{4});
+  send.set("e", int64_t{0});
+  send.set("f", int64_t{0});
+  send.set("g", int64_t{0});
+  send.set("h", int64_t{0});
+  send.body = "hello";
+  EXPECT_EQ(call(std::move(send)).code, resp::kSuccess);
+  EXPECT_TRUE(server_->context().topics->find("hostile_auto_topic").has_value());
+  const auto file = dir_ / "config" / "topics.json";
+  ASSERT_TRUE(isValidJson(file)) << readFile(file);
+  EXPECT_NE(readFile(file).find("hostile_auto_topic"), std::string::npos);
+}
+
+TEST_F(BrokerHostileTest, EveryHeaderNameIsCheckedAtTheDoor) {
+  struct Case {
+    int32_t code;
+    const char* key;
+    std::string value;
+  };
+  const std::vector<Case> cases = {
+      {rc::kQueryConsumerOffset, "consumerGroup", "g\xff"},
+      {rc::kQueryConsumerOffset, "topic", std::string(128, 'a')},
+      {rc::kPullMessage, "consumerGroup", "bad group"},
+      {rc::kGetMaxOffset, "topic", "t\x01"},
+      {rc::kGetConsumerListByGroup, "consumerGroup", std::string(256, 'g')},
+      {rc::kUnregisterClient, "clientID", "c\xff"},
+      {rc::kSendMessageV2, "a", "pg\xff"},
+      {rc::kSendMessageV2, "b", "t\xff"},
+      {rc::kSendMessage, "producerGroup", "pg\xff"},
+      {rc::kSendMessage, "properties", "KEYS\x01k\xff\x02TAGS\x01t"},
+      {rc::kConsumerSendMsgBack, "group", "g\xff"},
+      {rc::kDeleteTopicInBroker, "topic", "t\xff"},
+      {broker::kDeleteSubscriptionGroup, "groupName", "g\xff"},
+  };
+  for (const Case& c : cases) {
+    auto req = binary(c.code);
+    req.set(c.key, c.value);
+    auto r = call(std::move(req));
+    EXPECT_EQ(r.code, resp::kSystemError) << "code " << c.code << " " << c.key << ": " << r.remarkOrEmpty();
+    EXPECT_NE(r.remarkOrEmpty().find("The specified"), std::string::npos) << r.remarkOrEmpty();
+  }
+  // Names in bodies: a heartbeat whose group has a space is refused as a whole.
+  auto hb = RemotingCommand::request(rc::kHeartBeat);
+  hb.body = R"({"clientID":"127.0.0.1@x","producerDataSet":[],"consumerDataSet":[{"groupName":"bad group",)"
+            R"("consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":)"
+            R"("CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[],"unitMode":false}]})";
+  auto r = call(std::move(hb));
+  EXPECT_EQ(r.code, resp::kSystemError) << r.remarkOrEmpty();
+  EXPECT_FALSE(server_->context().topics->find("%RETRY%bad group").has_value());
+  const std::string metrics = server_->metricsText();
+  EXPECT_NE(metrics.find("rocketrpc_broker_requests_refused_names_total " + std::to_string(cases.size())),
+            std::string::npos);
+  EXPECT_TRUE(serves(client_, addr_));
 }
 
 }  // namespace
