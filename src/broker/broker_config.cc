@@ -77,6 +77,16 @@ const std::vector<ConfigProperty>& configProperties() {
        &BrokerConfig::server_selector_threads},
       {"serverWorkerThreads", "Threads running request processors (1..256).", &BrokerConfig::server_worker_threads},
       {"metricsPort", "Prometheus text endpoint on 127.0.0.1:<port> (0 = off).", &BrokerConfig::metrics_port},
+      {"maxTransferBytesOnMessageInMemory",
+       "Bytes one pull may return, whatever its maxMsgBytes asks (at least one message; 1024..67108864). Applied "
+       "before the store reads anything.",
+       &BrokerConfig::max_transfer_bytes_on_message_in_memory},
+      {"maxPullHoldTimeMills",
+       "Longest a long-polling pull is held, whatever its suspendTimeoutMillis asks, ms (1000..3600000).",
+       &BrokerConfig::max_pull_hold_time_mills},
+      {"maxPullHoldsPerConnection",
+       "Long-polling pulls held at once for one connection; more are answered SYSTEM_BUSY (1..65536).",
+       &BrokerConfig::max_pull_holds_per_connection},
   };
   return kTable;
 }
@@ -207,7 +217,11 @@ Status BrokerConfig::validate() const {
                    range("serverWorkerThreads", server_worker_threads, 1, 256),
                    range("metricsPort", metrics_port, 0, 65535),
                    range("channelExpiredTimeout", channel_expired_timeout, 1000, 3600000),
-                   range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000)}) {
+                   range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000),
+                   range("maxTransferBytesOnMessageInMemory", max_transfer_bytes_on_message_in_memory, 1024,
+                         64 * 1024 * 1024),
+                   range("maxPullHoldTimeMills", max_pull_hold_time_mills, 1000, 3600000),
+                   range("maxPullHoldsPerConnection", max_pull_holds_per_connection, 1, 65536)}) {
     if (!s.isOk()) return s;
   }
   if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")

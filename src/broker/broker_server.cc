@@ -257,6 +257,7 @@ void BrokerServer::onConnectionClosed(const std::string& remote_addr) {
   if (!ctx) return;
   ctx->metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
   ctx->encodings.forget(remote_addr);
+  if (holds_) holds_->onConnectionClosed(remote_addr);  // nobody is left to answer them
   if (namesrv_) namesrv_->onConnectionClosed(remote_addr);
   ctx->post([ctx, remote_addr] {
     for (const auto& group : ctx->clients.onChannelClosed(remote_addr)) notifyConsumerIdsChanged(*ctx, group);

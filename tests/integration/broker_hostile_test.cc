@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,8 +23,10 @@
 #include "broker/broker_context.h"
 #include "broker/broker_server.h"
 #include "broker/processor/processors.h"
+#include "broker/pull_request_hold_service.h"
 #include "common/thread_guard.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/protocol/message_codec.h"
 #include "remoting/transport.h"
 #include "support/subprocess.h"
 #include "support/test_broker.h"
@@ -273,6 +277,215 @@ TEST_F(BrokerHostileTest, EveryHeaderNameIsCheckedAtTheDoor) {
   const std::string metrics = server_->metricsText();
   EXPECT_NE(metrics.find("rocketrpc_broker_requests_refused_names_total " + std::to_string(cases.size())),
             std::string::npos);
+  EXPECT_TRUE(serves(client_, addr_));
+}
+
+// ---- maxMessageSize on batches (issue 10 item 2) -------------------------------------------------------------
+
+class BrokerHostileTest_Batch : public BrokerHostileTest {
+ protected:
+  RemotingCommand sendBatch(const std::string& topic, const std::vector<Message>& msgs) {
+    auto req = binary(rc::kSendBatchMessage);
+    req.set("a", "hostile_batch_pg");
+    req.set("b", topic);
+    req.set("c", "TBW102");
+    req.set("d", int64_t{4});
+    req.set("e", int64_t{0});
+    req.set("f", int64_t{0});
+    req.set("g", int64_t{0});
+    req.set("h", int64_t{0});
+    req.setBool("m", true);
+    req.body = remoting::encodeBatch(msgs);
+    auto r = client_.invokeSync(addr_, std::move(req), 30s);
+    EXPECT_TRUE(r.isOk()) << "no answer: " << r.status().toString();
+    return r.isOk() ? *r : RemotingCommand{};
+  }
+  int64_t stored(const std::string& topic) {
+    int64_t n = 0;
+    for (int q = 0; q < 4; ++q) n += server_->context().store->maxOffset(topic, q);
+    return n;
+  }
+};
+
+TEST_F(BrokerHostileTest_Batch, BatchOverMaxMessageSizeIsRefusedAsMessageIllegal) {
+  const std::string topic = "hostile_big_batch";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  // 12 MiB in 1 MiB messages: every message is under the 4 MiB default, the batch is not.
+  std::vector<Message> msgs;
+  for (int i = 0; i < 12; ++i) msgs.emplace_back(topic, std::string(1024 * 1024, 'b'));
+  auto r = sendBatch(topic, msgs);
+  EXPECT_EQ(r.code, resp::kMessageIllegal) << r.remarkOrEmpty();
+  EXPECT_NE(r.remarkOrEmpty().find("msg body length limit 4194304B"), std::string::npos) << r.remarkOrEmpty();
+  EXPECT_EQ(stored(topic), 0);
+}
+
+TEST_F(BrokerHostileTest_Batch, BatchHoldingOneMessageOverTheLimitIsRefused) {
+  const std::string topic = "hostile_batch_one_big";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  // 4 MiB + 60 kB in one message: under the store's record limit (maxMessageSize + 64 KiB), over maxMessageSize.
+  std::vector<Message> msgs;
+  msgs.emplace_back(topic, "small");
+  msgs.emplace_back(topic, std::string(4 * 1024 * 1024 + 60 * 1000, 'x'));
+  auto r = sendBatch(topic, msgs);
+  EXPECT_EQ(r.code, resp::kMessageIllegal) << r.remarkOrEmpty();
+  EXPECT_EQ(stored(topic), 0);
+}
+
+class BrokerHostileTest_SmallLimit : public BrokerHostileTest_Batch {
+ protected:
+  void configure(broker::BrokerConfig& config) override {
+    BrokerHostileTest_Batch::configure(config);
+    config.max_message_size = 1000;
+  }
+};
+
+TEST_F(BrokerHostileTest_SmallLimit, EachMessageOfABatchIsCheckedOnItsOwn) {
+  const std::string topic = "hostile_batch_each";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  // A batch that fits is stored; one holding a message over the limit is refused whole (a batch body holds its
+  // messages' bodies, so such a batch is over the limit as well: both checks refuse it).
+  std::vector<Message> fits{Message(topic, std::string(300, 'a')), Message(topic, std::string(300, 'b'))};
+  EXPECT_EQ(sendBatch(topic, fits).code, resp::kSuccess);
+  EXPECT_EQ(stored(topic), 2);
+  std::vector<Message> one_big{Message(topic, "a"), Message(topic, std::string(1001, 'c'))};
+  auto r = sendBatch(topic, one_big);
+  EXPECT_EQ(r.code, resp::kMessageIllegal) << r.remarkOrEmpty();
+  EXPECT_EQ(stored(topic), 2);
+  // A single message over the limit, as before.
+  auto single = binary(rc::kSendMessageV2);
+  single.set("a", "pg");
+  single.set("b", topic);
+  single.set("c", "TBW102");
+  single.set("d", int64_t{4});
+  single.set("e", int64_t{0});
+  single.set("f", int64_t{0});
+  single.set("g", int64_t{0});
+  single.set("h", int64_t{0});
+  single.body = std::string(1001, 's');
+  EXPECT_EQ(call(std::move(single)).code, resp::kMessageIllegal);
+  EXPECT_EQ(stored(topic), 2);
+}
+
+// ---- pulls: byte cap, hold time, holds per connection, holds of closed connections (issue 10 item 2) ----------
+
+constexpr int64_t kFlagSuspend = 0x2;
+constexpr int64_t kFlagSubscription = 0x4;
+
+RemotingCommand pullRequest(const std::string& topic, int32_t queue, int64_t offset, int64_t suspend_ms,
+                            int64_t max_bytes = 4 * 1024 * 1024) {
+  auto req = RemotingCommand::request(rc::kPullMessage);
+  req.set("consumerGroup", "hostile_pull_group");
+  req.set("topic", topic);
+  req.set("queueId", static_cast<int64_t>(queue));
+  req.set("queueOffset", offset);
+  req.set("maxMsgNums", int64_t{1024});
+  req.set("maxMsgBytes", max_bytes);
+  req.set("sysFlag", kFlagSubscription | (suspend_ms > 0 ? kFlagSuspend : 0));
+  req.set("commitOffset", int64_t{0});
+  req.set("suspendTimeoutMillis", suspend_ms);
+  req.set("subscription", "*");
+  req.set("subVersion", int64_t{0});
+  return req;
+}
+
+class BrokerHostilePullTest : public BrokerHostileTest {
+ protected:
+  void configure(broker::BrokerConfig& config) override {
+    BrokerHostileTest::configure(config);
+    config.max_pull_hold_time_mills = 1000;
+    config.max_pull_holds_per_connection = 4;
+  }
+  void put(const std::string& topic, int32_t queue, int count, size_t size) {
+    std::vector<MessageExt> msgs;
+    for (int i = 0; i < count; ++i) {
+      MessageExt m;
+      m.setTopic(topic);
+      m.setQueueId(queue);
+      m.setBody(std::string(size, 'p'));
+      m.setBornHost("127.0.0.1:1");
+      msgs.push_back(std::move(m));
+    }
+    ASSERT_TRUE(server_->context().store->putMessages(std::move(msgs)).isOk());
+  }
+};
+
+TEST_F(BrokerHostilePullTest, PullBytesAreCappedByTheBrokerWhateverTheClientAsks) {
+  const std::string topic = "hostile_pull_cap";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  put(topic, 0, 30, 100 * 1024);  // 3 MB in queue 0
+  auto r = call(pullRequest(topic, 0, 0, 0, INT32_MAX));
+  ASSERT_EQ(r.code, resp::kSuccess) << r.remarkOrEmpty();
+  const size_t cap = static_cast<size_t>(config_.max_transfer_bytes_on_message_in_memory);
+  EXPECT_LE(r.body.size(), cap) << "the pull returned " << r.body.size() << " bytes";
+  EXPECT_GE(r.body.size(), 2 * 100 * 1024u);
+  // A message bigger than the cap still comes, alone (at least one message per pull).
+  put(topic, 1, 2, 1024 * 1024);
+  r = call(pullRequest(topic, 1, 0, 0, INT32_MAX));
+  ASSERT_EQ(r.code, resp::kSuccess) << r.remarkOrEmpty();
+  EXPECT_GT(r.body.size(), 1024 * 1024u);
+  EXPECT_LT(r.body.size(), 2 * 1024 * 1024u);
+  EXPECT_EQ(r.getInt("nextBeginOffset").value_or(-1), 1);
+}
+
+TEST_F(BrokerHostilePullTest, HoldTimeIsClampedToTheBrokersMaximum) {
+  const std::string topic = "hostile_pull_clamp";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client_.invokeSync(addr_, pullRequest(topic, 0, 0, 3600 * 1000), 10s);  // asks for one hour
+  ASSERT_TRUE(r.isOk()) << "not answered within 10 s: " << r.status().toString();
+  EXPECT_EQ(r->code, resp::kPullNotFound);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(BrokerHostilePullTest, HoldsPerConnectionAreCapped) {
+  const std::string topic = "hostile_pull_per_conn";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  std::atomic<int> answered{0};
+  for (int q = 0; q < 4; ++q) {
+    client_.invokeAsync(addr_, pullRequest(topic, q, 0, 3600 * 1000), 10s,
+                        [&answered](Result<RemotingCommand>) { answered.fetch_add(1); });
+  }
+  ASSERT_TRUE(testing::waitUntil([&] { return server_->context().pull_holds->holding() == 4; }, 5s));
+  auto r = client_.invokeSync(addr_, pullRequest(topic, 0, 0, 3600 * 1000), 5s);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->code, resp::kSystemBusy);
+  EXPECT_NE(r->remarkOrEmpty().find("maxPullHoldsPerConnection"), std::string::npos) << r->remarkOrEmpty();
+  // Another connection is not affected.
+  remoting::RemotingClient other;
+  other.start();
+  auto o = other.invokeSync(addr_, pullRequest(topic, 0, 0, 100), 5s);
+  ASSERT_TRUE(o.isOk()) << o.status().toString();
+  EXPECT_EQ(o->code, resp::kPullNotFound);
+  other.shutdown();
+  ASSERT_TRUE(testing::waitUntil([&] { return answered.load() == 4; }, 5s));  // clamped to 1 s
+}
+
+class BrokerHostileHoldCloseTest : public BrokerHostileTest {
+ protected:
+  void configure(broker::BrokerConfig& config) override {
+    BrokerHostileTest::configure(config);
+    config.max_pull_hold_time_mills = 3600 * 1000;  // only the close can end these holds in time
+  }
+};
+
+TEST_F(BrokerHostileHoldCloseTest, HoldsOfAClosedConnectionAreDropped) {
+  const std::string topic = "hostile_pull_close";
+  ASSERT_EQ(createTopic(topic).code, resp::kSuccess);
+  {
+    remoting::RemotingClient doomed;
+    doomed.start();
+    for (int i = 0; i < 20; ++i) {
+      auto req = pullRequest(topic, i % 4, 0, 3600 * 1000);
+      req.body = std::string(1024 * 1024, 'b');  // a body the hold must not keep
+      doomed.invokeAsync(addr_, std::move(req), 3600s, [](Result<RemotingCommand>) {});
+    }
+    ASSERT_TRUE(testing::waitUntil([&] { return server_->context().pull_holds->holding() == 20; }, 10s));
+    doomed.shutdown();
+  }
+  EXPECT_TRUE(testing::waitUntil([&] { return server_->context().pull_holds->holding() == 0; }, 5s))
+      << server_->context().pull_holds->holding() << " pulls still held";
+  EXPECT_TRUE(testing::waitUntil(
+      [&] { return server_->context().metrics.pulls_holding.load() == 0; }, 5s));
   EXPECT_TRUE(serves(client_, addr_));
 }
 
