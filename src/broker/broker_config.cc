@@ -58,8 +58,8 @@ const std::vector<ConfigProperty>& configProperties() {
       {"namesrvEnable", "Serve the name-server codes on listenPort (rocketrpc).", &BrokerConfig::namesrv_enable},
       {"storeReplyMessageEnable", "Also store reply messages in <cluster>_REPLY_TOPIC.",
        &BrokerConfig::store_reply_message_enable},
-      {"longPollingEnable", "Hold empty pulls up to the client's suspendTimeoutMillis; false = "
-                            "shortPollingTimeMills.",
+      {"longPollingEnable", "Hold empty pulls up to the client's suspendTimeoutMillis (at most "
+                            "maxPullHoldTimeMills); false = shortPollingTimeMills.",
        &BrokerConfig::long_polling_enable},
       {"shortPollingTimeMills", "Hold time of empty pulls without long polling, ms.",
        &BrokerConfig::short_polling_time_mills},

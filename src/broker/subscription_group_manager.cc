@@ -157,6 +157,11 @@ std::string SubscriptionGroupManager::encodeLocked(int indent) const {
   return root.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
+Status SubscriptionGroupManager::persist() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return persistLocked();
+}
+
 size_t SubscriptionGroupManager::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return table_.size();

@@ -206,6 +206,11 @@ TopicConfig TopicConfigManager::createIfMissing(const std::string& topic, int32_
   return created;
 }
 
+Status TopicConfigManager::persist() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return persistLocked();
+}
+
 namesrv::TopicConfigWrapper TopicConfigManager::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return table_;
