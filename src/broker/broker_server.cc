@@ -172,7 +172,9 @@ Status BrokerServer::start() {
       }
     });
   }
-  server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
+  server_->setCloseListener([this](const std::string& addr) {
+    runGuarded("broker connection-close listener", [&] { onConnectionClosed(addr); });
+  });
 
   // Known before binding when the port is fixed; with port 0 it is set right after the bind, before any
   // client can have learned the port.

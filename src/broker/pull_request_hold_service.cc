@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "broker/broker_context.h"
+#include "common/thread_guard.h"
 
 namespace rocketrpc::broker {
 
@@ -151,7 +152,7 @@ void PullRequestHoldService::timerLoop() {
       lock.unlock();
       for (auto& h : due) {
         ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
-        replayLater(std::move(h));
+        runGuarded("pull hold timer", [&] { replayLater(std::move(h)); });
       }
       lock.lock();
       continue;
