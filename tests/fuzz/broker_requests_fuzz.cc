@@ -31,6 +31,7 @@
 #include "broker/broker_context.h"
 #include "broker/broker_server.h"
 #include "fuzz_support.h"
+#include "namesrv/topic_config.h"
 #include "remoting/frame_codec.h"
 #include "remoting/remoting_command.h"
 
@@ -71,17 +72,31 @@ class Broker {
   }
   uint16_t port() const { return port_; }
   /// Runs what the broker's timers and admin paths write: none may throw, and on a healthy disk none fails.
+  /// Every call encodes the three documents (the step that once threw on invalid UTF-8); the files are written
+  /// (with their fsyncs) when something changed, and every 64th call regardless.
   void persistAll() {
     broker::BrokerContext& ctx = server_->context();
     if (Status s = ctx.store->persistConsumerOffsets(); !s.isOk()) fail("consumer offset persist: " + s.toString());
-    if (Status s = ctx.topics->persist(); !s.isOk()) fail("topic persist: " + s.toString());
-    if (Status s = ctx.groups->persist(); !s.isOk()) fail("subscription group persist: " + s.toString());
+    const std::string topics = namesrv::encodeTopicConfigWrapper(ctx.topics->snapshot());
+    const std::string groups = ctx.groups->encodeAll();
+    const bool write_all = ++calls_ % 64 == 0;
+    if (write_all || topics != last_topics_) {
+      if (Status s = ctx.topics->persist(); !s.isOk()) fail("topic persist: " + s.toString());
+      last_topics_ = topics;
+    }
+    if (write_all || groups != last_groups_) {
+      if (Status s = ctx.groups->persist(); !s.isOk()) fail("subscription group persist: " + s.toString());
+      last_groups_ = groups;
+    }
   }
 
  private:
   std::filesystem::path dir_;
   std::unique_ptr<broker::BrokerServer> server_;
   uint16_t port_ = 0;
+  uint64_t calls_ = 0;
+  std::string last_topics_;
+  std::string last_groups_;
 };
 
 Broker& theBroker() {
