@@ -78,7 +78,7 @@ void ThreadPool::run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    runGuarded(name_ + " task", task);
+    runGuarded(name_, task);  // "<pool name> threw ..."
   }
 }
 
@@ -152,7 +152,7 @@ void Scheduler::run() {
     index_.erase(entry.id);
     running_id_ = entry.id;
     lock.unlock();
-    runGuarded(name_ + " timer task", entry.task);
+    runGuarded(name_, entry.task);
     lock.lock();
     if (entry.period.count() > 0 && running_id_ == entry.id && !stopping_) {
       TaskId id = entry.id;
