@@ -58,8 +58,8 @@ const std::vector<ConfigProperty>& configProperties() {
       {"namesrvEnable", "Serve the name-server codes on listenPort (rocketrpc).", &BrokerConfig::namesrv_enable},
       {"storeReplyMessageEnable", "Also store reply messages in <cluster>_REPLY_TOPIC.",
        &BrokerConfig::store_reply_message_enable},
-      {"longPollingEnable", "Hold empty pulls up to the client's suspendTimeoutMillis; false = "
-                            "shortPollingTimeMills.",
+      {"longPollingEnable", "Hold empty pulls up to the client's suspendTimeoutMillis (at most "
+                            "maxPullHoldTimeMills); false = shortPollingTimeMills.",
        &BrokerConfig::long_polling_enable},
       {"shortPollingTimeMills", "Hold time of empty pulls without long polling, ms.",
        &BrokerConfig::short_polling_time_mills},
@@ -120,6 +120,16 @@ const std::vector<ConfigProperty>& configProperties() {
       {"tlsClientAuthServer", "With tlsEnable: verify the name server's certificate chain and address (Apache's "
                               "default is false; ours is true).",
        &BrokerConfig::tls_client_auth_server},
+      {"maxTransferBytesOnMessageInMemory",
+       "Bytes one pull may return, whatever its maxMsgBytes asks (at least one message; 1024..67108864). Applied "
+       "before the store reads anything.",
+       &BrokerConfig::max_transfer_bytes_on_message_in_memory},
+      {"maxPullHoldTimeMills",
+       "Longest a long-polling pull is held, whatever its suspendTimeoutMillis asks, ms (1000..3600000).",
+       &BrokerConfig::max_pull_hold_time_mills},
+      {"maxPullHoldsPerConnection",
+       "Long-polling pulls held at once for one connection; more are answered SYSTEM_BUSY (1..65536).",
+       &BrokerConfig::max_pull_holds_per_connection},
   };
   return kTable;
 }
@@ -253,7 +263,11 @@ Status BrokerConfig::validate() const {
                    range("aclReplyTrackMaxEntries", acl_reply_track_max_entries, 1, 10000000),
                    range("aclReplyTrackTtlMillis", acl_reply_track_ttl_millis, 1000, 86400000),
                    range("channelExpiredTimeout", channel_expired_timeout, 1000, 3600000),
-                   range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000)}) {
+                   range("brokerExpiredTimeout", broker_expired_timeout, 1000, 3600000),
+                   range("maxTransferBytesOnMessageInMemory", max_transfer_bytes_on_message_in_memory, 1024,
+                         64 * 1024 * 1024),
+                   range("maxPullHoldTimeMills", max_pull_hold_time_mills, 1000, 3600000),
+                   range("maxPullHoldsPerConnection", max_pull_holds_per_connection, 1, 65536)}) {
     if (!s.isOk()) return s;
   }
   if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")

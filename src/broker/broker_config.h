@@ -64,6 +64,10 @@ struct BrokerConfig {
   std::string tls_client_cert_path;
   std::string tls_client_key_path;
   bool tls_client_auth_server = true;
+  // Bounds a client cannot move (issue 10): see the limits table in docs/design/broker.md.
+  int64_t max_transfer_bytes_on_message_in_memory = 256 * 1024;
+  int64_t max_pull_hold_time_mills = 30000;
+  int64_t max_pull_holds_per_connection = 1024;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

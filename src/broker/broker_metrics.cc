@@ -75,6 +75,11 @@ std::string BrokerMetrics::render(const std::string& extra) const {
   counter("rocketrpc_broker_messages_retried_total", "Messages sent back to retry topics.", messages_retried);
   counter("rocketrpc_broker_messages_dlq_total", "Messages moved to dead-letter topics.", messages_dlq);
   counter("rocketrpc_broker_acl_denied_total", "Requests refused NO_PERMISSION by the access check.", acl_denied);
+  counter("rocketrpc_broker_requests_refused_names_total",
+          "Requests answered SYSTEM_ERROR because a name they carry breaks the naming rules.", requests_refused_names);
+  counter("rocketrpc_broker_pulls_refused_busy_total",
+          "Long-polling pulls answered SYSTEM_BUSY because their connection had maxPullHoldsPerConnection held.",
+          pulls_refused_busy);
   out += "# HELP rocketrpc_broker_requests_total Broker requests received, by request code (other: above " +
          std::to_string(kMaxCountedCode) + ").\n# TYPE rocketrpc_broker_requests_total counter\n";
   for (size_t code = 0; code < requests_by_code.size(); ++code) {

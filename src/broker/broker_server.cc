@@ -8,13 +8,16 @@
 #include "broker/broker_metrics.h"
 #include "broker/processor/processors.h"
 #include "broker/pull_request_hold_service.h"
+#include "broker/request_names.h"
 #include "broker/schedule_message_service.h"
 #include "common/executor.h"
 #include "common/log.h"
+#include "common/thread_guard.h"
 #include "namesrv/name_server.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/transport.h"
+#include "store/directory_lock.h"
 
 namespace rocketrpc::broker {
 
@@ -99,6 +102,10 @@ Status BrokerServer::start() {
   ctx_->delay_levels_ms = *parseDelayLevels(config_.message_delay_level);
 
   const std::string root = config_.storeRoot();
+  // Before anything reads or writes the store: a second broker on the same directory stops here.
+  auto store_lock = store::DirectoryLock::acquire(root);
+  if (!store_lock.isOk()) return store_lock.status();
+  store_lock_ = std::move(*store_lock);
   store::MessageStoreOptions so;
   so.root_dir = root;
   so.commit_log_segment_size = config_.maped_file_size_commit_log;
@@ -172,10 +179,26 @@ Status BrokerServer::start() {
     server_->registerHandler(entry.code, door([ctx, code = entry.code, handler = entry.factory(ctx_)](
                                                   RemotingCommand request, remoting::Responder responder) {
       ctx->metrics.countRequest(code);
-      handler(std::move(request), std::move(responder));
+      // The door: no processor sees a name that breaks the rules (remoting/protocol/names.h).
+      if (Status s = checkRequestNames(request); !s.isOk()) {
+        ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
+        responder.respond(RemotingCommand::responseTo(request, remoting::response_code::kSystemError, s.message()));
+        return;
+      }
+      // A processor that throws (a bug) costs its request an error answer, never the I/O thread.
+      RemotingCommand stub;
+      stub.opaque = request.opaque;
+      stub.serialize_type = request.serialize_type;
+      if (!runGuarded("broker request handler", [&] { handler(std::move(request), responder); })) {
+        responder.respond(RemotingCommand::responseTo(
+            stub, remoting::response_code::kSystemError,
+            "internal error processing request code " + std::to_string(code)));
+      }
     }));
   }
-  server_->setCloseListener([this](const std::string& addr) { onConnectionClosed(addr); });
+  server_->setCloseListener([this](const std::string& addr) {
+    runGuarded("broker connection-close listener", [&] { onConnectionClosed(addr); });
+  });
 
   // Known before binding when the port is fixed; with port 0 it is set right after the bind, before any
   // client can have learned the port.
@@ -270,6 +293,7 @@ void BrokerServer::onConnectionClosed(const std::string& remote_addr) {
   if (!ctx) return;
   ctx->metrics.connections_closed.fetch_add(1, std::memory_order_relaxed);
   ctx->encodings.forget(remote_addr);
+  if (holds_) holds_->onConnectionClosed(remote_addr);  // nobody is left to answer them
   if (namesrv_) namesrv_->onConnectionClosed(remote_addr);
   ctx->post([ctx, remote_addr] {
     for (const auto& group : ctx->clients.onChannelClosed(remote_addr)) notifyConsumerIdsChanged(*ctx, group);
@@ -289,6 +313,10 @@ std::string BrokerServer::metricsText() const {
            std::to_string(ctx_->clients.producerCount()) + "\n";
   extra += "# TYPE rocketrpc_broker_consumers gauge\nrocketrpc_broker_consumers " +
            std::to_string(ctx_->clients.consumerCount()) + "\n";
+  extra += "# HELP rocketrpc_broker_caught_exceptions_total Exceptions caught at the top of a thread, task or "
+           "request handler (each one a bug; the broker went on serving).\n"
+           "# TYPE rocketrpc_broker_caught_exceptions_total counter\nrocketrpc_broker_caught_exceptions_total " +
+           std::to_string(caughtExceptionCount()) + "\n";
   if (ctx_->store) {
     extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
              std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";
@@ -319,6 +347,7 @@ void BrokerServer::shutdown() {
     Status s = ctx_->store->close();
     if (!s.isOk()) RRPC_LOG(kError, "broker", "closing the store failed: {}", s.toString());
   }
+  store_lock_.reset();
   RRPC_LOG(kInfo, "broker", "broker {} stopped", config_.broker_name);
 }
 

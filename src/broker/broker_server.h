@@ -23,6 +23,9 @@ class RemotingClient;
 namespace namesrv {
 class NameServer;
 }
+namespace store {
+class DirectoryLock;
+}
 }  // namespace rocketrpc
 
 namespace rocketrpc::broker {
@@ -42,7 +45,8 @@ class BrokerServer {
   BrokerServer(const BrokerServer&) = delete;
   BrokerServer& operator=(const BrokerServer&) = delete;
 
-  /// Validates the config, opens (recovers) the store, binds listenHost:listenPort and registers with the
+  /// Validates the config, locks the store directory (OverLimit naming the directory and the holder's pid when
+  /// another broker has it), opens (recovers) the store, binds listenHost:listenPort and registers with the
   /// name servers. Errors: InvalidArgument (config), store errors, Network (bind).
   Status start();
   /// Bound port (after start()).
@@ -67,6 +71,7 @@ class BrokerServer {
   void onConnectionClosed(const std::string& remote_addr);
 
   BrokerConfig config_;
+  std::unique_ptr<store::DirectoryLock> store_lock_;  // held from start() until the store is closed
   std::shared_ptr<BrokerContext> ctx_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<remoting::RemotingClient> namesrv_client_;

@@ -60,15 +60,7 @@ Result<SubscriptionGroupConfig> configFromJson(const Json& j) {
 
 }  // namespace
 
-bool isValidGroupName(std::string_view group) {
-  if (group.empty() || group.size() > 255) return false;
-  return std::all_of(group.begin(), group.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' || c == '|' ||
-           c == '_' || c == '-';
-  });
-}
-
-std::string encodeSubscriptionGroupConfig(const SubscriptionGroupConfig& config) { return configJson(config).dump(); }
+std::string encodeSubscriptionGroupConfig(const SubscriptionGroupConfig& config) { return configJson(config).dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Result<SubscriptionGroupConfig> parseSubscriptionGroupConfig(std::string_view json) {
   Json j = Json::parse(json, nullptr, /*allow_exceptions=*/false);
@@ -162,7 +154,12 @@ std::string SubscriptionGroupManager::encodeLocked(int indent) const {
               {"stateVersion", data_version_.state_version},
               {"timestamp", data_version_.timestamp}}},
             {"subscriptionGroupTable", std::move(table)}};
-  return root.dump(indent);
+  return root.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+Status SubscriptionGroupManager::persist() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return persistLocked();
 }
 
 size_t SubscriptionGroupManager::size() const {

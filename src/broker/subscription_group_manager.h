@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "namesrv/topic_config.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::broker {
 
@@ -36,8 +37,8 @@ struct SubscriptionGroupConfig {
 std::string encodeSubscriptionGroupConfig(const SubscriptionGroupConfig& config);
 Result<SubscriptionGroupConfig> parseSubscriptionGroupConfig(std::string_view json);
 
-/// Consumer group names: ^[%|a-zA-Z0-9_-]+$, at most 255 characters.
-bool isValidGroupName(std::string_view group);
+/// Consumer group names: ^[%|a-zA-Z0-9_-]+$, at most 255 characters: the one validator.
+using remoting::isValidGroupName;
 
 class SubscriptionGroupManager {
  public:
@@ -56,6 +57,8 @@ class SubscriptionGroupManager {
   /// {"dataVersion":..., "subscriptionGroupTable":{...}}: the GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
   std::string encodeAll() const;
   size_t size() const;
+  /// Writes the table now (it is written on every change anyway): the fuzz target's persist check.
+  Status persist() const;
 
  private:
   Status persistLocked() const;

@@ -17,16 +17,6 @@ namespace rocketrpc::broker {
 namespace perm = remoting::perm;
 using namesrv::TopicConfig;
 
-bool isValidTopicName(std::string_view topic) {
-  if (topic.empty()) return false;
-  size_t limit = (topic.starts_with(kRetryPrefix) || topic.starts_with(kDlqPrefix)) ? 255 : 127;
-  if (topic.size() > limit) return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' || c == '|' ||
-           c == '_' || c == '-';
-  });
-}
-
 bool isNotAllowedSendTopic(std::string_view topic) {
   return topic == kScheduleTopic || topic == "RMQ_SYS_TRANS_HALF_TOPIC" || topic == "RMQ_SYS_TRANS_OP_HALF_TOPIC" ||
          topic == "TRANS_CHECK_MAX_TIME_TOPIC" || topic == kSelfTestTopic || topic == kOffsetMovedEvent;
@@ -135,9 +125,16 @@ Status TopicConfigManager::upsert(const TopicConfig& config) {
   Status s;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A change that cannot be persisted is undone, so one bad request cannot leave the table in a state that
+    // fails every later persist.
+    const namesrv::TopicConfigWrapper before = table_;
     table_.topic_config_table[config.topic_name] = config;
     table_.data_version.next(clock_());
     s = persistLocked();
+    if (!s.isOk()) {
+      table_ = before;
+      return s;
+    }
   }
   RRPC_LOG(kInfo, "broker", "topic {} updated: r={} w={} perm={}", config.topic_name, config.read_queue_nums,
            config.write_queue_nums, config.perm);
@@ -207,6 +204,11 @@ TopicConfig TopicConfigManager::createIfMissing(const std::string& topic, int32_
   }
   notify();
   return created;
+}
+
+Status TopicConfigManager::persist() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return persistLocked();
 }
 
 namesrv::TopicConfigWrapper TopicConfigManager::snapshot() const {

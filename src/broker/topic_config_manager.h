@@ -12,6 +12,7 @@
 
 #include "broker/broker_config.h"
 #include "namesrv/topic_config.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::broker {
 
@@ -22,8 +23,8 @@ inline constexpr std::string_view kOffsetMovedEvent = "OFFSET_MOVED_EVENT";
 inline constexpr std::string_view kRetryPrefix = "%RETRY%";
 inline constexpr std::string_view kDlqPrefix = "%DLQ%";
 
-/// ^[%|a-zA-Z0-9_-]+$ and at most 127 characters (255 for %RETRY%/%DLQ% topics).
-bool isValidTopicName(std::string_view topic);
+/// ^[%|a-zA-Z0-9_-]+$ and at most 127 characters (255 for %RETRY%/%DLQ% topics): the one validator.
+using remoting::isValidTopicName;
 /// Topics producers may not send to (NO_PERMISSION).
 bool isNotAllowedSendTopic(std::string_view topic);
 /// Apache's TopicValidator.isSystemTopic: the broker's own topics (TBW102, SCHEDULE_TOPIC_XXXX, RMQ_SYS_*, ...)
@@ -55,6 +56,8 @@ class TopicConfigManager {
   namesrv::TopicConfig createIfMissing(const std::string& topic, int32_t queues, int32_t perm);
   namesrv::TopicConfigWrapper snapshot() const;
   namesrv::DataVersion dataVersion() const;
+  /// Writes topics.json now (it is written on every change anyway): the fuzz target's persist check.
+  Status persist() const;
 
  private:
   Status persistLocked() const;

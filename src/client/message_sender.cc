@@ -7,6 +7,7 @@
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/response_status.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::client {
 
@@ -24,14 +25,7 @@ int64_t nowMs() {
       .count();
 }
 
-bool validName(const std::string& s) {
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' || c == '|' ||
-              c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool validName(const std::string& s) { return remoting::hasOnlyNameCharacters(s); }
 
 bool retriableResponse(int code) {
   switch (code) {

@@ -13,6 +13,7 @@
 #include "client/request_future_table.h"
 #include "common/log.h"
 #include "common/random_id.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc {
 
@@ -28,15 +29,7 @@ constexpr const char* kLog = "producer";
 // pending id is delivered to the requester as its answer, whoever sent it.
 std::string newCorrelationId() { return newRandomId(); }
 
-bool validGroup(const std::string& g) {
-  if (g.empty() || g.size() > 255) return false;
-  for (char c : g) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' || c == '|' ||
-              c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool validGroup(const std::string& g) { return remoting::isValidGroupName(g); }
 
 void checkTimeout(std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) throw MQException(ErrorCode::kInvalidArgument, "timeout must be positive");

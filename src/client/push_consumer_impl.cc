@@ -12,6 +12,7 @@
 #include "client/consumer_api.h"
 #include "client/error_mapping.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/protocol/names.h"
 #include "rocketrpc/producer.h"
 
 namespace rocketrpc {
@@ -96,11 +97,8 @@ Status PushConsumer::Impl::validateName(const std::string& what, const std::stri
     return Status::invalidArgument(what + " '" + name + "' is longer than " + std::to_string(max_len) +
                                    " characters");
   }
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
-              c == '|' || c == '_' || c == '-';
-    if (!ok) return Status::invalidArgument(what + " '" + name + "' has characters outside [%|a-zA-Z0-9_-]");
-  }
+  if (!remoting::hasOnlyNameCharacters(name))
+    return Status::invalidArgument(what + " '" + name + "' has characters outside [%|a-zA-Z0-9_-]");
   return Status::ok();
 }
 

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/thread_guard.h"
 
 namespace rocketrpc {
 
@@ -77,13 +78,7 @@ void ThreadPool::run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    try {
-      task();
-    } catch (const std::exception& e) {
-      RRPC_LOG(kError, "executor", "{}: task threw: {}", name_, e.what());
-    } catch (...) {
-      RRPC_LOG(kError, "executor", "{}: task threw a non-std exception", name_);
-    }
+    runGuarded(name_, task);  // "<pool name> threw ..."
   }
 }
 
@@ -157,13 +152,7 @@ void Scheduler::run() {
     index_.erase(entry.id);
     running_id_ = entry.id;
     lock.unlock();
-    try {
-      entry.task();
-    } catch (const std::exception& e) {
-      RRPC_LOG(kError, "scheduler", "{}: task threw: {}", name_, e.what());
-    } catch (...) {
-      RRPC_LOG(kError, "scheduler", "{}: task threw a non-std exception", name_);
-    }
+    runGuarded(name_, entry.task);
     lock.lock();
     if (entry.period.count() > 0 && running_id_ == entry.id && !stopping_) {
       TaskId id = entry.id;

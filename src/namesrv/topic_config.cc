@@ -184,7 +184,7 @@ std::string encodeRegisterBrokerBodyCompressed(const RegisterBrokerBody& body) {
   return z.isOk() ? *z : std::string();
 }
 
-std::string encodeTopicConfigWrapper(const TopicConfigWrapper& wrapper) { return wrapperJson(wrapper).dump(2); }
+std::string encodeTopicConfigWrapper(const TopicConfigWrapper& wrapper) { return wrapperJson(wrapper).dump(2, ' ', false, Json::error_handler_t::replace); }
 
 Result<TopicConfigWrapper> parseTopicConfigWrapper(std::string_view json) {
   Json j = Json::parse(json, nullptr, false);

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "remoting/protocol/names.h"
 #include "rpc/wire.h"
 
 namespace rocketrpc {
@@ -41,11 +42,7 @@ std::string checkResourceName(const std::string& name, size_t max_len) {
   if (name.empty()) return "is required";
   if (name.size() > max_len)
     return "'" + name + "' is longer than " + std::to_string(max_len) + " characters";
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
-              c == '|' || c == '-' || c == '_';
-    if (!ok) return "'" + name + "' has characters outside [%|a-zA-Z0-9_-]";
-  }
+  if (!remoting::hasOnlyNameCharacters(name)) return "'" + name + "' has characters outside [%|a-zA-Z0-9_-]";
   return {};
 }
 

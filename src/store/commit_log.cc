@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/protocol/names.h"
 #include "store/endian.h"
 
 namespace rocketrpc::store {
@@ -53,11 +54,8 @@ Status CommitLog::open() {
 }
 
 bool validStoreTopic(std::string_view topic) {
-  if (topic.empty() || topic.size() > 255) return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
-           c == '|' || c == '_' || c == '-';
-  });
+  // Any topic the broker may derive (%RETRY%/%DLQ% up to 255), so the character rule is the shared one.
+  return !topic.empty() && topic.size() <= remoting::kMaxDerivedTopicLength && remoting::hasOnlyNameCharacters(topic);
 }
 
 Result<std::pair<int64_t, bool>> CommitLog::scanSegment(const Segment& seg, int64_t from, int64_t to,

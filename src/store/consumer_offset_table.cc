@@ -48,7 +48,7 @@ Status ConsumerOffsetTable::persist() {
     }
   }
   const nlohmann::json doc = {{"offsetTable", std::move(queues_by_key)}};
-  if (Status s = writeFileAtomically(*fs_, path_, doc.dump(2)); !s) return s;
+  if (Status s = writeFileAtomically(*fs_, path_, doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)); !s) return s;
   persisted_version_ = version;
   return Status::ok();
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/thread_guard.h"
 #include "remoting/protocol/message_codec.h"
 #include "store/checkpoint.h"
 
@@ -36,15 +37,10 @@ int64_t systemClockMs() {
       .count();
 }
 
+// A callback or listener the store calls: whatever it throws is caught, logged and counted here.
 template <typename F>
 void callUser(std::string_view what, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    RRPC_LOG(kError, "store", "{} threw: {}", what, e.what());
-  } catch (...) {
-    RRPC_LOG(kError, "store", "{} threw a non-exception", what);
-  }
+  runGuarded(what, std::forward<F>(f));
 }
 
 }  // namespace
@@ -320,7 +316,7 @@ void MessageStore::drainAsLeader() {
         return;
       }
     }
-    processGroup(group);
+    processGroupGuarded(group);
     group.clear();
   }
 }
@@ -343,11 +339,20 @@ void MessageStore::appenderLoop() {
       if (!takeGroup(&group)) return;
       appending_ = true;
     }
-    processGroup(group);
+    processGroupGuarded(group);
     group.clear();
     std::lock_guard lock(queue_mu_);
     appending_ = false;
   }
+}
+
+void MessageStore::processGroupGuarded(std::vector<PutRequest>& group) {
+  if (runGuarded("store append", [&] { processGroup(group); })) return;
+  // processGroup completes its callers last, after every step that can throw: none was completed. What it
+  // wrote is unknown, so nothing more may be declared written (as after a write error).
+  const Status s = Status::internal("store append failed unexpectedly; the store refuses writes until restart");
+  setError(s);
+  for (PutRequest& req : group) callUser("put callback", [&] { req.done(s); });
 }
 
 void MessageStore::processGroup(std::vector<PutRequest>& group) {
@@ -453,12 +458,18 @@ void MessageStore::serviceLoop() {
     service_cv_.wait_for(lock, options_.flush_interval, [&] { return service_stop_; });
     if (service_stop_) break;
     lock.unlock();
-    if (Status s = flush(); !s && limiter.allow())
-      RRPC_LOG(kError, "store", "flush failed: {}", s.toString());
+    // Each step guarded on its own: one that throws must neither end this thread (std::terminate) nor stop
+    // the others.
+    runGuarded("store flush", [&] {
+      if (Status s = flush(); !s && limiter.allow()) RRPC_LOG(kError, "store", "flush failed: {}", s.toString());
+    });
     if (std::chrono::steady_clock::now() >= next_clean) {
-      if (auto r = deleteExpiredFiles(); !r)
-        RRPC_LOG(kError, "store", "retention: {}", r.status().toString());
-      if (Status s = offsets_->persist(); !s) RRPC_LOG(kError, "store", "consumer offsets: {}", s.toString());
+      runGuarded("store retention", [&] {
+        if (auto r = deleteExpiredFiles(); !r) RRPC_LOG(kError, "store", "retention: {}", r.status().toString());
+      });
+      runGuarded("consumer offset persist", [&] {
+        if (Status s = offsets_->persist(); !s) RRPC_LOG(kError, "store", "consumer offsets: {}", s.toString());
+      });
       next_clean = std::chrono::steady_clock::now() + options_.clean_interval;
     }
     lock.lock();

@@ -224,6 +224,8 @@ class MessageStore {
   // Writes groups until the queue is empty, then gives up the writer role (kAsync callers).
   void drainAsLeader();
   void processGroup(std::vector<PutRequest>& group);
+  // processGroup; if it throws, the store takes a sticky error and the group's callers are failed.
+  void processGroupGuarded(std::vector<PutRequest>& group);
   void serviceLoop();
   void setError(const Status& s);
   int64_t now() const { return options_.clock(); }

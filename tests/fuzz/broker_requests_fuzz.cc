@@ -7,6 +7,9 @@
 // connection, or closes it (a malformed frame, or a frame cut short by the end of the stream) and answers on a
 // fresh one; i.e. no request crashes it, hangs its I/O, or stops it serving everyone else. Broker state (topics, messages, groups) carries over between inputs, as on a real
 // broker; long-polling pulls may stay held until their connection closes.
+// Names get special care (issue 10: a group "g\xff" once aborted the broker at the next offset persist): values
+// are often a name with arbitrary bytes spliced in, binary headers carry them as they are, and before the
+// sentinel check every persist path (consumer offsets, topics, subscription groups) runs and must succeed.
 #include <arpa/inet.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <netinet/in.h>
@@ -25,8 +28,10 @@
 #include <vector>
 
 #include "broker/broker_config.h"
+#include "broker/broker_context.h"
 #include "broker/broker_server.h"
 #include "fuzz_support.h"
+#include "namesrv/topic_config.h"
 #include "remoting/frame_codec.h"
 #include "remoting/remoting_command.h"
 
@@ -66,11 +71,32 @@ class Broker {
     std::filesystem::remove_all(dir_, ec);
   }
   uint16_t port() const { return port_; }
+  /// Runs what the broker's timers and admin paths write: none may throw, and on a healthy disk none fails.
+  /// Every call encodes the three documents (the step that once threw on invalid UTF-8); the files are written
+  /// (with their fsyncs) when something changed, and every 64th call regardless.
+  void persistAll() {
+    broker::BrokerContext& ctx = server_->context();
+    if (Status s = ctx.store->persistConsumerOffsets(); !s.isOk()) fail("consumer offset persist: " + s.toString());
+    const std::string topics = namesrv::encodeTopicConfigWrapper(ctx.topics->snapshot());
+    const std::string groups = ctx.groups->encodeAll();
+    const bool write_all = ++calls_ % 64 == 0;
+    if (write_all || topics != last_topics_) {
+      if (Status s = ctx.topics->persist(); !s.isOk()) fail("topic persist: " + s.toString());
+      last_topics_ = topics;
+    }
+    if (write_all || groups != last_groups_) {
+      if (Status s = ctx.groups->persist(); !s.isOk()) fail("subscription group persist: " + s.toString());
+      last_groups_ = groups;
+    }
+  }
 
  private:
   std::filesystem::path dir_;
   std::unique_ptr<broker::BrokerServer> server_;
   uint16_t port_ = 0;
+  uint64_t calls_ = 0;
+  std::string last_topics_;
+  std::string last_groups_;
 };
 
 Broker& theBroker() {
@@ -155,8 +181,18 @@ constexpr const char* kKeys[] = {
     "readQueueNums", "writeQueueNums", "perm", "topicFilterType", "topicSysFlag", "order", "boundaryType",
     "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "compressed", "bodyCrc32"};
 
+// A name that is almost right: a recurring name with arbitrary bytes (often not UTF-8) spliced in.
+std::string hostileName(FuzzedDataProvider& in) {
+  static constexpr const char* kBases[] = {"fuzz_topic_0", "fuzz_group_0", "%RETRY%fuzz_group_0", "TBW102",
+                                           "SINGLE_TAG", "127.0.0.1@fuzz"};
+  std::string name = kBases[in.ConsumeIntegralInRange<size_t>(0, std::size(kBases) - 1)];
+  const std::string bytes = in.ConsumeRandomLengthString(8);
+  name.insert(in.ConsumeIntegralInRange<size_t>(0, name.size()), bytes);
+  return name;
+}
+
 std::string fieldValue(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange(0, 5)) {
+  switch (in.ConsumeIntegralInRange(0, 7)) {
     case 0:
       return std::to_string(in.ConsumeIntegralInRange(-2, 40));
     case 1:
@@ -167,6 +203,9 @@ std::string fieldValue(FuzzedDataProvider& in) {
       return "fuzz_group_" + std::to_string(in.ConsumeIntegralInRange(0, 3));
     case 4:
       return in.ConsumeBool() ? "TBW102" : "%RETRY%fuzz_group_0";
+    case 5:
+    case 6:
+      return hostileName(in);
     default:
       return in.ConsumeRandomLengthString(48);
   }
@@ -227,11 +266,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Raw bytes can start a frame whose length swallows the sentinel, and a broker rightly waits for the rest:
     // the end of the stream must then make it close the connection (or answer, if the framing held).
     if (raw) s.finishWriting();
-    if (written && s.awaitSentinel() == Socket::Outcome::kAnswered) return 0;
+    if (written && s.awaitSentinel() == Socket::Outcome::kAnswered) {
+      theBroker().persistAll();  // the requests before the sentinel have all been processed
+      return 0;
+    }
   }
   // The input made the broker drop this connection; it must still serve a new one.
   Socket fresh(port);
   if (!fresh.writeAll(sentinelFrame()) || fresh.awaitSentinel() != Socket::Outcome::kAnswered)
     fail("the broker stopped serving after an input closed its connection");
+  theBroker().persistAll();
   return 0;
 }

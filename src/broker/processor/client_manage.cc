@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/heartbeat_data.h"
+#include "remoting/protocol/names.h"
 #include "remoting/protocol/route_data.h"
 
 namespace rocketrpc::broker {
@@ -13,6 +14,26 @@ namespace rocketrpc::broker {
 namespace rc = remoting::request_code;
 namespace resp = remoting::response_code;
 using remoting::RemotingCommand;
+
+namespace {
+
+// The names a heartbeat body carries, by the rules of the door (request_names.h).
+Status checkHeartbeatNames(const remoting::HeartbeatData& hb) {
+  using remoting::NameKind;
+  if (Status s = remoting::checkName(NameKind::kClientId, hb.client_id); !s.isOk()) return s;
+  for (const auto& group : hb.producer_groups) {
+    if (Status s = remoting::checkName(NameKind::kGroup, group); !s.isOk()) return s;
+  }
+  for (const auto& consumer : hb.consumers) {
+    if (Status s = remoting::checkName(NameKind::kGroup, consumer.group_name); !s.isOk()) return s;
+    for (const auto& sub : consumer.subscriptions) {
+      if (Status s = remoting::checkName(NameKind::kTopic, sub.topic); !s.isOk()) return s;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
 
 void notifyConsumerIdsChanged(BrokerContext& ctx, const std::string& group) {
   for (const auto& member : ctx.clients.consumerMembers(group)) {
@@ -27,8 +48,9 @@ remoting::RequestHandler makeHeartbeatHandler(std::shared_ptr<BrokerContext> ctx
   return [ctx](RemotingCommand request, remoting::Responder responder) {
     ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
       auto hb = remoting::parseHeartbeat(request.body);
-      if (!hb.isOk()) {
-        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, hb.status().toString()));
+      Status names = hb.isOk() ? checkHeartbeatNames(*hb) : hb.status();
+      if (!names.isOk()) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, names.toString()));
         return;
       }
       const std::string& channel = responder.remoteAddress();

@@ -38,7 +38,7 @@ std::string encodeTopicConsumers(const ClientManager& clients, const store::Cons
   for (const auto& [key, queues] : offsets.snapshot()) {
     if (key.size() > suffix.size() && key.compare(0, suffix.size(), suffix) == 0) groups.insert(key.substr(suffix.size()));
   }
-  return Json{{"groupList", groups}}.dump();
+  return Json{{"groupList", groups}}.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::optional<std::string> encodeConsumerConnection(const ClientManager& clients, const std::string& group) {
@@ -58,7 +58,7 @@ std::optional<std::string> encodeConsumerConnection(const ClientManager& clients
               {"consumeType", snapshot->consume_type},
               {"messageModel", snapshot->message_model},
               {"subscriptionTable", std::move(subscriptions)}}
-      .dump();
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 remoting::RequestHandler makeQueryTopicConsumeByWhoHandler(std::shared_ptr<BrokerContext> ctx) {

@@ -3,6 +3,7 @@
 
 #include "broker/processor/processors.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::broker {
 
@@ -33,6 +34,13 @@ Result<LockBody> parseLockBody(const std::string& body) {
     }
   } catch (const std::exception& e) {
     return Status::corrupt(std::string("lock body: ") + e.what());
+  }
+  using remoting::NameKind;
+  if (Status s = remoting::checkName(NameKind::kGroup, out.group); !s.isOk()) return s;
+  if (Status s = remoting::checkName(NameKind::kClientId, out.client_id); !s.isOk()) return s;
+  for (const auto& q : out.queues) {
+    if (Status s = remoting::checkName(NameKind::kTopic, q.topic); !s.isOk()) return s;
+    if (Status s = remoting::checkName(NameKind::kBrokerName, q.broker_name); !s.isOk()) return s;
   }
   return out;
 }

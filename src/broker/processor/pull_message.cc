@@ -48,7 +48,11 @@ void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
   if (!group || !topic || !queue_id || !offset) return fail(resp::kSystemError, "pull header lacks required fields");
   const int64_t sys_flag = request.getInt("sysFlag").value_or(0);
   const int32_t max_msgs = static_cast<int32_t>(std::clamp<int64_t>(request.getInt("maxMsgNums").value_or(32), 1, 1024));
-  const int32_t max_bytes = static_cast<int32_t>(request.getInt("maxMsgBytes").value_or(kDefaultMaxBytes));
+  // The broker's cap (maxTransferBytesOnMessageInMemory) bounds what the store reads, whatever the client
+  // asks: the store stops before an entry that would pass it (at least one message is returned).
+  const int64_t cap = ctx->config.max_transfer_bytes_on_message_in_memory;
+  const int64_t asked_bytes = request.getInt("maxMsgBytes").value_or(kDefaultMaxBytes);
+  const auto max_bytes = static_cast<int32_t>(asked_bytes <= 0 ? cap : std::min(asked_bytes, cap));
   const int64_t sub_version = request.getInt("subVersion").value_or(0);
 
   auto group_config = ctx->groups->findOrCreate(*group);
@@ -101,11 +105,19 @@ void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
     ctx->metrics.messages_out.fetch_add(got->message_count, std::memory_order_relaxed);
     response.body = std::move(got->data);
   } else if (response.code == resp::kPullNotFound && allow_suspend && (sys_flag & kFlagSuspend)) {
-    int64_t hold_ms = ctx->config.long_polling_enable ? request.getInt("suspendTimeoutMillis").value_or(15000)
-                                                      : ctx->config.short_polling_time_mills;
-    ctx->pull_holds->hold(*topic, static_cast<int32_t>(*queue_id), *offset, request, responder, hold_ms,
-                          std::move(filter));
-    return;
+    // The client's suspend time, up to maxPullHoldTimeMills.
+    const int64_t asked_ms = request.getInt("suspendTimeoutMillis").value_or(15000);
+    const int64_t hold_ms = ctx->config.long_polling_enable
+                                ? std::clamp<int64_t>(asked_ms, 1, ctx->config.max_pull_hold_time_mills)
+                                : ctx->config.short_polling_time_mills;
+    if (ctx->pull_holds->hold(*topic, static_cast<int32_t>(*queue_id), *offset, request, responder, hold_ms,
+                              std::move(filter)))
+      return;
+    ctx->metrics.pulls_refused_busy.fetch_add(1, std::memory_order_relaxed);
+    response.code = resp::kSystemBusy;
+    response.remark = "[PULL_HOLD_LIMIT]broker busy: this connection already has " +
+                      std::to_string(ctx->config.max_pull_holds_per_connection) +
+                      " long-polling pulls held (maxPullHoldsPerConnection); try again later";
   }
   responder.respond(std::move(response));
 }
@@ -134,6 +146,8 @@ void answerHeldPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingCom
 // worker pool would cost more than the work.
 remoting::RequestHandler makePullMessageHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
+    // A pull means nothing by a body; one sent anyway is dropped before a held pull could keep it.
+    if (!request.body.empty()) std::string().swap(request.body);
     processPull(ctx, request, responder, /*allow_suspend=*/true);
   };
 }

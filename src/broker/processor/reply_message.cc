@@ -51,7 +51,7 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
     return;
   }
   const int32_t original_queue_id = header->queue_id;
-  if (!checkSend(*ctx, *header, response)) {
+  if (!checkBodySize(*ctx, request.body.size(), "reply body", response) || !checkSend(*ctx, *header, response)) {
     ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
     responder.respond(std::move(response));
     return;

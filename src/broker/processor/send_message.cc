@@ -4,6 +4,7 @@
 #include "broker/processor/send_support.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::broker {
 
@@ -24,14 +25,17 @@ void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
   };
   auto header = parseSendHeader(request);
   if (!header.isOk()) return fail(resp::kSystemError, header.status().message());
+  // Before decoding anything or creating the topic: the body (the whole batch, for a batch) against maxMessageSize.
+  auto refuse = [&] {
+    ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+    responder.respond(std::move(response));
+  };
+  if (!checkBodySize(*ctx, request.body.size(), header->batch ? "batch" : "message body", response)) return refuse();
   if (!checkSend(*ctx, *header, response)) {
     ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
     responder.respond(std::move(response));
     return;
   }
-  if (request.body.size() > static_cast<size_t>(ctx->config.max_message_size) && !header->batch)
-    return fail(resp::kMessageIllegal, "message body size exceeds maxMessageSize " +
-                                           std::to_string(ctx->config.max_message_size));
   std::vector<MessageExt> msgs;
   const std::string& born_host = responder.remoteAddress();
   if (header->batch) {
@@ -40,7 +44,13 @@ void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
     if (!inner.isOk()) return fail(resp::kMessageIllegal, "bad batch body: " + inner.status().message());
     if (inner->empty()) return fail(resp::kMessageIllegal, "empty batch");
     auto batch_props = remoting::decodeProperties(header->properties);
+    size_t index = 0;
     for (auto& m : *inner) {
+      ++index;
+      if (!checkBodySize(*ctx, m.body().size(), "message " + std::to_string(index) + " of the batch", response))
+        return refuse();
+      if (Status s = remoting::checkName(remoting::NameKind::kMessageKeys, m.keys()); !s.isOk())
+        return fail(resp::kMessageIllegal, s.message() + " (message " + std::to_string(index) + " of the batch)");
       SendHeader h = *header;
       // Batch-level properties are appended to every inner message (4.8.0..5.3.3 behaviour); inner ones win
       // where they were set by the producer itself except for the batch's own keys, as duplicates are last-wins.

@@ -138,6 +138,16 @@ void fillSendResponse(RemotingCommand& response, const store::PutResult& put, in
   response.set("queueOffset", put.queue_offset);
 }
 
+bool checkBodySize(const BrokerContext& ctx, size_t size, std::string_view what, RemotingCommand& response) {
+  const auto limit = static_cast<size_t>(ctx.config.max_message_size);
+  if (size <= limit) return true;
+  response.code = resp::kMessageIllegal;
+  response.remark = "the message is illegal, maybe msg body or properties length not matched. msg body length limit " +
+                    std::to_string(limit) + "B, msg properties length limit 32KB. (" + std::string(what) + " of " +
+                    std::to_string(size) + " bytes exceeds maxMessageSize)";
+  return false;
+}
+
 void fillStoreError(RemotingCommand& response, const Status& status) {
   switch (status.code()) {
     case StatusCode::kInvalidArgument:

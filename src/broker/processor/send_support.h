@@ -52,6 +52,10 @@ bool canProcessInline(const BrokerContext& ctx, const remoting::RemotingCommand&
 
 /// Fills msgId (comma-joined for batches), queueId, queueOffset from a put.
 void fillSendResponse(remoting::RemotingCommand& response, const store::PutResult& put, int32_t queue_id);
+/// maxMessageSize, as Apache applies it: to a message body, to a whole batch body and to each message of a
+/// batch. `what` names the part ("message body", "batch", "message 3 of the batch"). Over the limit: fills
+/// `response` with MESSAGE_ILLEGAL (13) and Apache's remark, plus the size, and returns false.
+bool checkBodySize(const BrokerContext& ctx, size_t size, std::string_view what, remoting::RemotingCommand& response);
 /// Maps a store failure to SYSTEM_ERROR / MESSAGE_ILLEGAL / SERVICE_NOT_AVAILABLE.
 void fillStoreError(remoting::RemotingCommand& response, const Status& status);
 

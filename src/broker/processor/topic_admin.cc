@@ -6,6 +6,7 @@
 
 #include "broker/processor/processors.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::broker {
 
@@ -15,10 +16,11 @@ using remoting::RemotingCommand;
 remoting::RequestHandler makeUpdateAndCreateTopicHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
     ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
+      // The door (request_names.h) has checked the names already; a topic is required here.
       const std::string* topic = request.get("topic");
-      if (!topic || !isValidTopicName(*topic)) {
-        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
-                                                      "The specified topic is blank or contains illegal characters"));
+      if (Status s = remoting::checkName(remoting::NameKind::kTopic, topic ? *topic : std::string());
+          !s.isOk()) {
+        responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, s.message()));
         return;
       }
       if (*topic == ctx->config.broker_cluster_name) {
@@ -107,7 +109,7 @@ remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerC
         {"brokerActive", "true"},
     };
     auto response = RemotingCommand::responseTo(request, resp::kSuccess);
-    response.body = nlohmann::json{{"table", table}}.dump();
+    response.body = nlohmann::json{{"table", table}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     responder.respond(std::move(response));
   };
 }
