@@ -421,7 +421,8 @@ acl_broker_conf() {
 create_acl_users() {
   local ns=$1 nbrokers=$2 r u args=()
   local -A res=([RPC]="Topic:*,Group:*" [PUBONLY]="Topic:*" [SUBONLY]="Topic:*,Group:*")
-  local -A act=([RPC]="Pub,Sub" [PUBONLY]="Pub" [SUBONLY]="Sub")
+  # Get: a consumer asks for queue offsets (GET_MAX_OFFSET...), which 5.x authorises as Get on the topic
+  local -A act=([RPC]="Pub,Sub,Get" [PUBONLY]="Pub" [SUBONLY]="Sub,Get")
   for r in RPC PUBONLY SUBONLY; do
     u=${ACL_USER[$r]}
     args+=(createUser -n "$ns" -c "$CLUSTER" -u "$u" -p "$(acl_sk "$r")" -t Normal --next)
