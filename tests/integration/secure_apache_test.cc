@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -247,6 +248,7 @@ TEST_F(SecureApacheAclIT, WrongSecretIsAccessDeniedAtOnce) {
     FAIL() << "a client with a wrong secret got a reply";
   } catch (const RpcException& e) {
     auto took = Clock::now() - t0;
+    std::cerr << "refused as expected: " << e.what() << "\n";
     EXPECT_EQ(e.code(), RpcErrorCode::kAccessDenied) << e.what();
     // Refused by the broker at once, not after waiting out the 20 s timeout.
     EXPECT_LT(took, 5s) << e.what();
@@ -268,6 +270,7 @@ TEST_F(SecureApacheAclIT, AccountWithoutPubIsAccessDeniedNamingTheTopic) {
     client->sendSync("hello", 20000ms);
     FAIL() << "an account without PUB sent a request";
   } catch (const RpcException& e) {
+    std::cerr << "refused as expected: " << e.what() << "\n";
     EXPECT_EQ(e.code(), RpcErrorCode::kAccessDenied) << e.what();
     EXPECT_NE(std::string(e.what()).find(topic_), std::string::npos) << e.what();
     EXPECT_LT(Clock::now() - t0, 5s) << e.what();
@@ -303,6 +306,7 @@ class SecureApacheTlsIT : public SecureApacheBase {
       FAIL() << "the call went through";
     } catch (const RpcException& e) {
       std::string what = e.what();
+      std::cerr << "refused as expected: " << what << "\n";
       EXPECT_EQ(e.code(), RpcErrorCode::kSendFailed) << what;
       EXPECT_NE(what.find(namesrv_), std::string::npos) << "does not name the address: " << what;
       if (!must_mention.empty()) EXPECT_NE(lower(what).find(must_mention), std::string::npos) << what;
