@@ -275,7 +275,8 @@ kill_remaining() { # kill_remaining NAME...: SIGKILL what is still alive, forget
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  wait_procs 20 "$@" || true
+  # a SIGKILLed JVM with large mappings can take seconds to go (and to free its ports) on a loaded machine
+  wait_procs 150 "$@" || true
   for n in "$@"; do rm -f "$RUN_DIR/$n.pid"; done
 }
 
@@ -564,10 +565,18 @@ cmd_start() {
     p=$((BROKER_PORT + 1000 * i))
     names+=("$name"); ports+=("$p"); addrs+=("127.0.0.1:$p")
   done
-  port_in_use "$NAMESRV_PORT" && die "port $NAMESRV_PORT (name server) is already in use; set ROCKETMQ_NAMESRV_PORT"
+  # a cluster stopped just before may still be releasing its ports: wait up to 10 s for them
+  local port_wait_end=$(( $(date +%s) + 10 ))
+  free_or_die() { # free_or_die PORT MESSAGE
+    while port_in_use "$1"; do
+      (($(date +%s) < port_wait_end)) || die "$2"
+      sleep 0.2
+    done
+  }
+  free_or_die "$NAMESRV_PORT" "port $NAMESRV_PORT (name server) is already in use; set ROCKETMQ_NAMESRV_PORT"
   for p in "${ports[@]}"; do
     for q in $((p - 2)) "$p" $((p + 1)); do
-      port_in_use "$q" && die "port $q (broker $p, VIP $((p - 2)), HA $((p + 1))) is already in use; set ROCKETMQ_BROKER_PORT"
+      free_or_die "$q" "port $q (broker $p, VIP $((p - 2)), HA $((p + 1))) is already in use; set ROCKETMQ_BROKER_PORT"
     done
   done
 
