@@ -3,7 +3,12 @@
 # Start / stop a local Apache RocketMQ cluster (name server + N brokers) from the
 # official Maven jars, for integration tests of rocketrpc against real RocketMQ.
 #
-#   scripts/apache-rocketmq.sh start [VERSION] [--brokers N] [--dir DIR]
+#   scripts/apache-rocketmq.sh start [VERSION] [--brokers N] [--dir DIR] [--acl] [--tls MODE]
+#        --acl: access control on, with four accounts (see "security" below): 4.9 plain ACL
+#        (aclEnable, home/conf/plain_acl.yml), 5.3+ ACL 2.0 (authentication + authorization,
+#        users made with mqadmin createUser/createAcl). mqadmin of this script signs as the admin.
+#        --tls enforcing|permissive: name server and brokers speak TLS (enforcing: TLS only) with
+#        a server certificate for 127.0.0.1 made with openssl by a test CA (<run dir>/tls/ca.pem).
 #   scripts/apache-rocketmq.sh stop  [VERSION] [--dir DIR] [--all] [--kill]
 #        stops the brokers, then the name server (SIGTERM; SIGKILL after ROCKETMQ_STOP_TIMEOUT,
 #        at once with --kill) and deletes the message store. --all: every cluster whose run
@@ -18,14 +23,17 @@
 #   scripts/apache-rocketmq.sh fetch [VERSION]                      (only download the jars)
 #   scripts/apache-rocketmq.sh env [--dir DIR]                      (print the cluster's variables)
 #
-# VERSION: 4.9.8 (default), 4.9, 4.9.7, 5, 5.3, 5.3.3, or another exact version.
+# VERSION: 4.9.8 (default), 4.9, 4.9.7, 5.3, 5.3.3, 5, 5.5, 5.5.0, or another exact version.
 #   The 4.9.8 server jars (rocketmq-namesrv, rocketmq-broker) were never published to
 #   Maven Central, so every 4.9 alias runs the newest published 4.x server, 4.9.7.
 #   5.3 runs 5.3.3 (5.3.4 is only partially published: its rocketmq-client, -remoting,
-#   -tools... jars are missing, so it cannot be resolved).
+#   -tools... jars are missing, so it cannot be resolved). 5 and 5.5 run 5.5.0.
 #
 # `start` prints KEY=VALUE lines; the last line is always NAMESRV=127.0.0.1:<port>.
-# Other lines: ROCKETMQ_VERSION, ROCKETMQ_DIR, CLUSTER, BROKERS (name=addr,...).
+# Other lines: ROCKETMQ_VERSION, ROCKETMQ_DIR, CLUSTER, BROKERS (name=addr,...); with --acl
+# ACL=1 and ACL_<ROLE>_AK / ACL_<ROLE>_SK for ROLE in ADMIN RPC PUBONLY SUBONLY (secrets are
+# random per start); with --tls TLS_MODE, TLS_CA (the CA that signed the servers' certificate)
+# and TLS_OTHER_CA (an unrelated CA, for tests that must see the server rejected).
 #
 # Environment (all optional):
 #   ROCKETMQ_NAMESRV_PORT   name server port (default 19876)
@@ -73,9 +81,10 @@ usage() {
 resolve_version() {
   case "${1:-$DEFAULT_VERSION}" in
     4|4.9|4.9.7|4.9.8) echo 4.9.7 ;;
-    5|5.3|5.3.x|5.3.3) echo 5.3.3 ;;
+    5.3|5.3.x|5.3.3) echo 5.3.3 ;;
+    5|5.5|5.5.x|5.5.0) echo 5.5.0 ;;
     [0-9]*.[0-9]*.[0-9]*) echo "$1" ;;
-    *) die "unknown RocketMQ version '$1' (use 4.9.8 or 5.3)" ;;
+    *) die "unknown RocketMQ version '$1' (use 4.9.8, 5.3 or 5.5)" ;;
   esac
 }
 
@@ -149,12 +158,38 @@ common_jvm_opts() {
     "-Drmq.log.file=$RUN_DIR/logs/$proc.log"
     "-Drocketmq.client.logRoot=$RUN_DIR/logs"
     -Drocketmq.client.logUseSlf4j=true
-    # TLS "permissive" (the default) generates a self-signed RSA certificate at start-up:
-    # seconds of CPU on a small machine. Tests use plain TCP.
-    -Dtls.server.mode=disabled
-    -Dtls.enable=false
     -Drocketmq.broker.diskSpaceWarningLevelRatio=0.98
     -Drocketmq.broker.diskSpaceCleanForciblyRatio=0.97
+  )
+  tls_jvm_opts
+}
+
+# tls_jvm_opts: appends the TLS flags of the cluster (RMQ_TLS, from `start --tls` or cluster.env) to
+# JVM_OPTS. Apache reads them as system properties (TlsSystemConfig), then lets tls.config.file
+# override them: that file is ours (the same values), so a /etc/rocketmq/tls.properties on the
+# machine cannot change a test cluster.
+tls_jvm_opts() {
+  local mode=${RMQ_TLS:-disabled} d=$RUN_DIR/tls
+  if [[ $mode == disabled ]]; then
+    # TLS "permissive" (Apache's default) generates a self-signed RSA certificate at start-up:
+    # seconds of CPU on a small machine. Plain clusters speak plain TCP only.
+    JVM_OPTS+=(-Dtls.server.mode=disabled -Dtls.enable=false "-Dtls.config.file=$RUN_DIR/conf/tls-none.properties")
+    return 0
+  fi
+  # Servers present server.pem (signed by ca.pem); their own client side (a broker registering
+  # with the name server, mqadmin) speaks TLS too (tls.enable) and checks the server against
+  # ca.pem (tls.client.authServer; Netty checks the chain, not the host name).
+  JVM_OPTS+=(
+    "-Dtls.server.mode=$mode"
+    -Dtls.enable=true
+    -Dtls.test.mode.enable=false
+    "-Dtls.server.certPath=$d/server.pem"
+    "-Dtls.server.keyPath=$d/server.key"
+    "-Dtls.server.trustCertPath=$d/ca.pem"
+    -Dtls.server.need.client.auth=none
+    -Dtls.client.authServer=true
+    "-Dtls.client.trustCertPath=$d/ca.pem"
+    "-Dtls.config.file=$RUN_DIR/conf/tls.properties"
   )
 }
 
@@ -240,7 +275,8 @@ kill_remaining() { # kill_remaining NAME...: SIGKILL what is still alive, forget
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  wait_procs 20 "$@" || true
+  # a SIGKILLed JVM with large mappings can take seconds to go (and to free its ports) on a loaded machine
+  wait_procs 150 "$@" || true
   for n in "$@"; do rm -f "$RUN_DIR/$n.pid"; done
 }
 
@@ -304,6 +340,164 @@ has_n_option() {
 }
 
 # ---------------------------------------------------------------------------
+# security: --acl, --tls
+# ---------------------------------------------------------------------------
+# Accounts of `start --acl` (user names are fixed, secrets are random per start and printed as
+# ACL_<ROLE>_AK / ACL_<ROLE>_SK):
+#   ADMIN    rrpcadmin    4.9: admin: true; 5.x: the super user (initAuthenticationUser), also the
+#                         broker's own inner-client credentials and mqadmin's (home/conf/tools.yml)
+#   RPC      rocketrpc    PUB and SUB on every topic and group
+#   PUBONLY  rrpcpubonly  PUB on every topic, nothing on groups (cannot consume)
+#   SUBONLY  rrpcsubonly  SUB on every topic and group, no PUB (cannot send or reply)
+ACL_ROLES=(ADMIN RPC PUBONLY SUBONLY)
+declare -A ACL_USER=([ADMIN]=rrpcadmin [RPC]=rocketrpc [PUBONLY]=rrpcpubonly [SUBONLY]=rrpcsubonly)
+
+gen_secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# acl_secrets: fills RMQ_ACL_<ROLE>_SK with fresh random secrets
+acl_secrets() {
+  local r
+  for r in "${ACL_ROLES[@]}"; do printf -v "RMQ_ACL_${r}_SK" '%s' "$(gen_secret)"; done
+}
+
+acl_sk() { local v="RMQ_ACL_${1}_SK"; printf '%s' "${!v}"; }
+
+# write_acl_files: mqadmin's credentials (both versions read ROCKETMQ_HOME/conf/tools.yml) and,
+# for 4.9, the plain ACL file the broker reads from ROCKETMQ_HOME/conf/plain_acl.yml. No global
+# white list: every test client comes from 127.0.0.1 and must be checked.
+write_acl_files() {
+  local conf=$RUN_DIR/home/conf
+  {
+    echo "accessKey: ${ACL_USER[ADMIN]}"
+    echo "secretKey: $(acl_sk ADMIN)"
+  } >"$conf/tools.yml"
+  chmod 600 "$conf/tools.yml"
+  [[ ${RMQ_VERSION%%.*} == 4 ]] || return 0
+  {
+    echo "# written by scripts/apache-rocketmq.sh start --acl"
+    echo "globalWhiteRemoteAddresses: []"
+    echo "accounts:"
+    echo "  - accessKey: ${ACL_USER[ADMIN]}"
+    echo "    secretKey: $(acl_sk ADMIN)"
+    echo "    admin: true"
+    echo "  - accessKey: ${ACL_USER[RPC]}"
+    echo "    secretKey: $(acl_sk RPC)"
+    echo "    admin: false"
+    echo "    defaultTopicPerm: PUB|SUB"
+    echo "    defaultGroupPerm: PUB|SUB"
+    echo "  - accessKey: ${ACL_USER[PUBONLY]}"
+    echo "    secretKey: $(acl_sk PUBONLY)"
+    echo "    admin: false"
+    echo "    defaultTopicPerm: PUB"
+    echo "    defaultGroupPerm: DENY"
+    echo "  - accessKey: ${ACL_USER[SUBONLY]}"
+    echo "    secretKey: $(acl_sk SUBONLY)"
+    echo "    admin: false"
+    echo "    defaultTopicPerm: SUB"
+    echo "    defaultGroupPerm: SUB"
+  } >"$conf/plain_acl.yml"
+  chmod 600 "$conf/plain_acl.yml"
+}
+
+# acl_broker_conf: broker config lines of --acl
+acl_broker_conf() {
+  if [[ ${RMQ_VERSION%%.*} == 4 ]]; then
+    echo "aclEnable=true"
+    return
+  fi
+  # ACL 2.0 (5.3+): users and ACLs live in RocksDB under <storePathRootDir>/config; the super
+  # user is created at start-up, the other users by mqadmin once the broker is up (create_acl_users).
+  local p=org.apache.rocketmq.auth
+  echo "authenticationEnabled=true"
+  echo "authenticationProvider=$p.authentication.provider.DefaultAuthenticationProvider"
+  echo "authenticationMetadataProvider=$p.authentication.provider.LocalAuthenticationMetadataProvider"
+  echo "authorizationEnabled=true"
+  echo "authorizationProvider=$p.authorization.provider.DefaultAuthorizationProvider"
+  echo "authorizationMetadataProvider=$p.authorization.provider.LocalAuthorizationMetadataProvider"
+  echo "initAuthenticationUser={\"username\":\"${ACL_USER[ADMIN]}\",\"password\":\"$(acl_sk ADMIN)\"}"
+  echo "innerClientAuthenticationCredentials={\"accessKey\":\"${ACL_USER[ADMIN]}\",\"secretKey\":\"$(acl_sk ADMIN)\"}"
+}
+
+# create_acl_users NS NBROKERS: 5.x only: the Normal users and their ACLs on every broker of the cluster
+create_acl_users() {
+  local ns=$1 nbrokers=$2 r u args=()
+  local -A res=([RPC]="Topic:*,Group:*" [PUBONLY]="Topic:*" [SUBONLY]="Topic:*,Group:*")
+  # Get: a consumer asks for queue offsets (GET_MAX_OFFSET...), which 5.x authorises as Get on the topic
+  local -A act=([RPC]="Pub,Sub,Get" [PUBONLY]="Pub" [SUBONLY]="Sub,Get")
+  for r in RPC PUBONLY SUBONLY; do
+    u=${ACL_USER[$r]}
+    args+=(createUser -n "$ns" -c "$CLUSTER" -u "$u" -p "$(acl_sk "$r")" -t Normal --next)
+    args+=(createAcl -n "$ns" -c "$CLUSTER" -s "User:$u" -r "${res[$r]}" -a "${act[$r]}" -d Allow --next)
+  done
+  local out got
+  out=$(run_mqadmin "${args[@]}" 2>&1) || true
+  # each of the 6 commands prints one "... success." per broker
+  got=$(grep -ci 'success' <<<"$out" || true)
+  if ((got < 6 * nbrokers)); then
+    printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 30 >&2
+    return 1
+  fi
+}
+
+# make_tls_files DIR: a test CA, a server certificate it signs for 127.0.0.1 / localhost (EC P-256,
+# keys in PKCS#8 as Netty wants them) and an unrelated CA (other-ca.pem) for negative tests.
+make_tls_files() {
+  local d=$1
+  command -v openssl >/dev/null 2>&1 || die "--tls needs the openssl command"
+  rm -rf "$d"
+  mkdir -p "$d"
+  printf '%s\n' \
+    '[req]' 'distinguished_name = dn' 'prompt = no' '[dn]' 'CN = rocketrpc test' \
+    '[ca_ext]' 'basicConstraints = critical, CA:TRUE' 'keyUsage = critical, keyCertSign, cRLSign' \
+    'subjectKeyIdentifier = hash' \
+    '[server_ext]' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
+    'extendedKeyUsage = serverAuth, clientAuth' 'subjectAltName = IP:127.0.0.1, DNS:localhost' \
+    'authorityKeyIdentifier = keyid' >"$d/openssl.cnf"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes) out
+  if ! out=$({
+    openssl req -x509 -config "$d/openssl.cnf" -extensions ca_ext "${ec[@]}" -days 30 \
+      -subj "/CN=rocketrpc test CA" -keyout "$d/ca.key" -out "$d/ca.pem" &&
+    openssl req -new -config "$d/openssl.cnf" "${ec[@]}" -subj "/CN=127.0.0.1" \
+      -keyout "$d/server.key" -out "$d/server.csr" &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+      -extfile "$d/openssl.cnf" -extensions server_ext -out "$d/server.pem" &&
+    openssl req -x509 -config "$d/openssl.cnf" -extensions ca_ext "${ec[@]}" -days 30 \
+      -subj "/CN=rocketrpc unrelated test CA" -keyout "$d/other-ca.key" -out "$d/other-ca.pem"
+  } 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "could not make the test certificates with openssl"
+  fi
+  chmod 600 "$d"/*.key
+  # the same settings as the -Dtls.* flags (tls_jvm_opts), for Apache's tls.config.file
+  {
+    echo "# written by scripts/apache-rocketmq.sh start --tls"
+    echo "tls.server.need.client.auth=none"
+    echo "tls.server.certPath=$d/server.pem"
+    echo "tls.server.keyPath=$d/server.key"
+    echo "tls.server.trustCertPath=$d/ca.pem"
+    echo "tls.client.authServer=true"
+    echo "tls.client.trustCertPath=$d/ca.pem"
+  } >"$RUN_DIR/conf/tls.properties"
+}
+
+# security_env_lines: the ACL_* / TLS_* lines of `start` and `env` (from RMQ_ACL, RMQ_TLS)
+security_env_lines() {
+  local r
+  if [[ ${RMQ_ACL:-0} == 1 ]]; then
+    echo "ACL=1"
+    for r in "${ACL_ROLES[@]}"; do
+      echo "ACL_${r}_AK=${ACL_USER[$r]}"
+      echo "ACL_${r}_SK=$(acl_sk "$r")"
+    done
+  fi
+  if [[ ${RMQ_TLS:-disabled} != disabled ]]; then
+    echo "TLS_MODE=$RMQ_TLS"
+    echo "TLS_CA=$RUN_DIR/tls/ca.pem"
+    echo "TLS_OTHER_CA=$RUN_DIR/tls/other-ca.pem"
+  fi
+}
+
+# ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
 cmd_fetch() {
@@ -315,9 +509,13 @@ cmd_fetch() {
 
 cmd_start() {
   local req="" nbrokers=1 dir="" arg
+  RMQ_ACL=0 RMQ_TLS=disabled
   while (($#)); do
     arg=$1; shift
     case "$arg" in
+      --acl) RMQ_ACL=1 ;;
+      --tls) RMQ_TLS=${1:?--tls needs a mode: enforcing or permissive}; shift ;;
+      --tls=*) RMQ_TLS=${arg#*=} ;;
       --brokers) nbrokers=${1:?--brokers needs a number}; shift ;;
       --brokers=*) nbrokers=${arg#*=} ;;
       --dir) dir=${1:?--dir needs a directory}; shift ;;
@@ -328,11 +526,18 @@ cmd_start() {
     esac
   done
   if ! [[ $nbrokers =~ ^[1-9][0-9]*$ ]] || ((nbrokers > 20)); then die "--brokers must be 1..20"; fi
+  case "$RMQ_TLS" in enforcing|permissive|disabled) ;; *) die "--tls must be enforcing, permissive or disabled" ;; esac
   [[ $req == 4.9.8 || -z $req ]] && log "note: 4.9.8 server jars are not on Maven Central; running 4.9.7 (same 4.9 protocol)"
   local ver t0
   t0=$(now_ms)
   ver=$(resolve_version "$req")
   RMQ_VERSION=$ver
+  if ((RMQ_ACL)); then
+    case "$ver" in
+      4.9.*|5.[3-9].*|5.[1-9][0-9].*|[6-9].*) ;;
+      *) die "--acl supports 4.9.x (plain ACL) and 5.3+ (ACL 2.0), not $ver" ;;
+    esac
+  fi
   RUN_DIR=$(abspath "${dir:-$STATE_ROOT/run-$ver}")
   mkdir -p "$RUN_DIR"
   RUN_DIR=$(cd "$RUN_DIR" && pwd)
@@ -360,10 +565,18 @@ cmd_start() {
     p=$((BROKER_PORT + 1000 * i))
     names+=("$name"); ports+=("$p"); addrs+=("127.0.0.1:$p")
   done
-  port_in_use "$NAMESRV_PORT" && die "port $NAMESRV_PORT (name server) is already in use; set ROCKETMQ_NAMESRV_PORT"
+  # a cluster stopped just before may still be releasing its ports: wait up to 10 s for them
+  local port_wait_end=$(( $(date +%s) + 10 ))
+  free_or_die() { # free_or_die PORT MESSAGE
+    while port_in_use "$1"; do
+      (($(date +%s) < port_wait_end)) || die "$2"
+      sleep 0.2
+    done
+  }
+  free_or_die "$NAMESRV_PORT" "port $NAMESRV_PORT (name server) is already in use; set ROCKETMQ_NAMESRV_PORT"
   for p in "${ports[@]}"; do
     for q in $((p - 2)) "$p" $((p + 1)); do
-      port_in_use "$q" && die "port $q (broker $p, VIP $((p - 2)), HA $((p + 1))) is already in use; set ROCKETMQ_BROKER_PORT"
+      free_or_die "$q" "port $q (broker $p, VIP $((p - 2)), HA $((p + 1))) is already in use; set ROCKETMQ_BROKER_PORT"
     done
   done
 
@@ -386,6 +599,12 @@ cmd_start() {
   cp "$TEMPLATE_DIR"/conf/logback_*.xml "$RUN_DIR/home/conf/"
   # old logs of a previous run would confuse the readiness checks
   rm -f "$RUN_DIR"/logs/*.log "$RUN_DIR"/logs/*.out
+  rm -rf "${RUN_DIR:?}/tls"
+  if ((RMQ_ACL)); then
+    acl_secrets
+    write_acl_files
+  fi
+  [[ $RMQ_TLS == disabled ]] || make_tls_files "$RUN_DIR/tls"
 
   {
     echo "# written by scripts/apache-rocketmq.sh"
@@ -436,6 +655,7 @@ cmd_start() {
       echo "enableControllerMode=false"
       echo "enableSlaveActingMaster=false"
       echo "enableDLegerCommitLog=false"
+      if ((RMQ_ACL)); then acl_broker_conf; fi
       if [[ -n ${ROCKETMQ_BROKER_CONF_EXTRA:-} ]]; then printf '%b\n' "$ROCKETMQ_BROKER_CONF_EXTRA"; fi
     } >"$RUN_DIR/conf/$name.properties"
   done
@@ -452,7 +672,14 @@ cmd_start() {
     echo "RMQ_BROKER_ADDRS='${addrs[*]}'"
     echo "RMQ_BROKERS_CSV='$brokers_csv'"
     echo "RMQ_STORE='$store'"
+    echo "RMQ_ACL=$RMQ_ACL"
+    echo "RMQ_TLS=$RMQ_TLS"
+    local r
+    if ((RMQ_ACL)); then
+      for r in "${ACL_ROLES[@]}"; do echo "RMQ_ACL_${r}_SK=$(acl_sk "$r")"; done
+    fi
   } >"$RUN_DIR/cluster.env"
+  chmod 600 "$RUN_DIR/cluster.env"
   echo "$RUN_DIR" >"$STATE_ROOT/current"
 
   # name server
@@ -562,13 +789,20 @@ cmd_start() {
       sleep 1
     done
   fi
+  if ((RMQ_ACL)) && [[ ${ver%%.*} != 4 ]]; then
+    create_acl_users "$ns_addr" "$nbrokers" || fail_start "could not create the ACL users with mqadmin"
+  fi
   local t_end
   t_end=$(now_ms)
-  log "RocketMQ $ver up in $((t_end - t0))ms (jars $((t_jars - t0))ms, namesrv $((t_ns - t_jars))ms, brokers $((t_boot - t_ns))ms, check $((t_end - t_boot))ms); logs in $RUN_DIR/logs"
+  local sec=""
+  ((RMQ_ACL)) && sec+=" ACL"
+  [[ $RMQ_TLS == disabled ]] || sec+=" TLS $RMQ_TLS"
+  log "RocketMQ $ver${sec:+ (${sec# })} up in $((t_end - t0))ms (jars $((t_jars - t0))ms, namesrv $((t_ns - t_jars))ms, brokers $((t_boot - t_ns))ms, check $((t_end - t_boot))ms); logs in $RUN_DIR/logs"
   echo "ROCKETMQ_VERSION=$ver"
   echo "ROCKETMQ_DIR=$RUN_DIR"
   echo "CLUSTER=$CLUSTER"
   echo "BROKERS=$brokers_csv"
+  security_env_lines
   echo "NAMESRV=127.0.0.1:$NAMESRV_PORT"
 }
 
@@ -669,6 +903,7 @@ cmd_env() {
   echo "ROCKETMQ_DIR=$RUN_DIR"
   echo "CLUSTER=$RMQ_CLUSTER"
   echo "BROKERS=$RMQ_BROKERS_CSV"
+  security_env_lines
   echo "NAMESRV=$RMQ_NAMESRV"
 }
 

@@ -10,7 +10,7 @@ import java.util.Set;
 /** Minimal option parser: "-n V", "--name V", "--name=V", repeatable options and flags. */
 final class Args {
     private static final Set<String> FLAGS = Set.of(
-        "--verbose", "--quiet", "--expect-upper", "--no-create-topic", "--print-status", "--orderly", "--meta");
+        "--verbose", "--quiet", "--expect-upper", "--no-create-topic", "--print-status", "--orderly", "--meta", "--tls");
     private static final Map<String, String> ALIASES = Map.of(
         "-n", "--namesrv", "-t", "--topic", "-g", "--group", "-c", "--count");
 

@@ -1,6 +1,7 @@
 package io.rocketrpc.peer;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
 import org.apache.rocketmq.client.impl.factory.MQClientInstance;
 
 /** Push-consumer helpers: make a fresh consumer find its queues without waiting for timers. */
@@ -9,8 +10,10 @@ final class Consumers {
     }
 
     static DefaultMQPushConsumer newConsumer(String namesrv, String group, String role) {
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group, Security.rpcHook(),
+            new AllocateMessageQueueAveragely());
         c.setNamesrvAddr(namesrv);
+        Security.apply(c);
         c.setInstanceName(Peers.uniqueInstanceName(role));
         return c;
     }

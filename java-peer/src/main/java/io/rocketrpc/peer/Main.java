@@ -46,6 +46,14 @@ public final class Main {
         "      --orderly: MessageListenerOrderly on 4 threads (default: MessageListenerConcurrently, 1).",
         "      last line: received=N. Exit 0 once N messages arrived, 1 on timeout (default 60000).",
         "",
+        "Security options (every command):",
+        "  --access-key AK [--secret-key SK]   sign every request with AclClientRPCHook (ACL); the",
+        "      secret may come from JAVA_PEER_SECRET_KEY instead of the command line",
+        "  --tls                                 TLS to name servers and brokers (setUseTLS(true));",
+        "      trusts any server certificate unless --tls-ca is given",
+        "  --tls-ca FILE                         TLS, and check the servers' certificate chain against",
+        "      the CA certificate(s) in FILE (PEM)",
+        "",
         "Environment: JAVA_PEER_LOG_DIR (default <tmp>/rocketrpc-java-peer-logs) receives the",
         "rocketmq client log (level WARN unless JAVA_PEER_LOG_LEVEL is set).");
 
@@ -68,6 +76,7 @@ public final class Main {
         int code;
         try {
             Args args = new Args(argv, 1);
+            Security.configure(args);
             switch (argv[0]) {
                 case "responder":
                     code = new Responder(args).run();

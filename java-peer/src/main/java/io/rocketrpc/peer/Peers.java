@@ -29,8 +29,9 @@ final class Peers {
     }
 
     static DefaultMQProducer newProducer(String namesrv, String group, String role) {
-        DefaultMQProducer p = new DefaultMQProducer(group);
+        DefaultMQProducer p = new DefaultMQProducer(group, Security.rpcHook());
         p.setNamesrvAddr(namesrv);
+        Security.apply(p);
         p.setInstanceName(uniqueInstanceName(role));
         p.setSendMsgTimeout(5000);
         return p;
@@ -101,7 +102,20 @@ final class Peers {
         return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
     }
 
+    /**
+     * One line: the exception and, when there is one, its root cause (the Java client wraps the
+     * broker's answer, e.g. an ACL refusal, in "Send [3] times, still failed").
+     */
     static String describe(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String s = describeOne(t);
+        return root == t ? s : s + "; cause: " + describeOne(root);
+    }
+
+    private static String describeOne(Throwable t) {
         String m = t.getMessage();
         if (m != null) {
             int nl = m.indexOf('\n');
