@@ -366,14 +366,17 @@ std::array<uint8_t, 4> localIpv4() {
   return ip;
 }
 
-// IP | pid low 16 bits | random per-process salt, as 20 hex chars (the fixed prefix of every UNIQ_KEY).
+// IP | pid low 16 bits | random non-zero per-process salt, as 20 hex chars (the fixed prefix of every UNIQ_KEY).
 std::string uniqIdPrefix() {
   std::string raw;
   const auto ip = localIpv4();
   raw.append(reinterpret_cast<const char*>(ip.data()), ip.size());
   putI16(raw, static_cast<int16_t>(static_cast<uint16_t>(getpid() & 0xFFFF)));
   std::random_device rd;
-  putI32(raw, static_cast<int32_t>(rd()));
+  // Never 0: a zero field marks ids of rocketmq-client-go, whose TTL is read as seconds (rpc::ttlBudgetMs).
+  uint32_t salt = rd();
+  if (salt == 0) salt = 1;
+  putI32(raw, static_cast<int32_t>(salt));
   std::string hex;
   appendHex(hex, reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
   return hex;
