@@ -6,8 +6,10 @@
 //	           -timeout to -t; prints "OK i <ms>" or "FAIL i <reason>" per request and
 //	           "SUMMARY ok=<n> errors=<n>"; exit 0 when every request got its echo.
 //	responder  consume -t and answer each request with its body (echo); prints "READY" once started and
-//	           "REPLIED <n>" per reply; runs until SIGTERM/SIGINT. -raw-reply sends the reply exactly as
-//	           rocketmq-client-go's CreateReplyMessage builds it (its body left empty).
+//	           "REPLIED <n>" per reply (or "FAIL reply <reason>"); runs until SIGTERM/SIGINT. -raw-reply sends
+//	           the reply exactly as rocketmq-client-go's CreateReplyMessage builds it (its body left empty).
+//	           Replies of 4 KiB and more leave flagged COMPRESSED with their body not compressed (v2.1.2's
+//	           buildSendRequest sends msg.Body for replies but sets the flag).
 //	producer   send -count messages "<body>-<i>"; prints "SENT i <msgId>" and "SUMMARY ok=<n> errors=<n>".
 //	consumer   consume -t from the first offset until -count messages arrived or -wait passed; prints
 //	           "RECV <body>" per message and "SUMMARY received=<n>"; exit 0 when -count arrived.

@@ -5,6 +5,8 @@
 #include <random>
 #include <thread>
 
+#include "remoting/protocol/message_codec.h"
+
 namespace rocketrpc::rpc {
 
 namespace {
@@ -67,19 +69,8 @@ std::optional<int64_t> parseNonNegative(std::string_view s) {
   return v;
 }
 
-bool isGoClientMessageId(std::string_view uniq_key) {
-  // rocketmq-client-go's CreateUniqID: hex of IPv4 (4 bytes) | pid (2) | classLoadId (4, always 0) | time (4)
-  // | counter (2). Java's MessageClientIDSetter has the same layout with the class loader's hash code.
-  if (uniq_key.size() != 32) return false;
-  for (char c : uniq_key) {
-    const bool hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-    if (!hex) return false;
-  }
-  return uniq_key.substr(12, 8) == "00000000";
-}
-
 int64_t ttlBudgetMs(int64_t ttl, std::string_view uniq_key) {
-  if (!isGoClientMessageId(uniq_key)) return ttl;
+  if (!remoting::isGoClientUniqId(uniq_key)) return ttl;
   // int(ttl.Seconds()) truncates: a 500 ms request says 0, a 3.9 s one says 3. The end of the second keeps
   // every live request; serving one up to a second after its requester gave up only costs the work.
   constexpr int64_t kMaxSeconds = 1'000'000'000'000;  // far past any real budget; keeps the sum in range

@@ -67,15 +67,9 @@ int64_t nowEpochMs();
 /// deadline). Allocates nothing.
 std::optional<int64_t> requestDeadlineMs(const MessageExt& msg);
 
-/// True when `uniq_key` (a message's UNIQ_KEY) was made by rocketmq-client-go: 32 hex digits whose "class
-/// loader" field (digits 12..19) is all zeros. Go hard-codes that field to 0; Java puts its class loader's
-/// identity hash there, which HotSpot never makes 0, and an IPv6 Java id is longer (docs/design/rpc.md,
-/// "Deadlines of foreign requests").
-bool isGoClientMessageId(std::string_view uniq_key);
-
 /// The budget in ms of a request whose TTL property reads `ttl`: milliseconds (Java, rocketrpc's Producer),
-/// except on a request from rocketmq-client-go (`uniq_key` as in isGoClientMessageId), which writes whole
-/// seconds rounded down; then the budget is the end of that second, (ttl + 1) * 1000.
+/// except on a request from rocketmq-client-go (its UNIQ_KEY `uniq_key` passes remoting::isGoClientUniqId),
+/// which writes whole seconds rounded down; then the budget is the end of that second, (ttl + 1) * 1000.
 int64_t ttlBudgetMs(int64_t ttl, std::string_view uniq_key);
 
 /// Parses a non-negative decimal integer; nullopt on anything else.

@@ -534,6 +534,27 @@ std::optional<std::string> zlibCompressIfSmaller(std::string_view data, int leve
   return out;
 }
 
+bool isGoClientUniqId(std::string_view uniq_key) {
+  // rocketmq-client-go's CreateUniqID: hex of IPv4 (4 bytes) | pid (2) | classLoadId (4, always 0) | time (4)
+  // | counter (2). Java's MessageClientIDSetter has the same layout with the class loader's hash code.
+  if (uniq_key.size() != 32) return false;
+  for (char c : uniq_key) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+    if (!hex) return false;
+  }
+  return uniq_key.substr(12, 8) == "00000000";
+}
+
+bool hasZlibHeader(std::string_view data) {
+  if (data.size() < 2) return false;
+  const auto cmf = static_cast<uint8_t>(data[0]);
+  const auto flg = static_cast<uint8_t>(data[1]);
+  const bool deflate = (cmf & 0x0F) == 8 && (cmf >> 4) <= 7;
+  const bool check = ((cmf << 8) | flg) % 31 == 0;
+  const bool no_dict = (flg & 0x20) == 0;
+  return deflate && check && no_dict;
+}
+
 Result<std::string> zlibDecompress(std::string_view data, size_t max_output) {
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) return Status::internal("zlib inflateInit failed");

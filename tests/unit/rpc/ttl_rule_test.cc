@@ -19,13 +19,13 @@ constexpr std::string_view kJavaId = "C0A8010230397A3B2C1D000BB880000A";
 constexpr std::string_view kJavaV6Id = "FE800000000000000000000000000001303900000000000BB880000A";
 
 TEST(TtlRuleTest, GoIdsAreRecognisedByTheirZeroClassLoaderField) {
-  EXPECT_TRUE(isGoClientMessageId(kGoIdFull));
-  EXPECT_TRUE(isGoClientMessageId("c0a801023039000000000000bb80000a"));  // case does not matter
-  EXPECT_FALSE(isGoClientMessageId(kGoId));                               // 30 digits: not an id of either
-  EXPECT_FALSE(isGoClientMessageId(kJavaId));
-  EXPECT_FALSE(isGoClientMessageId(kJavaV6Id));
-  EXPECT_FALSE(isGoClientMessageId(""));
-  EXPECT_FALSE(isGoClientMessageId("C0A80102303900000000XXXXXXXXXXXX"));  // not hex
+  EXPECT_TRUE(remoting::isGoClientUniqId(kGoIdFull));
+  EXPECT_TRUE(remoting::isGoClientUniqId("c0a801023039000000000000bb80000a"));  // case does not matter
+  EXPECT_FALSE(remoting::isGoClientUniqId(kGoId));                               // 30 digits: not an id of either
+  EXPECT_FALSE(remoting::isGoClientUniqId(kJavaId));
+  EXPECT_FALSE(remoting::isGoClientUniqId(kJavaV6Id));
+  EXPECT_FALSE(remoting::isGoClientUniqId(""));
+  EXPECT_FALSE(remoting::isGoClientUniqId("C0A80102303900000000XXXXXXXXXXXX"));  // not hex
 }
 
 TEST(TtlRuleTest, OurOwnIdsAreNeverTakenForGo) {
@@ -33,7 +33,7 @@ TEST(TtlRuleTest, OurOwnIdsAreNeverTakenForGo) {
   for (int i = 0; i < 100; ++i) {
     const std::string id = remoting::createUniqId();
     ASSERT_EQ(id.size(), 32u) << id;
-    EXPECT_FALSE(isGoClientMessageId(id)) << id;
+    EXPECT_FALSE(remoting::isGoClientUniqId(id)) << id;
   }
 }
 
