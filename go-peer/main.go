@@ -6,7 +6,7 @@
 //	           -timeout to -t; prints "OK i <ms>" or "FAIL i <reason>" per request and
 //	           "SUMMARY ok=<n> errors=<n>"; exit 0 when every request got its echo.
 //	responder  consume -t and answer each request with its body (echo); prints "READY" once started and
-//	           "REPLIED <n>" per reply (or "FAIL reply <reason>"); runs until SIGTERM/SIGINT. -raw-reply sends
+//	           "REQUEST <msgId>" per request, then "REPLIED <n>" once its reply was sent (or "FAIL reply <reason>"); runs until SIGTERM/SIGINT. -raw-reply sends
 //	           the reply exactly as rocketmq-client-go's CreateReplyMessage builds it (its body left empty).
 //	           Replies of 4 KiB and more leave flagged COMPRESSED with their body not compressed (v2.1.2's
 //	           buildSendRequest sends msg.Body for replies but sets the flag).
@@ -191,6 +191,7 @@ func runResponder(o options) int {
 			if consumer.GetReplyToClient(m) == "" {
 				continue // a plain message, not a request
 			}
+			say("REQUEST %s", m.MsgId)
 			reply, err := consumer.CreateReplyMessage(m, m.Body)
 			if err != nil {
 				say("FAIL reply %v", err)
