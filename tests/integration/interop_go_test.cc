@@ -1,6 +1,7 @@
-// rocketmq-client-go v2.1.2 (go-peer/, built by scripts/run-tests.sh) against rocketrpc: Go requests served by an
-// RpcServer with their real budget (Go writes TTL in seconds, docs/design/rpc.md "Deadlines of foreign requests")
-// and by `rocketrpc respond`; an RpcClient answered by a Go responder; plain messages both ways.
+// rocketmq-client-go v2.1.2 (go-peer/, built by scripts/run-tests.sh) against rocketrpc: Go requests served
+// by an RpcServer with their real budget (Go writes TTL in seconds, docs/design/rpc.md "Deadlines of foreign
+// requests") and by `rocketrpc respond`; an RpcClient answered by a Go responder, also through the faults of
+// Go's replies; plain messages both ways.
 // Needs ROCKETRPC_GO_PEER_BIN (skips without it) and ROCKETRPC_CLI for the CLI case. The Go peer is only ever
 // given the name server's 127.0.0.1 address.
 #include <gtest/gtest.h>
@@ -154,10 +155,10 @@ TEST_F(GoInterop, RpcClientIsAnsweredByGoResponder) {
   EXPECT_TRUE(responder.wait(30s).has_value()) << responder.output();
 }
 
-// A Go responder that trips over its client's reply bug (docs/design/rpc.md, "Go peers"): the requester gets the
-// body the Go client really sent, which is empty. Apache 5.x brokers do not take an empty reply (their reply
-// processor fails on it): when the Go responder got requests but never had a reply accepted, the case is
-// skipped, there is no reply to tolerate.
+// A Go responder that trips over its client's reply bug (docs/design/rpc.md, "Go peers"): the requester gets
+// the body the Go client really sent, which is empty. Apache 5.x brokers do not take an empty reply (their
+// reply processor fails on it): when the Go responder got requests but never had a reply accepted, the case
+// is skipped, there is no reply to tolerate.
 class GoBuggyReply : public GoInterop {
  protected:
   void expectEmptyReply(const std::string& responder_flag) {
@@ -205,8 +206,8 @@ class GoBuggyReply : public GoInterop {
 // CreateReplyMessage leaves the body empty: an ordinary (empty) reply.
 TEST_F(GoBuggyReply, EmptyBodyReplyReachesRpcClient) { expectEmptyReply("-raw-reply"); }
 
-// rocketmq-client-go flags replies of 4 KiB and more COMPRESSED but sends them as they are. Before, such a reply
-// was dropped as "does not inflate" and every call timed out.
+// rocketmq-client-go flags replies of 4 KiB and more COMPRESSED but sends them as they are. Before, such a
+// reply was dropped as "does not inflate" and every call timed out.
 TEST_F(GoInterop, LargeGoReplyFlaggedCompressedReachesRpcClient) {
   auto responder = go("responder", {"-group", uniqueName("go_resp_big")});
   ASSERT_TRUE(responder.waitForLine("READY", 60s)) << responder.output();

@@ -366,7 +366,8 @@ std::array<uint8_t, 4> localIpv4() {
   return ip;
 }
 
-// IP | pid low 16 bits | random non-zero per-process salt, as 20 hex chars (the fixed prefix of every UNIQ_KEY).
+// IP | pid low 16 bits | random non-zero per-process salt, as 20 hex chars (the fixed prefix of every
+// UNIQ_KEY).
 std::string uniqIdPrefix() {
   std::string raw;
   const auto ip = localIpv4();

@@ -167,8 +167,9 @@ TEST_F(ServerCoreTest, JavaStyleRequestUsesBornTimestampPlusTtl) {
   EXPECT_EQ(replies().size(), 1u);
 }
 
-// rocketmq-client-go v2.1.x writes TTL in whole seconds (int(ttl.Seconds())): a 500 ms Go request says TTL=0,
-// a 3 s one TTL=3. Its UNIQ_KEY (class-loader field 00000000) says so; it is served until the end of that second.
+// rocketmq-client-go v2.1.x writes TTL in whole seconds (int(ttl.Seconds())): a 500 ms Go request says
+// TTL=0, a 3 s one TTL=3. Its UNIQ_KEY (class-loader field 00000000) says so; it is served until the end of
+// that second.
 TEST_F(ServerCoreTest, GoRequestTtlIsReadAsSeconds) {
   MessageExt m = request("go", "g1");
   m.clearProperty(prop::kDeadline);

@@ -1,6 +1,6 @@
-// How RpcServer reads the TTL of a request that has no RRPC_DEADLINE (docs/design/rpc.md, "Deadlines of foreign
-// requests"): milliseconds from Java and rocketrpc's Producer, whole seconds from rocketmq-client-go, told apart
-// by the UNIQ_KEY layout.
+// How RpcServer reads the TTL of a request that has no RRPC_DEADLINE (docs/design/rpc.md, "Deadlines of
+// foreign requests"): milliseconds from Java and rocketrpc's Producer, whole seconds from rocketmq-client-go,
+// told apart by the UNIQ_KEY layout.
 #include <gtest/gtest.h>
 
 #include "remoting/protocol/message_codec.h"
@@ -11,17 +11,18 @@ namespace rocketrpc::rpc {
 namespace {
 
 // rocketmq-client-go CreateUniqID: IPv4 C0A80102, pid 0x3039, classLoadId 0, time, counter.
-constexpr std::string_view kGoId = "C0A80102303900000000000BB8000A";
-constexpr std::string_view kGoIdFull = "C0A801023039000000000000BB80000A";
+constexpr std::string_view kGoId = "C0A801023039000000000000BB80000A";
+// Two digits short: neither client's id.
+constexpr std::string_view kShortId = "C0A80102303900000000000BB8000A";
 // Java MessageClientIDSetter: the same layout with the class loader's identity hash (never 0 on HotSpot).
 constexpr std::string_view kJavaId = "C0A8010230397A3B2C1D000BB880000A";
 // Java on an IPv6 host: 16 address bytes, so the id is 56 digits and the field sits elsewhere.
 constexpr std::string_view kJavaV6Id = "FE800000000000000000000000000001303900000000000BB880000A";
 
 TEST(TtlRuleTest, GoIdsAreRecognisedByTheirZeroClassLoaderField) {
-  EXPECT_TRUE(remoting::isGoClientUniqId(kGoIdFull));
-  EXPECT_TRUE(remoting::isGoClientUniqId("c0a801023039000000000000bb80000a"));  // case does not matter
-  EXPECT_FALSE(remoting::isGoClientUniqId(kGoId));                               // 30 digits: not an id of either
+  EXPECT_TRUE(remoting::isGoClientUniqId(kGoId));
+  EXPECT_TRUE(remoting::isGoClientUniqId("c0a801023039000000000000bb80000a"));  // any case
+  EXPECT_FALSE(remoting::isGoClientUniqId(kShortId));
   EXPECT_FALSE(remoting::isGoClientUniqId(kJavaId));
   EXPECT_FALSE(remoting::isGoClientUniqId(kJavaV6Id));
   EXPECT_FALSE(remoting::isGoClientUniqId(""));
@@ -38,10 +39,10 @@ TEST(TtlRuleTest, OurOwnIdsAreNeverTakenForGo) {
 }
 
 TEST(TtlRuleTest, GoTtlIsSecondsToTheEndOfTheSecond) {
-  EXPECT_EQ(ttlBudgetMs(0, kGoIdFull), 1000);    // 500 ms -> int(0.5) = 0
-  EXPECT_EQ(ttlBudgetMs(3, kGoIdFull), 4000);    // 3 s or 3.9 s -> 3
-  EXPECT_EQ(ttlBudgetMs(30, kGoIdFull), 31000);  // 30 s
-  EXPECT_GT(ttlBudgetMs(999'999'999'999'999'999, kGoIdFull), 0);  // saturates, no overflow
+  EXPECT_EQ(ttlBudgetMs(0, kGoId), 1000);    // 500 ms -> int(0.5) = 0
+  EXPECT_EQ(ttlBudgetMs(3, kGoId), 4000);    // 3 s or 3.9 s -> 3
+  EXPECT_EQ(ttlBudgetMs(30, kGoId), 31000);  // 30 s
+  EXPECT_GT(ttlBudgetMs(999'999'999'999'999'999, kGoId), 0);  // saturates, no overflow
 }
 
 TEST(TtlRuleTest, OtherTtlsStayMilliseconds) {
@@ -55,7 +56,7 @@ TEST(TtlRuleTest, DeadlineUsesTheRuleAndRrpcDeadlineWins) {
   MessageExt m;
   m.setBornTimestamp(1'000'000);
   m.putProperty(property::kTtl, "3");
-  m.putProperty(property::kUniqClientMessageId, kGoIdFull);
+  m.putProperty(property::kUniqClientMessageId, kGoId);
   EXPECT_EQ(requestDeadlineMs(m), 1'004'000);
   m.putProperty(property::kUniqClientMessageId, kJavaId);
   EXPECT_EQ(requestDeadlineMs(m), 1'000'003);
