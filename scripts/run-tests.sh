@@ -111,6 +111,9 @@ if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_sta
   log "java peer"
   mvn -q -B -f "$ROOT/java-peer/pom.xml" package -DskipTests
   export ROCKETRPC_JAVA_PEER_JAR="$ROOT/java-peer/target/java-peer.jar"
+  log "go peer"  # rocketmq-client-go from the Go module proxy (go-peer/go.sum pins it)
+  (cd "$ROOT/go-peer" && go build -buildvcs=false -o "$ROOT/build/go-peer/go-peer" .)
+  export ROCKETRPC_GO_PEER_BIN="$ROOT/build/go-peer/go-peer"
 fi
 
 export ROCKETRPC_BROKER_BIN="$ROOT/build/debug/tools/rocketrpc-broker"

@@ -8,18 +8,25 @@ PACKAGES=(
   libasio-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev openssl
   clang libclang-rt-14-dev
-  default-jdk-headless maven
+  default-jdk-headless maven golang-go
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# A JDK and Maven installed outside Debian (e.g. a preinstalled JDK 17) are fine too.
+# A JDK and Maven installed outside Debian (e.g. a preinstalled JDK 17) are fine too, and so is a Go toolchain.
 if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
   filtered=()
   for p in "${missing[@]}"; do
     case "$p" in default-jdk-headless|maven) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]}")
+fi
+if command -v go >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    [ "$p" = golang-go ] || filtered+=("$p")
   done
   missing=("${filtered[@]}")
 fi

@@ -578,12 +578,21 @@ void ClientInstance::handlePushReply(RemotingCommand req, remoting::Responder re
       RRPC_LOG(kWarn, kLog, "reply with unsupported compression type {:#x} dropped", type);
       return;
     }
-    auto body = remoting::zlibDecompress(req.body, 64 * 1024 * 1024);
-    if (!body.isOk()) {
+    // rocketmq-client-go v2.1.x flags every reply of 4 KiB and more COMPRESSED but sends the body as it was
+    // (docs/design/rpc.md, "Go peers"): a Go reply that is not a zlib stream is delivered as sent. Any other
+    // sender's compressed body that does not inflate is damaged and dropped, as the Java client does.
+    const bool go_sender = remoting::isGoClientUniqId(reply.getProperty(property::kUniqClientMessageId));
+    Result<std::string> body = remoting::hasZlibHeader(req.body)
+                                   ? remoting::zlibDecompress(req.body, 64 * 1024 * 1024)
+                                   : Result<std::string>(Status::corrupt("no zlib header"));
+    if (body.isOk()) {
+      reply.setBody(std::move(body).value());
+    } else if (go_sender && body.status().code() == StatusCode::kCorrupt) {
+      reply.setBody(std::move(req.body));
+    } else {
       RRPC_LOG(kWarn, kLog, "reply body does not inflate: {}", body.status().toString());
       return;
     }
-    reply.setBody(std::move(body).value());
   } else {
     reply.setBody(std::move(req.body));
   }

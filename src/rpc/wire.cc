@@ -1,8 +1,11 @@
 #include "rpc/wire.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/random_id.h"
+
+#include "remoting/protocol/message_codec.h"
 
 namespace rocketrpc::rpc {
 
@@ -66,10 +69,26 @@ std::optional<int64_t> parseNonNegative(std::string_view s) {
   return v;
 }
 
+int64_t ttlBudgetMs(int64_t ttl, std::string_view uniq_key) {
+  if (!remoting::isGoClientUniqId(uniq_key)) return ttl;
+  // int(ttl.Seconds()) truncates: a 500 ms request says 0, a 3.9 s one says 3. The end of the second keeps
+  // every live request; serving one up to a second after its requester gave up only costs the work.
+  constexpr int64_t kMaxSeconds = 1'000'000'000'000;  // far past any real budget; keeps the sum in range
+  return (std::min(ttl, kMaxSeconds) + 1) * 1000;
+}
+
 std::optional<int64_t> requestDeadlineMs(const MessageExt& msg) {
-  if (auto d = parseNonNegative(msg.getProperty(prop::kDeadline))) return d;
-  auto ttl = parseNonNegative(msg.getProperty(property::kTtl));
-  if (ttl && msg.bornTimestamp() > 0) return msg.bornTimestamp() + *ttl;
+  // Views into the property map, no copies: this runs for every request.
+  const auto& props = msg.properties();
+  auto view = [&props](std::string_view name) -> std::string_view {
+    auto it = props.find(name);
+    return it == props.end() ? std::string_view() : std::string_view(it->second);
+  };
+  if (auto d = parseNonNegative(view(prop::kDeadline))) return d;
+  auto ttl = parseNonNegative(view(property::kTtl));
+  if (ttl && msg.bornTimestamp() > 0) {
+    return msg.bornTimestamp() + ttlBudgetMs(*ttl, view(property::kUniqClientMessageId));
+  }
   return std::nullopt;
 }
 

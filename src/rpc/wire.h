@@ -62,9 +62,15 @@ std::string_view payloadOf(const Message& m);
 /// Milliseconds since the epoch (system clock).
 int64_t nowEpochMs();
 
-/// The deadline of a request in epoch ms: RRPC_DEADLINE when present; else bornTimestamp + TTL (requests of
-/// other clients, e.g. Java's); nullopt when neither is known (no deadline).
+/// The deadline of a request in epoch ms: RRPC_DEADLINE when present; else bornTimestamp + the TTL's budget
+/// (requests of other clients, e.g. Java's or Go's, see ttlBudgetMs); nullopt when neither is known (no
+/// deadline). Allocates nothing.
 std::optional<int64_t> requestDeadlineMs(const MessageExt& msg);
+
+/// The budget in ms of a request whose TTL property reads `ttl`: milliseconds (Java, rocketrpc's Producer),
+/// except on a request from rocketmq-client-go (its UNIQ_KEY `uniq_key` passes remoting::isGoClientUniqId),
+/// which writes whole seconds rounded down; then the budget is the end of that second, (ttl + 1) * 1000.
+int64_t ttlBudgetMs(int64_t ttl, std::string_view uniq_key);
 
 /// Parses a non-negative decimal integer; nullopt on anything else.
 std::optional<int64_t> parseNonNegative(std::string_view s);

@@ -366,14 +366,18 @@ std::array<uint8_t, 4> localIpv4() {
   return ip;
 }
 
-// IP | pid low 16 bits | random per-process salt, as 20 hex chars (the fixed prefix of every UNIQ_KEY).
+// IP | pid low 16 bits | random non-zero per-process salt, as 20 hex chars (the fixed prefix of every
+// UNIQ_KEY).
 std::string uniqIdPrefix() {
   std::string raw;
   const auto ip = localIpv4();
   raw.append(reinterpret_cast<const char*>(ip.data()), ip.size());
   putI16(raw, static_cast<int16_t>(static_cast<uint16_t>(getpid() & 0xFFFF)));
   std::random_device rd;
-  putI32(raw, static_cast<int32_t>(rd()));
+  // Never 0: a zero field marks ids of rocketmq-client-go, whose TTL is read as seconds (rpc::ttlBudgetMs).
+  uint32_t salt = rd();
+  if (salt == 0) salt = 1;
+  putI32(raw, static_cast<int32_t>(salt));
   std::string hex;
   appendHex(hex, reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
   return hex;
@@ -529,6 +533,27 @@ std::optional<std::string> zlibCompressIfSmaller(std::string_view data, int leve
   if (zs.total_out >= data.size()) return std::nullopt;
   out.resize(zs.total_out);
   return out;
+}
+
+bool isGoClientUniqId(std::string_view uniq_key) {
+  // rocketmq-client-go's CreateUniqID: hex of IPv4 (4 bytes) | pid (2) | classLoadId (4, always 0) | time (4)
+  // | counter (2). Java's MessageClientIDSetter has the same layout with the class loader's hash code.
+  if (uniq_key.size() != 32) return false;
+  for (char c : uniq_key) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+    if (!hex) return false;
+  }
+  return uniq_key.substr(12, 8) == "00000000";
+}
+
+bool hasZlibHeader(std::string_view data) {
+  if (data.size() < 2) return false;
+  const auto cmf = static_cast<uint8_t>(data[0]);
+  const auto flg = static_cast<uint8_t>(data[1]);
+  const bool deflate = (cmf & 0x0F) == 8 && (cmf >> 4) <= 7;
+  const bool check = ((cmf << 8) | flg) % 31 == 0;
+  const bool no_dict = (flg & 0x20) == 0;
+  return deflate && check && no_dict;
 }
 
 Result<std::string> zlibDecompress(std::string_view data, size_t max_output) {

@@ -62,6 +62,10 @@ std::optional<std::string> zlibCompressIfSmaller(std::string_view data, int leve
 inline constexpr size_t kZlibProbeBytes = 4096;
 /// Inflates at most `max_output` bytes; more -> OverLimit; bad data -> Corrupt.
 Result<std::string> zlibDecompress(std::string_view data, size_t max_output);
+/// True when `data` starts with a zlib stream header (RFC 1950: deflate, window <= 32 KiB, header check
+/// divisible by 31, no preset dictionary), as every zlib compressor of a RocketMQ client writes it (Java's
+/// Deflater, Go's compress/zlib, ours). False for the empty string.
+bool hasZlibHeader(std::string_view data);
 
 /// Decodes back-to-back stored-message records (a PULL_MESSAGE body / VIEW_MESSAGE_BY_ID body).
 /// Bodies flagged COMPRESSED are inflated (zlib; LZ4/ZSTD -> Corrupt "unsupported") and the flag cleared
@@ -104,6 +108,12 @@ Result<OffsetMessageId> decodeOffsetMessageId(std::string_view id);
 
 /// Generates UNIQ_KEY ids: 32 uppercase hex chars, unique per process and time. Thread-safe.
 std::string createUniqId();
+
+/// True when `uniq_key` (a message's UNIQ_KEY) was made by rocketmq-client-go: 32 hex digits whose "class
+/// loader" field (digits 12..19) is all zeros. Go hard-codes that field to 0; Java puts its class loader's
+/// identity hash there, which HotSpot never makes 0; an IPv6 Java id is 56 digits; ours has a non-zero salt
+/// there (docs/design/rpc.md, "Go peers"). Allocates nothing.
+bool isGoClientUniqId(std::string_view uniq_key);
 
 /// CRC32 (zlib) & 0x7FFFFFFF, as stored in BODYCRC.
 int32_t bodyCrc(std::string_view body);

@@ -141,6 +141,23 @@ TEST(ZlibTest, ZipBombStopsAtLimit) {
   EXPECT_EQ(zlibDecompress(*bomb, zeros.size() - 1).status().code(), StatusCode::kOverLimit);
 }
 
+// A reply flagged COMPRESSED whose body has no zlib header is delivered as sent (client_instance.cc): only
+// bodies no compressor wrote may take that path.
+TEST(ZlibTest, HeaderIsRecognisedOnEveryLevelAndNotOnPlainBodies) {
+  for (int level = 1; level <= 9; ++level) {
+    auto packed = zlibCompress("hello hello hello", level);
+    ASSERT_TRUE(packed.isOk());
+    EXPECT_TRUE(hasZlibHeader(*packed)) << level;
+  }
+  EXPECT_TRUE(hasZlibHeader("\x78\x9c"s));  // what Java's Deflater and Go's compress/zlib write by default
+  EXPECT_FALSE(hasZlibHeader(""));
+  EXPECT_FALSE(hasZlibHeader("x"));
+  EXPECT_FALSE(hasZlibHeader("hello from go"));
+  EXPECT_FALSE(hasZlibHeader("{\"json\":1}"));
+  EXPECT_FALSE(hasZlibHeader("\x78\x9d"s));  // header check not divisible by 31
+  EXPECT_FALSE(hasZlibHeader("\x78\xbb"s));  // preset dictionary: no RocketMQ client uses one
+}
+
 TEST(ZlibTest, GarbageAndTruncationAreCorrupt) {
   EXPECT_EQ(zlibDecompress("not zlib at all", 1024).status().code(), StatusCode::kCorrupt);
   EXPECT_EQ(zlibDecompress("", 1024).status().code(), StatusCode::kCorrupt);

@@ -167,6 +167,41 @@ TEST_F(ServerCoreTest, JavaStyleRequestUsesBornTimestampPlusTtl) {
   EXPECT_EQ(replies().size(), 1u);
 }
 
+// rocketmq-client-go v2.1.x writes TTL in whole seconds (int(ttl.Seconds())): a 500 ms Go request says
+// TTL=0, a 3 s one TTL=3. Its UNIQ_KEY (class-loader field 00000000) says so; it is served until the end of
+// that second.
+TEST_F(ServerCoreTest, GoRequestTtlIsReadAsSeconds) {
+  MessageExt m = request("go", "g1");
+  m.clearProperty(prop::kDeadline);
+  m.putProperty(property::kUniqClientMessageId, "7F0000013039000000000001D4C00001");
+  m.putProperty(property::kTtl, "0");  // Request(ctx, 500*time.Millisecond, msg)
+  m.setBornTimestamp(now_ms_.load() - 400);
+  core_->onMessage(m);
+  EXPECT_EQ(core_->stats().expired_dropped, 0u);
+  ASSERT_EQ(replies().size(), 1u);
+  m.putProperty(property::kCorrelationId, "g2");
+  m.putProperty(property::kTtl, "3");  // 3 s, 2.5 s after it was born: still live
+  m.setBornTimestamp(now_ms_.load() - 2500);
+  core_->onMessage(m);
+  EXPECT_EQ(replies().size(), 2u);
+  m.putProperty(property::kCorrelationId, "g3");
+  m.setBornTimestamp(now_ms_.load() - 4000);  // past the end of its fourth second: its requester gave up
+  core_->onMessage(m);
+  EXPECT_EQ(core_->stats().expired_dropped, 1u);
+  EXPECT_EQ(replies().size(), 2u);
+}
+
+TEST_F(ServerCoreTest, JavaRequestTtlStaysMilliseconds) {
+  MessageExt m = request("java", "j1");
+  m.clearProperty(prop::kDeadline);
+  m.putProperty(property::kUniqClientMessageId, "7F00000130391B6D4C3A1F2B00000001");  // class loader hash
+  m.putProperty(property::kTtl, "3");
+  m.setBornTimestamp(now_ms_.load() - 400);
+  core_->onMessage(m);
+  EXPECT_EQ(core_->stats().expired_dropped, 1u);
+  EXPECT_TRUE(replies().empty());
+}
+
 TEST_F(ServerCoreTest, HandlerSeesItsRemainingBudget) {
   // The real clock decides remaining(); give a deadline 2 s from the real now.
   int64_t real_now = nowEpochMs();
