@@ -7,7 +7,7 @@
 #
 #   scripts/run-tests.sh            everything
 #   STAGES="unit asan" scripts/run-tests.sh   only some stages
-#       (unit rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz)
+#       (unit package rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz)
 #   (rocketrpc = the integration and interop suites against our own rocketrpc-broker)
 # The integration tests pick their broker through tests/support/test_broker.h: ROCKETRPC_TEST_NAMESRV (an
 # external cluster) or ROCKETRPC_TEST_BROKER=inprocess|binary (a rocketrpc-broker per test process).
@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-STAGES="${STAGES:-unit rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz}"
+STAGES="${STAGES:-unit package rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz}"
 JOBS="${JOBS:-$(nproc)}"
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -104,6 +104,26 @@ export ROCKETRPC_CLI="$ROOT/build/debug/tools/rocketrpc"
 if has_stage unit; then
   log "unit tests"
   run_ctest unit --test-dir build/debug -L unit -j "$JOBS"
+fi
+
+if has_stage package; then
+  # Install the debug build into a scratch prefix and build a user's program against it (find_package shared and
+  # static, pkg-config shared and static), then run it against the installed rocketrpc-broker.
+  log "installed package: find_package, pkg-config, exported symbols, C++17/C++20 headers"
+  pkg_out="$(mktemp)"
+  set +e
+  bash "$ROOT/tests/package/run.sh" "$ROOT/build/debug" 2>&1 | tee "$pkg_out"
+  pkg_rc=${PIPESTATUS[0]}
+  set -e
+  pkg_line="$(grep -E '^package: [0-9]+ passed, [0-9]+ failed' "$pkg_out" | tail -1 || true)"
+  if [ -n "$pkg_line" ]; then
+    TOTAL_PASSED=$((TOTAL_PASSED + $(sed -E 's/^package: ([0-9]+) passed.*/\1/' <<<"$pkg_line")))
+    TOTAL_FAILED=$((TOTAL_FAILED + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$pkg_line")))
+  elif [ "$pkg_rc" -ne 0 ]; then
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+  rm -f "$pkg_out"
+  if [ "$pkg_rc" -ne 0 ]; then FAILED_STAGES+=("package"); fi
 fi
 
 if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_stage apache5 || has_stage apache55 ||
