@@ -13,6 +13,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -24,6 +26,8 @@
 #include "remoting/transport.h"
 #include "rocketrpc/rpc.h"
 #include "support/subprocess.h"
+#include "support/test_broker.h"
+#include "support/test_pki.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -335,6 +339,87 @@ TEST_F(SecureApacheTlsIT, ServerCertificateFromUnknownCaIsRejected) {
   Security other = tls_;
   other.tls.ca_file = other_ca_;
   expectRefused(other, "certificate");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// rocketrpc-broker with ACL and TLS both on (aclEnable=true, tlsServerMode=enforcing): the Java client 4.9.8
+// (AclClientRPCHook, setUseTLS) and rocketrpc on either side of a call. The broker executable is started by
+// the test itself, whatever the stage; the accounts are the ones README.md shows.
+// ---------------------------------------------------------------------------------------------------------
+class SecureRocketrpcBrokerIT : public SecureApacheBase {
+ protected:
+  void SetUp() override {
+    jar_ = envOr("ROCKETRPC_JAVA_PEER_JAR", "");
+    if (jar_.empty()) GTEST_SKIP() << "ROCKETRPC_JAVA_PEER_JAR not set";
+    std::string error;
+    pki_ = testing::TestPki::create(&error);
+    ASSERT_NE(pki_, nullptr) << error;
+    dir_ = std::filesystem::temp_directory_path() / uniqueName("secure_broker");
+    std::filesystem::create_directories(dir_);
+    const auto acl_file = dir_ / "plain_acl.yml";
+    {
+      std::ofstream f(acl_file);
+      f << "accounts:\n"
+        << "  - accessKey: ops-admin\n    secretKey: " << kAdminSecret << "\n    admin: true\n"
+        << "  - accessKey: rpc-app\n    secretKey: " << kAppSecret << "\n"
+        << "    defaultTopicPerm: PUB|SUB\n    defaultGroupPerm: SUB\n";
+    }
+    broker_ = testing::startBrokerBinary(
+        {"--port", "0", "--store", (dir_ / "store").string(), "--set", "aclEnable=true", "--set",
+         "aclFile=" + acl_file.string(), "--set", "tlsServerMode=enforcing", "--set",
+         "tlsServerCertPath=" + pki_->server_cert, "--set", "tlsServerKeyPath=" + pki_->server_key},
+        &namesrv_);
+    ASSERT_NE(broker_, nullptr) << "rocketrpc-broker with ACL and TLS did not start";
+    admin_.acl = {"ops-admin", kAdminSecret};
+    app_.acl = {"rpc-app", kAppSecret};
+    for (Security* s : {&admin_, &app_}) {
+      s->tls.enabled = true;
+      s->tls.ca_file = pki_->ca_cert;
+    }
+    topic_ = uniqueName("secure_rrpc");
+    createTopic(namesrv_, topic_, admin_);
+  }
+  void TearDown() override {
+    SecureApacheBase::TearDown();
+    broker_.reset();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  static constexpr const char* kAdminSecret = "ops-admin-secret-for-tests";
+  static constexpr const char* kAppSecret = "rpc-app-secret-for-tests";
+  std::unique_ptr<testing::TestPki> pki_;
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::Subprocess> broker_;
+  Security admin_, app_;
+};
+
+TEST_F(SecureRocketrpcBrokerIT, RpcClientIsAnsweredByJavaResponderOverTlsWithAcl) {
+  auto client = makeClient(app_);
+  expectJavaResponderAnswers(app_, *client, 5);
+  client->close();
+}
+
+TEST_F(SecureRocketrpcBrokerIT, JavaRequesterIsAnsweredByRpcServerOverTlsWithAcl) {
+  startServer(app_);
+  expectJavaRequesterAnswered(app_, 5);
+  EXPECT_GE(server_->stats().replies, 5u);
+}
+
+TEST_F(SecureRocketrpcBrokerIT, UnsignedClientOverTlsIsAccessDenied) {
+  startServer(app_);
+  Security unsigned_tls = app_;
+  unsigned_tls.acl = {};
+  auto t0 = Clock::now();
+  try {
+    auto client = makeClient(unsigned_tls, 20000ms);
+    client->start();
+    client->sendSync("hello", 20000ms);
+    FAIL() << "an unsigned client got a reply";
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kAccessDenied) << e.what();
+    EXPECT_LT(Clock::now() - t0, 5s) << e.what();
+  }
+  EXPECT_EQ(server_->stats().replies, 0u);
 }
 
 }  // namespace

@@ -102,10 +102,8 @@ remoting::RequestHandler AclGuard::wrap(remoting::RequestHandler inner) {
     Verdict verdict = checkAccess(*config, request, host, self->options_.reply_check ? &self->replies_ : nullptr, now);
     if (!verdict.allowed) {
       if (self->options_.on_denied) self->options_.on_denied();
-      if (self->denied_log_.allow()) {
-        RRPC_LOG(kWarn, "broker", "refused code {} from {}: {}", request.code, responder.remoteAddress(),
-                 verdict.reason);
-      }
+      RRPC_LOG_LIMITED(self->denied_log_, kWarn, "broker", "refused code {} from {}: {}", request.code,
+                       responder.remoteAddress(), verdict.reason);
       responder.respond(RemotingCommand::responseTo(request, resp::kNoPermission, std::move(verdict.reason)));
       return;
     }

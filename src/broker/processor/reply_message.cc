@@ -102,11 +102,13 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
           ctx->metrics.replies_pushed.fetch_add(1, std::memory_order_relaxed);
         } else {
           ctx->metrics.reply_push_failures.fetch_add(1, std::memory_order_relaxed);
-          RRPC_LOG(kWarn, "broker", "push reply to {} failed: {}", client_id,
-                   result.isOk() ? "code " + std::to_string(result->code) + " " + result->remarkOrEmpty()
-                                 : result.status().toString());
+          // One requester that went away fails every reply still on its way: one line per interval, with the count.
+          static log::RateLimiter push_fail_log(std::chrono::seconds(10));
+          RRPC_LOG_LIMITED(push_fail_log, kWarn, "broker", "push reply to {} failed: {}", client_id,
+                           result.isOk() ? "code " + std::to_string(result->code) + " " + result->remarkOrEmpty()
+                                         : result.status().toString());
           response.code = resp::kSystemError;
-          response.remark = "push reply message to " + client_id + "fail.";
+          response.remark = "push reply message to " + client_id + "fail.";  // Apache's wording
         }
         // Storing does not block this I/O thread: ASYNC_FLUSH writes here, SYNC_FLUSH queues to the appender.
         storeReplyAndRespond(ctx, header, std::move(body), responder.remoteAddress(), std::move(response),
