@@ -55,3 +55,45 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/rocketrpc.pc.in ${CMAKE_CURRENT_BINAR
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rocketrpcConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/rocketrpcConfigVersion.cmake
   DESTINATION ${ROCKETRPC_CMAKE_DIR} COMPONENT dev)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rocketrpc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# --- Debian packages: cpack -G DEB in a build configured with -DCMAKE_INSTALL_PREFIX=/usr -DROCKETRPC_DEB_LAYOUT=ON
+# (the broker's /etc and systemd files have absolute destinations, so plain `cmake --install --prefix` builds
+# leave them out). librocketrpc, librocketrpc-dev, rocketrpc-tools, rocketrpc-broker.
+option(ROCKETRPC_DEB_LAYOUT "Install the broker's configuration and systemd unit (for cpack -G DEB)" OFF)
+if(ROCKETRPC_DEB_LAYOUT)
+  install(FILES ${PROJECT_SOURCE_DIR}/packaging/broker.conf DESTINATION /etc/rocketrpc COMPONENT broker)
+  install(FILES ${PROJECT_SOURCE_DIR}/packaging/rocketrpc-broker.service DESTINATION lib/systemd/system
+          COMPONENT broker)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/design/broker.md ${PROJECT_SOURCE_DIR}/docs/design/security.md
+          DESTINATION ${CMAKE_INSTALL_DOCDIR}/../rocketrpc-broker COMPONENT broker)
+endif()
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME rocketrpc)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR "rocketrpc")
+set(CPACK_PACKAGE_CONTACT "rocketrpc maintainers <maintainers@rocketrpc.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "RPC over Apache RocketMQ in C++")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL runtime dev tools broker)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME librocketrpc)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
+set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "rocketrpc shared library (librocketrpc.so.${ROCKETRPC_SOVERSION})")
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME librocketrpc-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "librocketrpc (= ${PROJECT_VERSION}), libyaml-cpp-dev, libfmt-dev, zlib1g-dev, libssl-dev")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "rocketrpc headers, static library, CMake package and pkg-config file")
+set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME rocketrpc-tools)
+set(CPACK_COMPONENT_TOOLS_DESCRIPTION "rocketrpc command line: call, serve, request, respond")
+set(CPACK_DEBIAN_BROKER_PACKAGE_NAME rocketrpc-broker)
+set(CPACK_COMPONENT_BROKER_DESCRIPTION
+    "rocketrpc-broker: RocketMQ-compatible name server and broker (systemd unit, store in /var/lib/rocketrpc)")
+# dpkg keeps an administrator's edits of the configuration across upgrades.
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/packaging/broker/conffiles "/etc/rocketrpc/broker.conf\n")
+set(CPACK_DEBIAN_BROKER_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_BINARY_DIR}/packaging/broker/conffiles)
+include(CPack)
