@@ -3,6 +3,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -218,6 +220,64 @@ void applySection(const YAML::Node& section, const std::string& prefix,
   }
 }
 
+// A key given twice in one mapping is an error naming both lines (yaml-cpp keeps both and the last would win
+// silently). Checked over the whole document, unknown sections included.
+void checkDuplicateKeys(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    std::map<std::string, int> lines;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+      const int line = it->first.Mark().line + 1;
+      auto [pos, inserted] = lines.emplace(name, line);
+      if (!inserted) {
+        fail(path + name, "is defined twice (lines " + std::to_string(pos->second) + " and " +
+                              std::to_string(line) + ")");
+      }
+      checkDuplicateKeys(it->second, path + name + ".");
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) checkDuplicateKeys(item, path);
+  }
+}
+
+// Spring's relaxed name of a key: rocketmq.rpc.client.broker-url -> ROCKETMQ_RPC_CLIENT_BROKER_URL.
+std::string environmentName(const std::string& key) {
+  std::string out;
+  out.reserve(key.size());
+  for (char ch : key) {
+    out += (ch == '.' || ch == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  return out;
+}
+
+constexpr const char* kTlsKeys[] = {"enabled", "ca-file", "cert-file", "key-file", "verify"};
+
+// Applies the environment's overrides of a section's keys (after the file, as Spring does). Errors name the
+// variable. Returns whether any was set.
+bool applyEnvironment(const std::string& prefix, const std::map<std::string, Setter>& keys,
+                      std::map<std::string, bool>* seen) {
+  bool any = false;
+  for (const auto& [name, setter] : keys) {
+    if (name == "tls") {
+      YAML::Node tls(YAML::NodeType::Map);
+      for (const char* k : kTlsKeys) {
+        if (const char* v = std::getenv(environmentName(prefix + "tls." + k).c_str())) tls[k] = std::string(v);
+      }
+      if (tls.size() > 0) {
+        setter(tls, "environment " + environmentName(prefix + "tls") + "_*: " + prefix + "tls");
+        (*seen)[name] = any = true;
+      }
+      continue;
+    }
+    const std::string var = environmentName(prefix + name);
+    if (const char* v = std::getenv(var.c_str())) {
+      setter(YAML::Node(std::string(v)), "environment " + var + ": " + prefix + name);
+      (*seen)[name] = any = true;
+    }
+  }
+  return any;
+}
+
 }  // namespace
 
 RpcConfig parseRpcConfig(std::string_view yaml_text) {
@@ -229,6 +289,7 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
                                                   ", column " + std::to_string(e.mark.column + 1) + ": " +
                                                   e.msg);
   }
+  checkDuplicateKeys(root, "");
   RpcConfig config;
   const YAML::Node top = root;
   if (!top.IsMap())
@@ -292,6 +353,9 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
     config.has_server = true;
     if (!n.IsNull()) applySection(n, kServerPrefix, server_keys, &server_seen);
   }
+  // ROCKETMQ_RPC_CLIENT_BROKER_URL=... and the like override the file (and can supply a section it lacks).
+  if (applyEnvironment(kClientPrefix, client_keys, &client_seen)) config.has_client = true;
+  if (applyEnvironment(kServerPrefix, server_keys, &server_seen)) config.has_server = true;
   if (!config.has_client && !config.has_server) {
     fail("rocketmq.rpc", "has neither a 'client' nor a 'server' section");
   }

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "rocketrpc/rpc_options.h"
 
@@ -299,6 +301,82 @@ TEST(RpcConfigTest, StructValidationNamesKeys) {
   s.consume_threads = 1;
   s.stream_gap_timeout = 0ms;
   EXPECT_THROW(s.validate(), RpcException);
+}
+
+}  // namespace
+}  // namespace rocketrpc
+
+namespace rocketrpc {
+namespace {
+
+// Sets environment variables for one test and removes them after it.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const auto& [k, v] : vars) {
+      ::setenv(k, v, 1);
+      names_.emplace_back(k);
+    }
+  }
+  ~ScopedEnv() {
+    for (const auto& k : names_) ::unsetenv(k.c_str());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+TEST(RpcConfigEnvTest, DuplicateKeyIsAnErrorNamingBothLines) {
+  const char* text = "rocketmq:\n"
+                     "  rpc:\n"
+                     "    client:\n"
+                     "      broker-url: 127.0.0.1:9876\n"
+                     "      request-topic: A\n"
+                     "      broker-url: 127.0.0.1:9877\n";
+  try {
+    parseRpcConfig(text);
+    FAIL() << "a duplicate key was accepted";
+  } catch (const RpcException& e) {
+    EXPECT_EQ(e.code(), RpcErrorCode::kConfig);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("rocketmq.rpc.client.broker-url"), std::string::npos) << what;
+    EXPECT_NE(what.find("lines 4 and 6"), std::string::npos) << what;
+  }
+}
+
+TEST(RpcConfigEnvTest, RelaxedEnvironmentNamesOverrideTheFile) {
+  ScopedEnv env({{"ROCKETMQ_RPC_CLIENT_BROKER_URL", "127.0.0.1:19876"},
+                 {"ROCKETMQ_RPC_CLIENT_DEFAULT_TIMEOUT_MILLIS", "1234"},
+                 {"ROCKETMQ_RPC_CLIENT_ACCESS_KEY", "app-key"},
+                 {"ROCKETMQ_RPC_CLIENT_SECRET_KEY", "app-secret"},
+                 {"ROCKETMQ_RPC_CLIENT_TLS_CA_FILE", "/tmp/ca.pem"}});
+  RpcConfig c = parseRpcConfig(kSeedYaml);
+  EXPECT_EQ(c.client.broker_url, "127.0.0.1:19876");
+  EXPECT_EQ(c.client.default_timeout, 1234ms);
+  EXPECT_EQ(c.client.request_topic, "RPC_REQUEST");  // not overridden: from the file
+  EXPECT_EQ(c.client.access_key, "app-key");
+  EXPECT_EQ(c.client.secret_key, "app-secret");
+  EXPECT_EQ(c.client.tls.ca_file, "/tmp/ca.pem");
+  EXPECT_FALSE(c.client.tls.enabled);  // only the keys the environment names change
+}
+
+TEST(RpcConfigEnvTest, EnvironmentCanSupplyASectionTheFileLacks) {
+  ScopedEnv env({{"ROCKETMQ_RPC_SERVER_CONSUMER_GROUP", "svc-group"}});
+  RpcConfig c = parseRpcConfig(kSeedYaml);
+  ASSERT_TRUE(c.has_server);
+  EXPECT_EQ(c.server.consumer_group, "svc-group");
+  EXPECT_EQ(c.server.broker_url, "localhost:9876");  // inherited from the client section as usual
+}
+
+TEST(RpcConfigEnvTest, BadEnvironmentValueNamesTheVariable) {
+  ScopedEnv env({{"ROCKETMQ_RPC_CLIENT_DEFAULT_TIMEOUT_MILLIS", "soon"}});
+  try {
+    parseRpcConfig(kSeedYaml);
+    FAIL() << "a bad value was accepted";
+  } catch (const RpcException& e) {
+    EXPECT_NE(std::string(e.what()).find("ROCKETMQ_RPC_CLIENT_DEFAULT_TIMEOUT_MILLIS"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
