@@ -114,6 +114,16 @@ TEST_F(RpcCliIT, BadConfigurationNamesTheKey) {
   EXPECT_NE(out2.find("rocketmq.rpc.client.colour: unknown key"), std::string::npos) << out2;
 }
 
+TEST_F(RpcCliIT, UnknownOrMissingCommandListsTheCommands) {
+  auto [rc, out] = runMerged({"--log-level", "info", "reqest", "-n", "127.0.0.1:1"});
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown command 'reqest'"), std::string::npos) << out;
+  EXPECT_NE(out.find("commands: request, respond, call, serve, version"), std::string::npos) << out;
+  auto [rc2, out2] = runMerged({"--log-level", "info"});
+  EXPECT_EQ(rc2, 2) << out2;
+  EXPECT_NE(out2.find("a command is required (commands: request,"), std::string::npos) << out2;
+}
+
 // ---- credentials ------------------------------------------------------------------------------------------
 
 constexpr const char* kSecret = "s3cr3tNeverPrinted42";

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli_util.h"
@@ -49,6 +50,25 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
       return app.exit(e);  // --help, --version
+    bool has_command = false;
+    for (const Command& command : commands) has_command = has_command || command.app->parsed();
+    if (!has_command) {
+      // No known command was given: name what was typed (if anything) and list the commands.
+      std::string listed;
+      for (const Command& command : commands) listed += (listed.empty() ? "" : ", ") + command.app->get_name();
+      std::string typed;
+      for (int i = 1; i < argc && typed.empty(); ++i) {
+        if (std::string_view(argv[i]) == "--log-level") {
+          ++i;  // the one global option with a separate value
+        } else if (argv[i][0] != '-') {
+          typed = argv[i];
+        }
+      }
+      printError(rocketrpc::ErrorCode::kInvalidArgument,
+                 (typed.empty() ? std::string("a command is required") : "unknown command '" + typed + "'") +
+                     " (commands: " + listed + "; see --help)");
+      return kExitUsageError;
+    }
     printError(rocketrpc::ErrorCode::kInvalidArgument, std::string(e.what()) + " (see --help)");
     return kExitUsageError;
   }
