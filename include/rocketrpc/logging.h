@@ -25,7 +25,7 @@ enum class LogLevel {
   kInfo,       ///< notable events
   kWarn,       ///< something failed but the library carries on (the default threshold)
   kError,      ///< something failed that the application should look at
-  kOff,        ///< as a threshold: log nothing
+  kOff         ///< as a threshold: log nothing
 };
 
 /// Receives every message at or above the current level. Called from library threads; must be thread-safe
