@@ -7,7 +7,7 @@
 #
 #   scripts/run-tests.sh            everything
 #   STAGES="unit asan" scripts/run-tests.sh   only some stages
-#       (unit package rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz)
+#       (unit package docs rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz)
 #   (rocketrpc = the integration and interop suites against our own rocketrpc-broker)
 # The integration tests pick their broker through tests/support/test_broker.h: ROCKETRPC_TEST_NAMESRV (an
 # external cluster) or ROCKETRPC_TEST_BROKER=inprocess|binary (a rocketrpc-broker per test process).
@@ -15,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-STAGES="${STAGES:-unit package rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz}"
+STAGES="${STAGES:-unit package docs rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz}"
 JOBS="${JOBS:-$(nproc)}"
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -124,6 +124,17 @@ if has_stage package; then
   fi
   rm -f "$pkg_out"
   if [ "$pkg_rc" -ne 0 ]; then FAILED_STAGES+=("package"); fi
+fi
+
+if has_stage docs; then
+  # The API reference: one test that fails on any Doxygen warning, an undocumented public symbol included.
+  log "API reference (Doxygen, no warning allowed)"
+  if cmake --build --preset debug --target docs; then
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+  else
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    FAILED_STAGES+=("docs")
+  fi
 fi
 
 if has_stage rocketrpc || has_stage integration || has_stage cluster2 || has_stage apache5 || has_stage apache55 ||

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libasio-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev openssl
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev doxygen
   default-jdk-headless maven golang-go
 )
 

@@ -1,5 +1,6 @@
-// Options shared by producers and consumers: where the name servers are and how this process identifies
-// itself to brokers. Plain struct, validated by start().
+/// \file
+/// Options shared by producers and consumers: where the name servers are and how this process identifies
+/// itself to brokers. Plain struct, validated by start().
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,9 @@ struct TlsOptions {
   bool verify = true;
 };
 
+/// Options every client (Producer, PushConsumer) has: name servers, identity, timers, threads, header
+/// encoding, ACL credentials and TLS. Thread-compatible value type; checked when the client is constructed
+/// or started.
 struct ClientOptions {
   /// Name-server addresses "host:port", ';'-separated. Required.
   std::string namesrv_addr;

@@ -1,6 +1,7 @@
-// Exceptions of the RocketMQ client layer, and Outcome<T>: the value-or-error handed to callbacks.
-// Every exception derives from MQException (itself a std::runtime_error) and tells what happened through its
-// ErrorCode, so callers can react without parsing messages.
+/// \file
+/// Exceptions of the RocketMQ client layer, and Outcome<T>: the value-or-error handed to callbacks.
+/// Every exception derives from MQException (itself a std::runtime_error) and tells what happened through its
+/// ErrorCode, so callers can react without parsing messages.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -14,28 +15,34 @@
 
 namespace rocketrpc {
 
+/// What went wrong in the client layer (Producer, PushConsumer); carried by every MQException.
 enum class ErrorCode : int {
-  kInvalidArgument = 1,  // an argument or option is unusable
-  kNotStarted,           // start() was not called (or failed)
-  kClosed,               // shutdown()/close() was called; also pending work failed by it
-  kNoRoute,              // the name server knows no route (or no writable queue) for the topic
-  kSendFailed,           // the message could not be handed to a broker (network, broker error)
-  kBrokerError,          // a broker answered with an error code (responseCode() says which)
-  kRequestTimeout,       // the request was sent, but no reply arrived in time
-  kReplyError,           // a reply arrived and says the responder failed (its message is the reason)
-  kOverLimit,            // a configured bound is reached (in-flight requests, cache, size)
-  kNetwork,              // a connection could not be made or broke
-  kTimeout,              // an operation other than a request timed out (e.g. a sync send)
-  kInternal,             // a bug or an unexpected state
-  kAccessDenied,         // the broker or name server refused the credentials or the permission (ACL)
+  kInvalidArgument = 1,  ///< an argument or option is unusable
+  kNotStarted,           ///< start() was not called (or failed)
+  kClosed,               ///< shutdown()/close() was called; also pending work failed by it
+  kNoRoute,              ///< the name server knows no route (or no writable queue) for the topic
+  kSendFailed,           ///< the message could not be handed to a broker (network, broker error)
+  kBrokerError,          ///< a broker answered with an error code (responseCode() says which)
+  kRequestTimeout,       ///< the request was sent, but no reply arrived in time
+  kReplyError,           ///< a reply arrived and says the responder failed (its message is the reason)
+  kOverLimit,            ///< a configured bound is reached (in-flight requests, cache, size)
+  kNetwork,              ///< a connection could not be made or broke
+  kTimeout,              ///< an operation other than a request timed out (e.g. a sync send)
+  kInternal,             ///< a bug or an unexpected state
+  kAccessDenied,         ///< the broker or name server refused the credentials or the permission (ACL)
 };
 
+/// The code's stable name without the k: "InvalidArgument", "NoRoute", ... (for logs and the CLI).
 ROCKETRPC_API std::string_view errorCodeName(ErrorCode code);
 
+/// Base of every exception the client layer throws: a std::runtime_error whose what() explains the failure,
+/// plus an ErrorCode and, for broker refusals, the broker's response code.
 class ROCKETRPC_API MQException : public std::runtime_error {
  public:
+  /// An exception with `code`, what() == `message` and, for broker refusals, the broker's `response_code`.
   MQException(ErrorCode code, const std::string& message, int response_code = 0)
       : std::runtime_error(message), code_(code), response_code_(response_code) {}
+  /// What went wrong.
   ErrorCode code() const noexcept { return code_; }
   /// Broker response code for kBrokerError / kSendFailed caused by a broker and for kAccessDenied (e.g. 16
   /// NO_PERMISSION, or 1 for Apache 4.9 plain ACL refusals), else 0.
@@ -51,12 +58,14 @@ class ROCKETRPC_API MQException : public std::runtime_error {
 /// The request was sent, but no reply arrived before the timeout.
 class ROCKETRPC_API RequestTimeoutException : public MQException {
  public:
+  /// An exception with code kRequestTimeout and what() == `message`.
   explicit RequestTimeoutException(const std::string& message) : MQException(ErrorCode::kRequestTimeout, message) {}
 };
 
 /// A reply arrived, marked as an error by the responder (its handler threw).
 class ROCKETRPC_API ReplyErrorException : public MQException {
  public:
+  /// An exception with code kReplyError; `message` is the responder's error text.
   explicit ReplyErrorException(const std::string& message) : MQException(ErrorCode::kReplyError, message) {}
 };
 
@@ -65,19 +74,24 @@ class ROCKETRPC_API ReplyErrorException : public MQException {
 template <typename T>
 class Outcome {
  public:
+  /// A successful outcome holding `value`.
   Outcome(T value) : value_(std::move(value)) {}                       // NOLINT(google-explicit-constructor)
+  /// A failed outcome holding `error` (normally an MQException); must not be null.
   Outcome(std::exception_ptr error) : error_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
 
+  /// True when there is a value, false when there is an error.
   bool ok() const { return !error_; }
   /// The value; rethrows the error when there is none.
   const T& value() const& {
     if (error_) std::rethrow_exception(error_);
     return *value_;
   }
+  /// Moves the value out of an rvalue Outcome; rethrows the error when there is none.
   T&& value() && {
     if (error_) std::rethrow_exception(error_);
     return std::move(*value_);
   }
+  /// The error, or null when ok().
   std::exception_ptr error() const { return error_; }
   /// The error's code (kInternal for an exception that is not an MQException); undefined when ok().
   ErrorCode errorCode() const;

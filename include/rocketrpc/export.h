@@ -1,8 +1,10 @@
-// ROCKETRPC_API marks the declarations that make up the public ABI of librocketrpc.so. The library is built with
-// hidden visibility, so everything else (asio, nlohmann::json and fmt instances, the internals under src/) stays
-// out of the dynamic symbol table and cannot clash with an application's own copies.
+/// \file
+/// Symbol visibility macros of librocketrpc.so.
 #pragma once
 
+/// Marks the declarations that make up the public ABI of librocketrpc.so. The library is built with hidden
+/// visibility, so everything else (asio, nlohmann::json and fmt instances, the internals under src/) stays out
+/// of the dynamic symbol table and cannot clash with an application's own copies.
 #if defined(__GNUC__) || defined(__clang__)
 #define ROCKETRPC_API __attribute__((visibility("default")))
 #else

@@ -1,6 +1,7 @@
-// Producer: sends messages (sync, async, oneway, batch) and makes requests (RIP-16 request-reply).
-// Users of Apache RocketMQ's DefaultMQProducer will recognise the methods. Thread-safe: every method may be
-// called from any thread after start(). Callbacks run on the client's callback threads, exactly once each.
+/// \file
+/// Producer: sends messages (sync, async, oneway, batch) and makes requests (RIP-16 request-reply).
+/// Users of Apache RocketMQ's DefaultMQProducer will recognise the methods. Thread-safe: every method may be
+/// called from any thread after start(). Callbacks run on the client's callback threads, exactly once each.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -19,22 +20,32 @@
 
 namespace rocketrpc {
 
-enum class SendStatus { kSendOk, kFlushDiskTimeout, kFlushSlaveTimeout, kSlaveNotAvailable };
+/// How a broker stored a sent message (SendStatus of the Java client). All four mean the message is stored on
+/// the master; the last three say a synchronous flush or replication did not complete in time.
+enum class SendStatus {
+  kSendOk,             ///< stored (and flushed / replicated as the broker is configured to)
+  kFlushDiskTimeout,   ///< stored, but the synchronous disk flush timed out
+  kFlushSlaveTimeout,  ///< stored, but the synchronous replication to the slave timed out
+  kSlaveNotAvailable   ///< stored, but no slave was available for synchronous replication
+};
 
+/// The broker's answer to a successful send.
 struct SendResult {
-  SendStatus status = SendStatus::kSendOk;
+  SendStatus status = SendStatus::kSendOk;  ///< how the broker stored the message
   /// Client message id (UNIQ_KEY); for a batch, the ids joined with ','.
   std::string msg_id;
   /// Broker offset message id.
   std::string offset_msg_id;
-  MessageQueue message_queue;
-  int64_t queue_offset = 0;
+  MessageQueue message_queue;  ///< the queue the message went to
+  int64_t queue_offset = 0;    ///< its offset in that queue (of the first message, for a batch)
 };
 
 /// Chooses the queue for a message among the topic's writable queues (never empty when called).
 class ROCKETRPC_API MessageQueueSelector {
  public:
   virtual ~MessageQueueSelector() = default;
+  /// Returns one of `queues` for `msg`; `arg` is the argument given to send() or request(). Called on the
+  /// sending thread; must not block. What it throws fails the send.
   virtual MessageQueue select(const std::vector<MessageQueue>& queues, const Message& msg,
                               const std::any& arg) const = 0;
 };
@@ -42,6 +53,7 @@ class ROCKETRPC_API MessageQueueSelector {
 /// Picks queues[hash(arg) % size]; arg must hold a std::string, const char*, or an integer type.
 class ROCKETRPC_API SelectMessageQueueByHash : public MessageQueueSelector {
  public:
+  /// queues[hash(arg) % queues.size()]. @throws MQException(kInvalidArgument) for another type of `arg`.
   MessageQueue select(const std::vector<MessageQueue>& queues, const Message& msg,
                       const std::any& arg) const override;
 };
@@ -49,8 +61,11 @@ class ROCKETRPC_API SelectMessageQueueByHash : public MessageQueueSelector {
 /// Adapts a function to MessageQueueSelector.
 class ROCKETRPC_API FunctionSelector : public MessageQueueSelector {
  public:
+  /// The function's signature: that of MessageQueueSelector::select.
   using Fn = std::function<MessageQueue(const std::vector<MessageQueue>&, const Message&, const std::any&)>;
+  /// A selector calling `fn`.
   explicit FunctionSelector(Fn fn) : fn_(std::move(fn)) {}
+  /// Returns fn(queues, msg, arg).
   MessageQueue select(const std::vector<MessageQueue>& queues, const Message& msg,
                       const std::any& arg) const override {
     return fn_(queues, msg, arg);
@@ -60,11 +75,15 @@ class ROCKETRPC_API FunctionSelector : public MessageQueueSelector {
   Fn fn_;
 };
 
+/// Gets the SendResult of an asynchronous send, or the error (the MQException codes of send()). Called exactly
+/// once, on the client's callback threads.
 using SendCallback = std::function<void(Outcome<SendResult>)>;
 /// Gets the reply, or the error: kSendFailed/kNoRoute (not sent), kRequestTimeout (sent, no reply),
 /// kReplyError (reply marked as an error), kClosed. Called exactly once, never before the reply.
 using RequestCallback = std::function<void(Outcome<MessageExt>)>;
 
+/// Options of a Producer: the ClientOptions plus the producer group and the send settings. Thread-compatible
+/// value type; checked by the Producer constructor.
 struct ProducerOptions : ClientOptions {
   /// Producer group. Required; [%|a-zA-Z0-9_-], at most 255 characters.
   std::string group;
@@ -84,9 +103,12 @@ struct ProducerOptions : ClientOptions {
   size_t max_pending_requests = 100000;
   /// Default topic used to auto-create unknown topics, and its queue count.
   std::string create_topic_key = "TBW102";
+  /// Queues of a topic auto-created from create_topic_key. Default 4.
   int default_topic_queue_nums = 4;
 };
 
+/// Sends messages and makes requests to the brokers of one name-server cluster, as a member of a producer
+/// group. Lifecycle: construct, start(), use, shutdown() (also done by the destructor). Thread-safe.
 class ROCKETRPC_API Producer {
  public:
   /// @throws MQException(kInvalidArgument) when an option is invalid.
@@ -99,6 +121,7 @@ class ROCKETRPC_API Producer {
   void start();
   /// Fails pending requests with kClosed, unregisters from brokers, stops threads. Idempotent; noexcept.
   void shutdown() noexcept;
+  /// The options given to the constructor.
   const ProducerOptions& options() const;
   /// "ip@instance" as known by brokers.
   std::string clientId() const;
@@ -106,19 +129,25 @@ class ROCKETRPC_API Producer {
   /// Sends and waits for the broker's answer, retrying on other brokers per retry_times.
   /// @throws MQException: kNoRoute, kSendFailed, kBrokerError, kTimeout, kInvalidArgument, kNotStarted.
   SendResult send(const Message& msg);
+  /// As send(msg), with `timeout` instead of ProducerOptions::send_timeout.
   SendResult send(const Message& msg, std::chrono::milliseconds timeout);
   /// To a given queue, no retries on other queues.
   SendResult send(const Message& msg, const MessageQueue& mq);
+  /// To the queue `selector` picks with `arg`, no retries on other queues. @throws as send().
   SendResult send(const Message& msg, const MessageQueueSelector& selector, const std::any& arg);
   /// Asynchronous sends; errors go to the callback (argument errors too).
   void send(const Message& msg, SendCallback callback);
+  /// Asynchronous send to a given queue.
   void send(const Message& msg, const MessageQueue& mq, SendCallback callback);
+  /// Asynchronous send to the queue `selector` picks with `arg`.
   void send(const Message& msg, const MessageQueueSelector& selector, const std::any& arg, SendCallback callback);
   /// Fire and forget. @throws MQException when it cannot even be written (no route, no connection).
   void sendOneway(const Message& msg);
+  /// Fire and forget to a given queue. @throws as sendOneway(msg).
   void sendOneway(const Message& msg, const MessageQueue& mq);
   /// Sends messages of one topic as one batch (no compression, no delay). @throws as send().
   SendResult send(const std::vector<Message>& batch);
+  /// Sends a batch to a given queue. @throws as send().
   SendResult send(const std::vector<Message>& batch, const MessageQueue& mq);
 
   /// Writable queues of the topic (fetches the route if needed). @throws MQException(kNoRoute).
@@ -129,12 +158,17 @@ class ROCKETRPC_API Producer {
   /// @throws MQException kSendFailed/kNoRoute (never sent), RequestTimeoutException (sent, no reply in time),
   ///         ReplyErrorException (the reply says the responder failed), kOverLimit, kClosed, kInvalidArgument.
   MessageExt request(const Message& msg, std::chrono::milliseconds timeout);
+  /// Asynchronous request: returns at once; `callback` gets the reply or the error (argument errors too).
   void request(const Message& msg, RequestCallback callback, std::chrono::milliseconds timeout);
+  /// Request sent to the queue `selector` picks with `arg`. @throws as request(msg, timeout).
   MessageExt request(const Message& msg, const MessageQueueSelector& selector, const std::any& arg,
                      std::chrono::milliseconds timeout);
+  /// Asynchronous request sent to the queue `selector` picks with `arg`.
   void request(const Message& msg, const MessageQueueSelector& selector, const std::any& arg,
                RequestCallback callback, std::chrono::milliseconds timeout);
+  /// Request sent to a given queue. @throws as request(msg, timeout).
   MessageExt request(const Message& msg, const MessageQueue& mq, std::chrono::milliseconds timeout);
+  /// Asynchronous request sent to a given queue.
   void request(const Message& msg, const MessageQueue& mq, RequestCallback callback,
                std::chrono::milliseconds timeout);
   /// Future form of request(msg, callback, timeout); the future holds the reply or the exception.
@@ -157,8 +191,11 @@ ROCKETRPC_API Message createReplyMessage(const MessageExt& request, std::string 
 /// Property names rocketrpc uses to mark error replies (readable by any client, e.g. Java):
 /// RRPC_STATUS = "error" and RRPC_ERROR = the error text; the body carries the error text too.
 namespace reply_property {
+/// Name of the status property; kStatusError on error replies.
 inline constexpr std::string_view kStatus = "RRPC_STATUS";
+/// Name of the property carrying the error text of an error reply.
 inline constexpr std::string_view kError = "RRPC_ERROR";
+/// Value of kStatus on error replies.
 inline constexpr std::string_view kStatusError = "error";
 }  // namespace reply_property
 

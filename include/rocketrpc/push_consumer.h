@@ -1,8 +1,9 @@
-// PushConsumer: a consumer group member that pulls with long polling and hands messages to a listener,
-// as Apache RocketMQ's DefaultMQPushConsumer does (rebalance, offsets on the broker, retries).
-// It can also answer requests (RIP-16): a reply listener returns the reply body, which is sent back
-// automatically (without blocking the listener thread: the send completes in the background); a thrown
-// exception becomes an error reply. Thread-safe after start().
+/// \file
+/// PushConsumer: a consumer group member that pulls with long polling and hands messages to a listener,
+/// as Apache RocketMQ's DefaultMQPushConsumer does (rebalance, offsets on the broker, retries).
+/// It can also answer requests (RIP-16): a reply listener returns the reply body, which is sent back
+/// automatically (without blocking the listener thread: the send completes in the background); a thrown
+/// exception becomes an error reply. Thread-safe after start().
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -20,10 +21,27 @@
 
 namespace rocketrpc {
 
-enum class ConsumeStatus { kSuccess, kReconsumeLater };
-enum class OrderlyConsumeStatus { kSuccess, kSuspendCurrentQueueAMoment };
-enum class MessageModel { kClustering, kBroadcasting };
-enum class ConsumeFromWhere { kLastOffset, kFirstOffset, kTimestamp };
+/// What a concurrent listener returns for its messages.
+enum class ConsumeStatus {
+  kSuccess,         ///< consumed: the offset advances past them
+  kReconsumeLater   ///< failed: they are sent back to the broker and redelivered later (up to max_reconsume_times)
+};
+/// What an orderly listener returns for its messages.
+enum class OrderlyConsumeStatus {
+  kSuccess,                     ///< consumed: the queue moves on
+  kSuspendCurrentQueueAMoment   ///< failed: the queue pauses for suspend_current_queue_time, then retries them
+};
+/// How the members of a consumer group share a topic.
+enum class MessageModel {
+  kClustering,    ///< each message goes to one member; queues are divided among the members
+  kBroadcasting   ///< each member gets every message
+};
+/// Where a consumer group with no committed offset for a queue starts reading it.
+enum class ConsumeFromWhere {
+  kLastOffset,   ///< at the end: only messages stored from now on
+  kFirstOffset,  ///< at the oldest message the broker still has
+  kTimestamp     ///< at the first message stored at or after PushConsumerOptions::consume_timestamp
+};
 
 /// Concurrent listener: messages of one call are from one queue; calls for different queues and batches
 /// run in parallel. Throwing counts as kReconsumeLater.
@@ -34,10 +52,15 @@ using MessageListenerOrderly = std::function<OrderlyConsumeStatus(const std::vec
 /// Messages that are not requests (no REPLY_TO_CLIENT) are consumed without a reply.
 using ReplyListener = std::function<std::string(const MessageExt& request)>;
 
+/// Options of a PushConsumer: the ClientOptions plus the consumer group and the consumption settings.
+/// Thread-compatible value type; checked by the PushConsumer constructor.
 struct PushConsumerOptions : ClientOptions {
   /// Consumer group. Required.
   std::string group;
+  /// Clustering (members share the queues) or broadcasting (every member gets every message). Default
+  /// kClustering.
   MessageModel message_model = MessageModel::kClustering;
+  /// Where a group with no committed offset starts. Default kLastOffset.
   ConsumeFromWhere consume_from_where = ConsumeFromWhere::kLastOffset;
   /// For kTimestamp: "yyyyMMddHHmmss" (UTC). Default: 30 minutes ago.
   std::string consume_timestamp;
@@ -49,6 +72,8 @@ struct PushConsumerOptions : ClientOptions {
   int consume_batch_size = 1;
   /// Flow control: pulls of a queue pause while it caches more messages or bytes than this.
   int pull_threshold_for_queue = 1000;
+  /// Flow control in bytes (bodies of cached messages of one queue), as pull_threshold_for_queue. Default
+  /// 100 MiB.
   size_t pull_threshold_bytes_for_queue = 100 * 1024 * 1024;
   /// Long-poll hold asked of the broker. Default 15 s.
   std::chrono::milliseconds broker_suspend_max_time{15000};
@@ -68,6 +93,9 @@ struct PushConsumerOptions : ClientOptions {
   int compress_level = 5;
 };
 
+/// A member of a consumer group that receives the messages of its subscriptions through a listener, and can
+/// answer requests. Lifecycle: construct, subscribe(), set one listener, start(), shutdown() (also done by the
+/// destructor). Thread-safe after start().
 class ROCKETRPC_API PushConsumer {
  public:
   /// @throws MQException(kInvalidArgument) when an option is invalid.
@@ -81,14 +109,18 @@ class ROCKETRPC_API PushConsumer {
   void subscribe(const std::string& topic, const std::string& expression = "*");
   /// Exactly one listener must be set before start().
   void setMessageListener(MessageListenerConcurrently listener);
+  /// Sets an orderly listener (see setMessageListener(MessageListenerConcurrently)).
   void setMessageListener(MessageListenerOrderly listener);
+  /// Sets a reply listener: the consumer answers requests with what it returns (see ReplyListener).
   void setReplyListener(ReplyListener listener);
 
   /// @throws MQException (kInvalidArgument when no listener/subscription; kNetwork, kNoRoute).
   void start();
   /// Stops pulling, waits for running listener calls, commits offsets, unregisters. Idempotent; noexcept.
   void shutdown() noexcept;
+  /// The options given to the constructor.
   const PushConsumerOptions& options() const;
+  /// "ip@instance" as known by brokers.
   std::string clientId() const;
 
   /// Queues currently assigned to this member (after rebalance).

@@ -1,5 +1,6 @@
-// The RPC layer of rocketrpc in one include: RpcClient, RpcServer / RpcReceiver / RpcContext, RpcResponse /
-// RpcResult, the RpcException family and the options with their YAML loader. See docs/design/rpc.md.
+/// \file
+/// The RPC layer of rocketrpc in one include: RpcClient, RpcServer / RpcReceiver / RpcContext, RpcResponse /
+/// RpcResult, the RpcException family and the options with their YAML loader. See docs/design/rpc.md.
 #pragma once
 
 #include "rocketrpc/rpc_client.h"   // IWYU pragma: export

@@ -1,10 +1,11 @@
-// RpcClient: RPC over a RocketMQ request topic (the seed's RpcClient, C++ shape). One client per request
-// topic; requests are RocketMQ request-reply messages (RIP-16) answered by an RpcServer, or by any
-// RocketMQ 4.6+ responder (e.g. a Java consumer using MessageUtil.createReplyMessage).
-//
-// Lifecycle: created -> start() -> started -> close() -> closed (terminal; the destructor closes).
-// Thread-safe: every method may be called from any thread at once, except that messages of one streaming
-// session sent from several threads at once have no defined order.
+/// \file
+/// RpcClient: RPC over a RocketMQ request topic (the seed's RpcClient, C++ shape). One client per request
+/// topic; requests are RocketMQ request-reply messages (RIP-16) answered by an RpcServer, or by any
+/// RocketMQ 4.6+ responder (e.g. a Java consumer using MessageUtil.createReplyMessage).
+///
+/// Lifecycle: created -> start() -> started -> close() -> closed (terminal; the destructor closes).
+/// Thread-safe: every method may be called from any thread at once, except that messages of one streaming
+/// session sent from several threads at once have no defined order.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -64,13 +65,18 @@ class ROCKETRPC_API RpcResponse {
 /// (value().success() == false). Thread-compatible.
 class ROCKETRPC_API RpcResult {
  public:
+  /// A result holding a reply (normal or error reply).
   RpcResult(RpcResponse response) : response_(std::move(response)) {}  // NOLINT(google-explicit-constructor)
+  /// A result holding the exception (an RpcException) that explains why there is no reply; must not be null.
   RpcResult(std::exception_ptr error) : error_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
 
+  /// True when a reply arrived (check value().success() for an error reply), false when there is an error.
   bool ok() const { return !error_; }
   /// The response. @throws the error (an RpcException) when !ok().
   const RpcResponse& value() const&;
+  /// Moves the response out of an rvalue result. @throws the error (an RpcException) when !ok().
   RpcResponse&& value() &&;
+  /// The error, or null when ok().
   std::exception_ptr error() const { return error_; }
   /// The error's code (kInternal for a non-RpcException); meaningless when ok().
   RpcErrorCode errorCode() const;
@@ -84,11 +90,11 @@ class ROCKETRPC_API RpcResult {
 
 /// Latency percentiles over the object's lifetime (log-linear histogram, about 3% resolution).
 struct LatencySummary {
-  uint64_t count = 0;
-  std::chrono::microseconds p50{0};
-  std::chrono::microseconds p90{0};
-  std::chrono::microseconds p99{0};
-  std::chrono::microseconds max{0};
+  uint64_t count = 0;                ///< samples recorded
+  std::chrono::microseconds p50{0};  ///< median (0 with no samples)
+  std::chrono::microseconds p90{0};  ///< 90th percentile
+  std::chrono::microseconds p99{0};  ///< 99th percentile
+  std::chrono::microseconds max{0};  ///< largest sample
 };
 
 /// Counters of an RpcClient since it was created. Each finished request counts in exactly one of succeeded,
@@ -106,16 +112,18 @@ struct RpcClientStats {
       0;  ///< calls rejected by max-concurrent-requests / -sessions (not in requests)
   uint64_t unmatched_replies = 0;  ///< replies that matched no pending request (late or foreign)
   uint64_t in_flight = 0;          ///< requests awaiting replies now
-  uint64_t sessions_started = 0;
-  uint64_t sessions_open = 0;
-  uint64_t sessions_expired = 0;
-  uint64_t stream_messages = 0;  ///< streaming messages sent
+  uint64_t sessions_started = 0;  ///< streaming sessions started (sendStreamingStart)
+  uint64_t sessions_open = 0;     ///< streaming sessions open now
+  uint64_t sessions_expired = 0;  ///< sessions expired by session-idle-timeout-millis
+  uint64_t stream_messages = 0;   ///< streaming messages sent
   LatencySummary latency;        ///< of requests answered by a reply
 };
 
 /// One line "requests=... succeeded=... latency_us p50=... p99=..." for logs and the CLI.
 ROCKETRPC_API std::string toString(const RpcClientStats& stats);
 
+/// Calls the RpcServer (or any RocketMQ request-reply responder) of one request topic: single requests
+/// (sendSync, sendAsync) and streaming sessions. Thread-safe; see the file's description for the lifecycle.
 class ROCKETRPC_API RpcClient {
  public:
   /// Keeps the options; nothing is connected before start().
@@ -192,6 +200,7 @@ class ROCKETRPC_API RpcClient {
 
   /// True between a successful start() and close().
   bool isStarted() const;
+  /// The options given to the constructor, with an empty producer_group replaced by its default.
   const RpcClientOptions& options() const;
   /// A snapshot of the counters. Never throws; valid in every state.
   RpcClientStats stats() const;

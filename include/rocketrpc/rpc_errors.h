@@ -1,7 +1,8 @@
-// Errors of the RPC layer (RpcClient / RpcServer): RpcException and its subclasses. Every failure has exactly
-// one RpcErrorCode, so callers can tell "could not send" from "timed out" from "no responder" from "closed"
-// from "over a limit" without parsing messages; retriable() says whether the same call may succeed later. A
-// receiver's handler error is not an exception: it arrives as RpcResponse::success() == false.
+/// \file
+/// Errors of the RPC layer (RpcClient / RpcServer): RpcException and its subclasses. Every failure has exactly
+/// one RpcErrorCode, so callers can tell "could not send" from "timed out" from "no responder" from "closed"
+/// from "over a limit" without parsing messages; retriable() says whether the same call may succeed later. A
+/// receiver's handler error is not an exception: it arrives as RpcResponse::success() == false.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -11,6 +12,7 @@
 
 namespace rocketrpc {
 
+/// What went wrong in the RPC layer; carried by every RpcException and by error replies.
 enum class RpcErrorCode : int {
   kInvalidArgument = 1,  ///< an argument is out of its documented range (e.g. timeout not in 1..300000 ms)
   kConfig,               ///< an option or configuration key is missing, unknown or invalid
@@ -34,7 +36,9 @@ ROCKETRPC_API std::string_view rpcErrorCodeName(RpcErrorCode code);
 /// names the topic, session, key or argument concerned.
 class ROCKETRPC_API RpcException : public std::runtime_error {
  public:
+  /// An exception with `code` and what() == `message`.
   RpcException(RpcErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// What went wrong.
   RpcErrorCode code() const noexcept { return code_; }
   /// True when the same call may succeed later without changes: kSendFailed, kNoResponder, kTimeout,
   /// kOverLimit. False for argument, configuration, state (not started, closed) and session errors.
@@ -47,6 +51,7 @@ class ROCKETRPC_API RpcException : public std::runtime_error {
 /// The request was sent, but no reply arrived within its timeout (code kTimeout).
 class ROCKETRPC_API RpcTimeoutException : public RpcException {
  public:
+  /// An exception with code kTimeout and what() == `message`.
   explicit RpcTimeoutException(const std::string& message) : RpcException(RpcErrorCode::kTimeout, message) {}
 };
 
@@ -56,6 +61,7 @@ class ROCKETRPC_API RpcTimeoutException : public RpcException {
 /// lost.
 class ROCKETRPC_API CorrelationException : public RpcException {
  public:
+  /// An exception with code kCorrelation and what() == `message`.
   explicit CorrelationException(const std::string& message)
       : RpcException(RpcErrorCode::kCorrelation, message) {}
 };
@@ -64,6 +70,7 @@ class ROCKETRPC_API CorrelationException : public RpcException {
 /// (a message of it could not be sent) (code kSession). Start a new session with sendStreamingStart().
 class ROCKETRPC_API SessionException : public RpcException {
  public:
+  /// An exception with code kSession and what() == `message`.
   explicit SessionException(const std::string& message) : RpcException(RpcErrorCode::kSession, message) {}
 };
 

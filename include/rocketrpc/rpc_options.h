@@ -1,26 +1,27 @@
-// Options of RpcClient and RpcServer: plain structs with defaults, validated once (by validate() and by
-// start()), and the seed's YAML configuration file:
-//
-//   rocketmq:
-//     rpc:
-//       client:
-//         broker-url: localhost:9876          # name servers, ';'-separated
-//         request-topic: RPC_REQUEST
-//         default-timeout-millis: 30000
-//         max-concurrent-requests: 1000
-//         max-concurrent-sessions: 100
-//         access-key: rocketrpc-app           # ACL (optional): requests are signed with these
-//         secret-key: ...                      # required with access-key; never logged
-//         security-token: ...                  # optional
-//         tls: {enabled: true, ca-file: ca.pem, cert-file: c.pem, key-file: c.key, verify: true}
-//       server:
-//         consumer-group: RPC_SERVER
-//         consume-threads: 8
-//
-// Every key of the file is the field's name with '-' for '_' (see each field). Unknown keys under
-// rocketmq.rpc are rejected, as are bad values, with an RpcException(kConfig) naming the key. Keys outside
-// rocketmq.rpc are ignored, so the section may live in a larger application.yml. The server section inherits
-// broker-url and request-topic from the client section when it does not set them.
+/// \file
+/// Options of RpcClient and RpcServer: plain structs with defaults, validated once (by validate() and by
+/// start()), and the seed's YAML configuration file:
+///
+///     rocketmq:
+///       rpc:
+///         client:
+///           broker-url: localhost:9876          # name servers, ';'-separated
+///           request-topic: RPC_REQUEST
+///           default-timeout-millis: 30000
+///           max-concurrent-requests: 1000
+///           max-concurrent-sessions: 100
+///           access-key: rocketrpc-app           # ACL (optional): requests are signed with these
+///           secret-key: ...                      # required with access-key; never logged
+///           security-token: ...                  # optional
+///           tls: {enabled: true, ca-file: ca.pem, cert-file: c.pem, key-file: c.key, verify: true}
+///         server:
+///           consumer-group: RPC_SERVER
+///           consume-threads: 8
+///
+/// Every key of the file is the field's name with '-' for '_' (see each field). Unknown keys under
+/// rocketmq.rpc are rejected, as are bad values, with an RpcException(kConfig) naming the key. Keys outside
+/// rocketmq.rpc are ignored, so the section may live in a larger application.yml. The server section inherits
+/// broker-url and request-topic from the client section when it does not set them.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -128,8 +129,11 @@ struct ROCKETRPC_API RpcServerOptions {
   /// access-key, secret-key, security-token, tls: as RpcClientOptions (credentials and TLS of the server's
   /// consumer and reply producer). Default: the client section's in YAML, else empty / off.
   std::string access_key;
+  /// secret-key: secret of access-key; required with it. Never logged, in exception texts or in stats.
   std::string secret_key;
+  /// security-token: optional session token, sent signed. Default empty: not sent.
   std::string security_token;
+  /// tls: TLS of every connection of the server (keys as RpcClientOptions::tls). Default off.
   TlsOptions tls;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
@@ -139,10 +143,10 @@ struct ROCKETRPC_API RpcServerOptions {
 
 /// The rocketmq.rpc section of a YAML file: either part may be absent.
 struct ROCKETRPC_API RpcConfig {
-  bool has_client = false;
-  bool has_server = false;
-  RpcClientOptions client;
-  RpcServerOptions server;
+  bool has_client = false;   ///< the text has a rocketmq.rpc.client section
+  bool has_server = false;   ///< the text has a rocketmq.rpc.server section
+  RpcClientOptions client;   ///< the client section (defaults when !has_client)
+  RpcServerOptions server;   ///< the server section (defaults when !has_server)
 };
 
 /// Parses YAML text. Present sections are validated.

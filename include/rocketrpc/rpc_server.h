@@ -1,13 +1,14 @@
-// RpcServer: hosts an RpcReceiver on a request topic as a member of a consumer group, and answers each
-// request with what the receiver returns. Servers of one group share the topic's queues; a streaming session,
-// whose messages all go to one queue, is assembled by the one server holding that queue.
-//
-// Wire conventions (docs/design/rpc.md): replies are RocketMQ request-reply (RIP-16) replies; an error reply
-// has the properties RRPC_STATUS=error and RRPC_ERROR=<message> (body = message too), so any requester, a
-// Java DefaultMQProducer.request() included, can tell it from a normal reply.
-//
-// Lifecycle: created -> start() -> started -> close() -> closed (terminal; the destructor closes).
-// Thread-safe.
+/// \file
+/// RpcServer: hosts an RpcReceiver on a request topic as a member of a consumer group, and answers each
+/// request with what the receiver returns. Servers of one group share the topic's queues; a streaming session,
+/// whose messages all go to one queue, is assembled by the one server holding that queue.
+///
+/// Wire conventions (docs/design/rpc.md): replies are RocketMQ request-reply (RIP-16) replies; an error reply
+/// has the properties `RRPC_STATUS=error` and `RRPC_ERROR=<message>` (body = message too), so any requester, a
+/// Java DefaultMQProducer.request() included, can tell it from a normal reply.
+///
+/// Lifecycle: created -> start() -> started -> close() -> closed (terminal; the destructor closes).
+/// Thread-safe.
 #pragma once
 
 #include "rocketrpc/export.h"
@@ -29,6 +30,8 @@ namespace rocketrpc {
 /// inside processRequest / processStreamingRequest. Thread-compatible value type.
 class ROCKETRPC_API RpcContext {
  public:
+  /// A context for the request `correlation_id` (of session `session_id`, "" for a single request) whose
+  /// requester waits until `deadline`. Made by the server; useful to applications in tests.
   RpcContext(std::string correlation_id, std::string session_id,
              std::chrono::system_clock::time_point deadline)
       : correlation_id_(std::move(correlation_id)), session_id_(std::move(session_id)), deadline_(deadline) {}
@@ -36,6 +39,7 @@ class ROCKETRPC_API RpcContext {
   /// The context of the request the calling thread is processing, or nullptr outside a handler call.
   static const RpcContext* current();
 
+  /// The request's correlation id (CORRELATION_ID), as RpcResponse::correlationId() shows it to the caller.
   const std::string& correlationId() const { return correlation_id_; }
   /// The streaming session's id, or "" for a single request.
   const std::string& sessionId() const { return session_id_; }
@@ -43,6 +47,7 @@ class ROCKETRPC_API RpcContext {
   std::chrono::system_clock::time_point deadline() const { return deadline_; }
   /// Time left until the deadline, 0 when passed: the budget for downstream calls.
   std::chrono::milliseconds remaining() const;
+  /// True when the deadline has passed (the reply will not be sent).
   bool expired() const { return remaining().count() == 0; }
 
  private:
@@ -78,9 +83,9 @@ struct RpcServerStats {
   uint64_t reply_failures = 0;  ///< replies that could not be sent
   uint64_t ignored = 0;         ///< messages that are neither requests nor streaming messages
   uint64_t in_flight = 0;       ///< handler calls running now
-  uint64_t sessions_open = 0;
-  uint64_t sessions_completed = 0;
-  uint64_t sessions_expired = 0;
+  uint64_t sessions_open = 0;       ///< streaming sessions being assembled now
+  uint64_t sessions_completed = 0;  ///< complete sessions handed to processStreamingRequest
+  uint64_t sessions_expired = 0;    ///< sessions expired by session-idle-timeout-millis
   uint64_t sessions_rejected = 0;  ///< sessions refused by max-concurrent-sessions
   uint64_t session_overflows = 0;  ///< sessions over max-session-bytes / -messages
   uint64_t stream_messages = 0;    ///< streaming messages received
@@ -92,6 +97,8 @@ struct RpcServerStats {
 /// One line "requests=... replies=... handler_latency_us p50=..." for logs and the CLI.
 ROCKETRPC_API std::string toString(const RpcServerStats& stats);
 
+/// Serves one request topic with an RpcReceiver as a member of a consumer group. Thread-safe; see the file's
+/// description for the lifecycle and the wire conventions.
 class ROCKETRPC_API RpcServer {
  public:
   /// @throws RpcException(kConfig) when an option is invalid, kInvalidArgument when `receiver` is null.
@@ -111,7 +118,10 @@ class ROCKETRPC_API RpcServer {
   /// Stops pulling, waits for running handler calls (and their replies), frees sessions, leaves the group and
   /// joins every thread. Idempotent, noexcept.
   void close() noexcept;
+  /// True between a successful start() and close().
   bool isStarted() const;
+  /// The options given to the constructor, with an empty consumer_group and instance_name replaced by their
+  /// defaults.
   const RpcServerOptions& options() const;
   /// A snapshot of the counters. Never throws.
   RpcServerStats stats() const;
