@@ -130,6 +130,24 @@ const std::vector<ConfigProperty>& configProperties() {
       {"maxPullHoldsPerConnection",
        "Long-polling pulls held at once for one connection; more are answered SYSTEM_BUSY (1..65536).",
        &BrokerConfig::max_pull_holds_per_connection},
+      {"maxReceivingBytes",
+       "Bytes of incomplete frames being received over all connections; the connection that would pass it is "
+       "closed (65536..1099511627776). A receive buffer grows with the bytes that arrived, not the announced "
+       "frame length.",
+       &BrokerConfig::max_receiving_bytes},
+      {"frameReceiveTimeoutMillis",
+       "A connection holding an incomplete frame this long is closed, however slowly its bytes trickle in, ms "
+       "(100..3600000).",
+       &BrokerConfig::frame_receive_timeout_millis},
+      {"maxWriteQueueBytesPerConnection",
+       "Answer bytes queued for one connection and not yet written: over it the connection is not read until "
+       "it drains to half; at twice it, or when stalled over it for writeStallTimeoutMillis, it is closed "
+       "(65536..68719476736).",
+       &BrokerConfig::max_write_queue_bytes_per_connection},
+      {"writeStallTimeoutMillis",
+       "A connection whose write queue stays over maxWriteQueueBytesPerConnection with no write completing "
+       "this long is closed, ms (100..3600000).",
+       &BrokerConfig::write_stall_timeout_millis},
   };
   return kTable;
 }
@@ -267,7 +285,12 @@ Status BrokerConfig::validate() const {
                    range("maxTransferBytesOnMessageInMemory", max_transfer_bytes_on_message_in_memory, 1024,
                          64 * 1024 * 1024),
                    range("maxPullHoldTimeMills", max_pull_hold_time_mills, 1000, 3600000),
-                   range("maxPullHoldsPerConnection", max_pull_holds_per_connection, 1, 65536)}) {
+                   range("maxPullHoldsPerConnection", max_pull_holds_per_connection, 1, 65536),
+                   range("maxReceivingBytes", max_receiving_bytes, 65536, int64_t{1} << 40),
+                   range("frameReceiveTimeoutMillis", frame_receive_timeout_millis, 100, 3600000),
+                   range("maxWriteQueueBytesPerConnection", max_write_queue_bytes_per_connection, 65536,
+                         int64_t{1} << 36),
+                   range("writeStallTimeoutMillis", write_stall_timeout_millis, 100, 3600000)}) {
     if (!s.isOk()) return s;
   }
   if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")

@@ -68,6 +68,11 @@ struct BrokerConfig {
   int64_t max_transfer_bytes_on_message_in_memory = 256 * 1024;
   int64_t max_pull_hold_time_mills = 30000;
   int64_t max_pull_holds_per_connection = 1024;
+  // Connection memory bounds (remoting::TransportOptions of the listening port).
+  int64_t max_receiving_bytes = 256LL * 1024 * 1024;
+  int64_t frame_receive_timeout_millis = 60000;
+  int64_t max_write_queue_bytes_per_connection = 64LL * 1024 * 1024;
+  int64_t write_stall_timeout_millis = 30000;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

@@ -136,6 +136,10 @@ Status BrokerServer::start() {
   to.tls_server.key_file = config_.tls_server_key_path;
   to.tls_server.trust_cert_file = config_.tls_server_trust_cert_path;
   to.tls_server.need_client_auth = config_.tls_server_need_client_auth;
+  to.max_receiving_bytes = static_cast<size_t>(config_.max_receiving_bytes);
+  to.frame_receive_timeout = std::chrono::milliseconds(config_.frame_receive_timeout_millis);
+  to.max_write_queue_bytes = static_cast<size_t>(config_.max_write_queue_bytes_per_connection);
+  to.write_stall_timeout = std::chrono::milliseconds(config_.write_stall_timeout_millis);
   server_ = std::make_unique<remoting::RemotingServer>(to);
   workers_ = std::make_unique<ThreadPool>("broker-worker", static_cast<int>(config_.server_worker_threads));
   ctx_->server = server_.get();

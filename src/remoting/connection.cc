@@ -33,6 +33,17 @@ uint32_t peekLength(const char* p) {
 
 }  // namespace
 
+TransportCounters TransportMeters::snapshot() const {
+  TransportCounters c;
+  c.receive_cap_closes = receive_cap_closes.load(std::memory_order_relaxed);
+  c.frame_timeout_closes = frame_timeout_closes.load(std::memory_order_relaxed);
+  c.write_pauses = write_pauses.load(std::memory_order_relaxed);
+  c.write_cap_closes = write_cap_closes.load(std::memory_order_relaxed);
+  c.write_cap_refusals = write_cap_refusals.load(std::memory_order_relaxed);
+  c.dropped_responses = dropped_responses.load(std::memory_order_relaxed);
+  return c;
+}
+
 int32_t nextOpaque() {
   static std::atomic<uint32_t> counter{0};
   return static_cast<int32_t>(counter.fetch_add(1, std::memory_order_relaxed));
@@ -135,6 +146,9 @@ Connection::Connection(std::shared_ptr<asio::io_context> ctx, asio::ip::tcp::soc
       connect_timer_(*ctx_),
       client_(!connected),
       idle_timer_(*ctx_),
+      frame_timer_(*ctx_),
+      stall_timer_(*ctx_),
+      meters_(options_.meters ? options_.meters : std::make_shared<TransportMeters>()),
       state_(connected && options_.tls_server_mode == TlsServerMode::kDisabled ? State::kOpen
                                                                               : State::kConnecting) {}
 
@@ -301,6 +315,8 @@ void Connection::close(Status reason) {
     pending.swap(pending_);
     waiters.swap(open_waiters_);
     write_queue_.clear();
+    queued_bytes_.fetch_sub(write_queue_bytes_, std::memory_order_relaxed);
+    write_queue_bytes_ = 0;
   }
   auto self = shared_from_this();
   RRPC_LOG(kInfo, kModule, "{}: closing connection {}: {}", logName(), peer(), reason.toString());
@@ -318,6 +334,12 @@ void Connection::closeSocket() {
   resolver_.cancel();
   connect_timer_.cancel();
   idle_timer_.cancel();
+  frame_timer_.cancel();
+  stall_timer_.cancel();
+  if (receiving_accounted_ > 0) {
+    meters_->receiving_bytes.fetch_sub(receiving_accounted_, std::memory_order_relaxed);
+    receiving_accounted_ = 0;
+  }
   // No TLS close_notify: the peer sees the end of the TCP stream, which it treats as the close.
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);
@@ -351,6 +373,7 @@ void Connection::whenOpen(std::function<void(const Status&)> cb) {
 void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chrono::steady_clock::time_point deadline,
                       std::chrono::milliseconds timeout, ResponseCallback cb) {
   Status failure;
+  Status hard_cap;
   bool need_write = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -358,6 +381,10 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
       failure = close_status_;
     } else if (pending_.count(opaque) != 0) {
       failure = Status::internal(fmt::format("opaque {} is already pending on {}", opaque, peer()));
+    } else if (client_ && overWriteCapLocked(frame.size())) {
+      failure = writeCapStatus();
+    } else if (!client_ && !(hard_cap = hardWriteCapLocked(frame.size())).isOk()) {
+      failure = hard_cap;
     } else {
       // Armed under mu_, before the frame can be written: the response or close that cancels this timer comes
       // later and also goes through mu_.
@@ -370,6 +397,7 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
       need_write = queueLocked(std::move(frame));
     }
   }
+  if (!hard_cap.isOk()) closeForWriteCap(hard_cap);
   if (!failure.isOk()) {
     invokeCallback(cb, failure);
     return;
@@ -379,16 +407,59 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
 
 Status Connection::send(std::string frame) {
   bool need_write = false;
+  Status hard_cap;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ == State::kClosed) return close_status_;
-    need_write = queueLocked(std::move(frame));
+    if (client_ && overWriteCapLocked(frame.size())) return writeCapStatus();
+    if (!client_) hard_cap = hardWriteCapLocked(frame.size());
+    if (hard_cap.isOk()) need_write = queueLocked(std::move(frame));
+  }
+  if (!hard_cap.isOk()) {
+    closeForWriteCap(hard_cap);
+    return hard_cap;
   }
   if (need_write) postWrite();
   return Status::ok();
 }
 
+bool Connection::overWriteCapLocked(size_t frame_bytes) const {
+  const size_t cap = options_.max_write_queue_bytes;
+  const size_t queued = queued_bytes_.load(std::memory_order_relaxed);
+  // One frame always fits an empty queue: frames are bounded by max_frame_bytes on their own.
+  return cap > 0 && queued > 0 && queued + frame_bytes > cap;
+}
+
+Status Connection::writeCapStatus() const {
+  meters_->write_cap_refusals.fetch_add(1, std::memory_order_relaxed);
+  return Status::overLimit(fmt::format(
+      "write queue to {} holds {} bytes not yet written, over the cap of {} bytes (max_write_queue_bytes): the "
+      "peer is not reading",
+      peer(), queued_bytes_.load(std::memory_order_relaxed), options_.max_write_queue_bytes));
+}
+
+// The server pauses reading at the cap; what still arrives answers requests read before the pause. Twice the
+// cap means the peer is not reading and its requests' answers keep coming: the connection goes at once.
+Status Connection::hardWriteCapLocked(size_t frame_bytes) const {
+  const size_t cap = options_.max_write_queue_bytes;
+  const size_t queued = queued_bytes_.load(std::memory_order_relaxed);
+  if (cap == 0 || queued == 0 || queued + frame_bytes <= 2 * cap) return Status::ok();
+  return Status::overLimit(fmt::format(
+      "connection to {} closed: its write queue reached {} bytes, twice max_write_queue_bytes {}: the peer is "
+      "not reading",
+      peer(), queued + frame_bytes, cap));
+}
+
+void Connection::closeForWriteCap(Status reason) {
+  meters_->write_cap_closes.fetch_add(1, std::memory_order_relaxed);
+  static log::RateLimiter limiter(std::chrono::seconds(1));
+  if (limiter.allow()) RRPC_LOG(kWarn, kModule, "{}: {}", logName(), reason.message());
+  close(std::move(reason));
+}
+
 bool Connection::queueLocked(std::string frame) {
+  write_queue_bytes_ += frame.size();
+  queued_bytes_.fetch_add(frame.size(), std::memory_order_relaxed);
   write_queue_.push_back(std::move(frame));
   if (state_ != State::kOpen || write_scheduled_) return false;
   write_scheduled_ = true;
@@ -407,6 +478,8 @@ void Connection::doWrite() {
       return;
     }
     write_batch_.swap(write_queue_);  // every frame queued so far goes out in one gathered write
+    write_batch_bytes_ = write_queue_bytes_;
+    write_queue_bytes_ = 0;
   }
   write_buffers_.clear();
   if (stream_.isTls() && write_batch_.size() > 1) {
@@ -428,12 +501,21 @@ void Connection::doWrite() {
 
 void Connection::onWrite(const std::error_code& ec) {
   write_batch_.clear();
+  queued_bytes_.fetch_sub(write_batch_bytes_, std::memory_order_relaxed);
+  write_batch_bytes_ = 0;
   if (ec) {
     close(streamError(ec, "closed: write failed"));
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();
+  last_write_done_ = last_activity_;
   doWrite();
+  // Resume below the low-water mark (half the cap), so a queue hovering at the cap does not flap.
+  if (read_paused_ && !isClosed() &&
+      queued_bytes_.load(std::memory_order_relaxed) <= options_.max_write_queue_bytes / 2) {
+    read_paused_ = false;
+    processFrames();
+  }
 }
 
 Status Connection::streamError(const std::error_code& ec, std::string_view what) {
@@ -447,28 +529,34 @@ Status Connection::streamError(const std::error_code& ec, std::string_view what)
 // ---- Connection: reads and dispatch -------------------------------------------------------------------------
 
 void Connection::doRead() {
-  if (isClosed()) return;
+  if (isClosed() || read_pending_ || read_paused_) return;
   if (read_buf_.empty()) read_buf_.resize(kInitialReadBuffer);
-  // Make room: move unread bytes to the front; grow to hold a whole frame whose length is already known.
-  size_t unread = read_end_ - read_begin_;
-  size_t wanted = unread + kMinReadSpace;
-  if (unread >= 4) {
-    size_t frame_bytes = size_t{peekLength(read_buf_.data() + read_begin_)} + 4;  // checked by decodeFrame
-    wanted = std::max(wanted, frame_bytes);
-  }
-  if (read_buf_.size() - read_end_ < kMinReadSpace || read_buf_.size() - read_begin_ < wanted) {
+  if (read_buf_.size() - read_end_ < kMinReadSpace) {
+    // Make room: move unread bytes to the front.
+    const size_t unread = read_end_ - read_begin_;
     if (read_begin_ > 0) {
       std::memmove(read_buf_.data(), read_buf_.data() + read_begin_, unread);
       read_begin_ = 0;
       read_end_ = unread;
     }
-    if (read_buf_.size() < wanted) read_buf_.resize(wanted);
+    if (read_buf_.size() - read_end_ < kMinReadSpace) {
+      // Full of one incomplete frame: grow geometrically with the bytes that arrived, never to the announced
+      // length up front (8 bytes announcing 16 MiB must not cost 16 MiB), and never past that length.
+      size_t grown = std::max(read_buf_.size() * 2, unread + kMinReadSpace);
+      if (unread >= 4) {
+        const size_t frame_bytes = size_t{peekLength(read_buf_.data())} + 4;  // checked by decodeFrame
+        grown = std::min(grown, std::max(frame_bytes, unread + kMinReadSpace));
+      }
+      read_buf_.resize(grown);
+    }
   }
+  read_pending_ = true;
   stream_.asyncReadSome(asio::buffer(read_buf_.data() + read_end_, read_buf_.size() - read_end_),
                         [self = shared_from_this()](const std::error_code& ec, size_t n) { self->onRead(ec, n); });
 }
 
 void Connection::onRead(const std::error_code& ec, size_t n) {
+  read_pending_ = false;
   if (isClosed()) return;
   if (ec) {
     if (client_ && !received_any_ && !stream_.isTls() && ec == asio::error::eof) {
@@ -483,7 +571,17 @@ void Connection::onRead(const std::error_code& ec, size_t n) {
   received_any_ = true;
   read_end_ += n;
   last_activity_ = std::chrono::steady_clock::now();
+  processFrames();
+}
+
+void Connection::processFrames() {
+  bool completed = false;
+  const size_t write_cap = client_ ? 0 : options_.max_write_queue_bytes;
   while (read_begin_ < read_end_) {
+    if (write_cap > 0 && queued_bytes_.load(std::memory_order_relaxed) > write_cap) {
+      pauseReading();
+      break;
+    }
     RemotingCommand cmd;
     std::string_view input(read_buf_.data() + read_begin_, read_end_ - read_begin_);
     FrameDecodeResult r = decodeFrame(input, options_.max_frame_bytes, &cmd);
@@ -495,18 +593,115 @@ void Connection::onRead(const std::error_code& ec, size_t n) {
       return;
     }
     read_begin_ += r.consumed;
+    completed = true;
     handleFrame(std::move(cmd));
     if (isClosed()) return;  // a callback or handler may have closed us
   }
-  if (read_begin_ == read_end_) {
+  const size_t unread = read_end_ - read_begin_;
+  if (unread != receiving_accounted_ && !accountReceiving(unread)) return;
+  if (unread == 0) {
+    partial_ = false;
     read_begin_ = read_end_ = 0;
     // Give back the memory of an unusually large frame.
     if (read_buf_.size() > 4 * kInitialReadBuffer) {
       read_buf_.resize(kInitialReadBuffer);
       read_buf_.shrink_to_fit();
     }
+  } else if (!partial_ || completed) {
+    // A new incomplete frame: its clock starts now (a trickle of bytes does not restart it).
+    partial_ = true;
+    partial_since_ = last_activity_;
+    armFrameTimer();
   }
   doRead();
+}
+
+bool Connection::accountReceiving(size_t unread) {
+  if (unread < receiving_accounted_) {
+    meters_->receiving_bytes.fetch_sub(receiving_accounted_ - unread, std::memory_order_relaxed);
+    receiving_accounted_ = unread;
+    return true;
+  }
+  const size_t delta = unread - receiving_accounted_;
+  const size_t total = meters_->receiving_bytes.fetch_add(delta, std::memory_order_relaxed) + delta;
+  const size_t cap = options_.max_receiving_bytes;
+  if (cap > 0 && total > cap) {
+    meters_->receiving_bytes.fetch_sub(delta, std::memory_order_relaxed);
+    meters_->receive_cap_closes.fetch_add(1, std::memory_order_relaxed);
+    static log::RateLimiter limiter(std::chrono::seconds(1));
+    if (limiter.allow()) {
+      RRPC_LOG(kWarn, kModule,
+               "{}: closing {}: its incomplete frame of {} bytes would take the bytes being received over "
+               "max_receiving_bytes {}",
+               logName(), peer(), unread, cap);
+    }
+    close(Status::overLimit(fmt::format(
+        "connection to {} closed: bytes being received over max_receiving_bytes {}", peer(), cap)));
+    return false;
+  }
+  receiving_accounted_ = unread;
+  return true;
+}
+
+void Connection::armFrameTimer() {
+  if (options_.frame_receive_timeout.count() <= 0 || frame_timer_armed_ || isClosed()) return;
+  frame_timer_armed_ = true;
+  frame_timer_.expires_at(partial_since_ + options_.frame_receive_timeout);
+  frame_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onFrameTimer();
+  });
+}
+
+// One timer per connection, re-armed from partial_since_ rather than restarted per frame: frames split across
+// reads cost no timer operation.
+void Connection::onFrameTimer() {
+  frame_timer_armed_ = false;
+  if (isClosed() || !partial_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (read_paused_) {
+    partial_since_ = now;  // not reading: the stall timeout is in charge
+  } else if (now - partial_since_ >= options_.frame_receive_timeout) {
+    meters_->frame_timeout_closes.fetch_add(1, std::memory_order_relaxed);
+    close(Status::network(fmt::format(
+        "connection to {} closed: a frame was still incomplete after {} ms (frame_receive_timeout), {} bytes "
+        "received",
+        peer(), options_.frame_receive_timeout.count(), read_end_ - read_begin_)));
+    return;
+  }
+  armFrameTimer();
+}
+
+void Connection::pauseReading() {
+  read_paused_ = true;
+  meters_->write_pauses.fetch_add(1, std::memory_order_relaxed);
+  last_write_done_ = std::chrono::steady_clock::now();  // the stall clock starts at the pause
+  if (options_.write_stall_timeout.count() <= 0 || stall_timer_armed_) return;
+  stall_timer_armed_ = true;
+  stall_timer_.expires_at(last_write_done_ + options_.write_stall_timeout);
+  stall_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onStallTimer();
+  });
+}
+
+void Connection::onStallTimer() {
+  stall_timer_armed_ = false;
+  if (isClosed() || !read_paused_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_write_done_ >= options_.write_stall_timeout) {
+    closeForWriteCap(Status::overLimit(fmt::format(
+        "connection to {} closed: its write queue stayed over max_write_queue_bytes {} with no write completing "
+        "for {} ms (write_stall_timeout): the peer is not reading",
+        peer(), options_.max_write_queue_bytes, options_.write_stall_timeout.count())));
+    return;
+  }
+  stall_timer_armed_ = true;
+  stall_timer_.expires_at(last_write_done_ + options_.write_stall_timeout);
+  stall_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onStallTimer();
+  });
 }
 
 void Connection::handleFrame(RemotingCommand cmd) {
@@ -555,7 +750,7 @@ void Connection::onCallTimeout(int32_t opaque) {
 void Connection::onRequest(RemotingCommand cmd) {
   const int32_t code = cmd.code;
   const bool oneway = cmd.isOneway();
-  auto responder_impl = std::make_shared<Responder::Impl>(weak_from_this(), cmd.opaque, oneway, peer());
+  auto responder_impl = std::make_shared<Responder::Impl>(weak_from_this(), meters_, cmd.opaque, oneway, peer());
   Responder responder(responder_impl);
   auto handlers = handlers_->snapshot();
   auto it = handlers->find(code);
@@ -617,7 +812,10 @@ void Connection::onIdleTimer() {
 void Responder::Impl::respond(RemotingCommand response) {
   if (oneway_ || answered_.exchange(true)) return;
   auto connection = connection_.lock();
-  if (!connection) return;
+  if (!connection) {
+    dropped(Status::network(fmt::format("connection to {} closed", remote_address_)));
+    return;
+  }
   response.opaque = opaque_;
   response.flag |= kFlagResponse;
   std::string frame;
@@ -637,7 +835,15 @@ void Responder::Impl::respond(RemotingCommand response) {
     frame.clear();
     if (!encodeFrame(fallback, &frame).isOk()) return;
   }
-  connection->send(std::move(frame));
+  if (Status sent = connection->send(std::move(frame)); !sent.isOk()) dropped(sent);
+}
+
+void Responder::Impl::dropped(const Status& why) {
+  if (meters_) meters_->dropped_responses.fetch_add(1, std::memory_order_relaxed);
+  static log::RateLimiter limiter(std::chrono::seconds(1));
+  if (limiter.allow()) {
+    RRPC_LOG(kDebug, "remoting", "response to {} (opaque {}) dropped: {}", remote_address_, opaque_, why.message());
+  }
 }
 
 void Responder::respond(RemotingCommand response) const {

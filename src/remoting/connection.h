@@ -112,6 +112,20 @@ class ByteStream {
   std::optional<TlsStream> tls_;
 };
 
+/// The memory-bound accounting shared by the connections of one RemotingClient or RemotingServer. Relaxed
+/// atomics: the counts are statistics and the receiving total a budget, neither orders other memory.
+struct TransportMeters {
+  /// Bytes of incomplete frames held in receive buffers (TransportOptions::max_receiving_bytes).
+  std::atomic<size_t> receiving_bytes{0};
+  std::atomic<uint64_t> receive_cap_closes{0};
+  std::atomic<uint64_t> frame_timeout_closes{0};
+  std::atomic<uint64_t> write_pauses{0};
+  std::atomic<uint64_t> write_cap_closes{0};
+  std::atomic<uint64_t> write_cap_refusals{0};
+  std::atomic<uint64_t> dropped_responses{0};
+  TransportCounters snapshot() const;
+};
+
 struct ConnectionOptions {
   /// "host:port" of the peer, used in messages and by Responder::remoteAddress().
   std::string peer;
@@ -127,6 +141,13 @@ struct ConnectionOptions {
   TlsServerMode tls_server_mode = TlsServerMode::kDisabled;
   /// Longest TLS handshake (client: counted with the connect). Default 3 s.
   std::chrono::milliseconds handshake_timeout{3000};
+  /// Memory bounds, as in TransportOptions (0 disables each). `meters` is shared by the connections of one
+  /// client or server; null: the connection gets its own.
+  std::shared_ptr<TransportMeters> meters;
+  size_t max_receiving_bytes = 0;
+  std::chrono::milliseconds frame_receive_timeout{0};
+  size_t max_write_queue_bytes = 0;
+  std::chrono::milliseconds write_stall_timeout{0};
 };
 
 /// One TCP connection (plain or TLS), pinned to one io_context: its stream, timers and read buffer are touched
@@ -171,6 +192,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& peer() const { return options_.peer; }
   const std::string& logName() const { return options_.log_name; }
   size_t maxFrameBytes() const { return options_.max_frame_bytes; }
+  const std::shared_ptr<TransportMeters>& meters() const { return meters_; }
 
  private:
   enum class State { kConnecting, kOpen, kClosed };
@@ -192,6 +214,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status streamError(const std::error_code& ec, std::string_view what);
   void doRead();
   void onRead(const std::error_code& ec, size_t n);
+  /// Decodes and dispatches the buffered frames (stopping while the write queue is over its cap), accounts
+  /// the incomplete rest, and reads on unless paused or closed.
+  void processFrames();
+  /// Accounts `unread` bytes of an incomplete frame against max_receiving_bytes; false if it closed us.
+  bool accountReceiving(size_t unread);
+  void armFrameTimer();
+  void onFrameTimer();
+  /// Server: stops reading while the write queue is over max_write_queue_bytes.
+  void pauseReading();
+  void onStallTimer();
+  /// Client: the queue (not empty) plus `frame_bytes` would pass max_write_queue_bytes.
+  bool overWriteCapLocked(size_t frame_bytes) const;
+  /// Counts the refusal; OverLimit naming the peer and the cap.
+  Status writeCapStatus() const;
+  /// Server: not OK (the reason to close) when `frame_bytes` would take the queue past twice the cap.
+  Status hardWriteCapLocked(size_t frame_bytes) const;
+  void closeForWriteCap(Status reason);
   void handleFrame(RemotingCommand cmd);
   void onResponse(RemotingCommand cmd);
   void onRequest(RemotingCommand cmd);
@@ -223,16 +262,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> read_buf_;
   size_t read_begin_ = 0;
   size_t read_end_ = 0;
+  bool read_pending_ = false;       // an asyncReadSome is outstanding
+  bool read_paused_ = false;        // server: not reading while the write queue is over its cap
+  size_t receiving_accounted_ = 0;  // this connection's share of meters_->receiving_bytes
+  bool partial_ = false;            // an incomplete frame is buffered, since partial_since_
+  std::chrono::steady_clock::time_point partial_since_;
+  asio::steady_timer frame_timer_;
+  bool frame_timer_armed_ = false;
+  asio::steady_timer stall_timer_;
+  bool stall_timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_write_done_;
+  size_t write_batch_bytes_ = 0;
   std::vector<std::string> write_batch_;
   std::vector<asio::const_buffer> write_buffers_;
   std::chrono::steady_clock::time_point last_activity_;
 
+  const std::shared_ptr<TransportMeters> meters_;
   std::atomic<bool> closed_{false};
+  /// Bytes queued and being written; changed under mu_, read without it by the loop's pause check.
+  std::atomic<size_t> queued_bytes_{0};
   mutable std::mutex mu_;
   State state_;                                                  // guarded by mu_
   Status close_status_;                                          // guarded by mu_
   std::unordered_map<int32_t, Pending> pending_;                 // guarded by mu_
   std::vector<std::string> write_queue_;                         // guarded by mu_
+  size_t write_queue_bytes_ = 0;                                 // guarded by mu_: bytes in write_queue_
   bool write_scheduled_ = false;                                 // guarded by mu_: doWrite posted or running
   std::vector<std::function<void(const Status&)>> open_waiters_;  // guarded by mu_
 };
@@ -242,8 +296,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 /// Answers one request on the connection it came from. Thread-safe; answers at most once.
 class Responder::Impl {
  public:
-  Impl(std::weak_ptr<detail::Connection> connection, int32_t opaque, bool oneway, std::string remote_address)
+  Impl(std::weak_ptr<detail::Connection> connection, std::shared_ptr<detail::TransportMeters> meters,
+       int32_t opaque, bool oneway, std::string remote_address)
       : connection_(std::move(connection)),
+        meters_(std::move(meters)),
         opaque_(opaque),
         oneway_(oneway),
         remote_address_(std::move(remote_address)) {}
@@ -252,7 +308,11 @@ class Responder::Impl {
   const std::string& remoteAddress() const { return remote_address_; }
 
  private:
+  /// Dropped responses.
+  void dropped(const Status& why);
+
   const std::weak_ptr<detail::Connection> connection_;
+  const std::shared_ptr<detail::TransportMeters> meters_;
   const int32_t opaque_;
   const bool oneway_;
   const std::string remote_address_;

@@ -32,7 +32,24 @@ TransportOptions normalized(TransportOptions options) {
   if (options.connect_timeout.count() <= 0) options.connect_timeout = std::chrono::milliseconds(3000);
   if (options.max_frame_bytes == 0) options.max_frame_bytes = kDefaultMaxFrameBytes;
   if (options.idle_timeout.count() < 0) options.idle_timeout = std::chrono::milliseconds(0);
+  if (options.frame_receive_timeout.count() < 0) options.frame_receive_timeout = std::chrono::milliseconds(0);
+  if (options.write_stall_timeout.count() < 0) options.write_stall_timeout = std::chrono::milliseconds(0);
   return options;
+}
+
+/// The connection options every connection of one client or server shares.
+ConnectionOptions connectionOptions(const TransportOptions& options, std::shared_ptr<detail::TransportMeters> meters) {
+  ConnectionOptions c;
+  c.log_name = options.name;
+  c.max_frame_bytes = options.max_frame_bytes;
+  c.idle_timeout = options.idle_timeout;
+  c.handshake_timeout = options.connect_timeout;
+  c.meters = std::move(meters);
+  c.max_receiving_bytes = options.max_receiving_bytes;
+  c.frame_receive_timeout = options.frame_receive_timeout;
+  c.max_write_queue_bytes = options.max_write_queue_bytes;
+  c.write_stall_timeout = options.write_stall_timeout;
+  return c;
 }
 
 /// Splits "host:port" or "[v6]:port".
@@ -203,6 +220,8 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
     return total;
   }
 
+  TransportCounters counters() const { return meters_->snapshot(); }
+
  private:
   /// The one place a request this client sends is finished: opaque and flags set, then signed with the ACL
   /// credentials (after every header field is final, so the signature covers what travels; the binary and JSON
@@ -242,13 +261,9 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
       if (!s.isOk()) return s;
       startLocked();
       auto ctx = pool_->next();
-      ConnectionOptions conn_options;
+      ConnectionOptions conn_options = connectionOptions(options_, meters_);
       conn_options.peer = addr;
-      conn_options.log_name = options_.name;
-      conn_options.max_frame_bytes = options_.max_frame_bytes;
-      conn_options.idle_timeout = options_.idle_timeout;
       conn_options.tls_context = tls_context_;
-      conn_options.handshake_timeout = options_.connect_timeout;
       std::weak_ptr<Impl> weak = weak_from_this();
       conn = std::make_shared<Connection>(
           ctx, asio::ip::tcp::socket(*ctx), handlers_, std::move(conn_options),
@@ -270,6 +285,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
 
   const TransportOptions options_;
   const std::shared_ptr<detail::HandlerRegistry> handlers_ = std::make_shared<detail::HandlerRegistry>();
+  const std::shared_ptr<detail::TransportMeters> meters_ = std::make_shared<detail::TransportMeters>();
   std::shared_ptr<asio::ssl::context> tls_context_;  // set by the constructor when TLS is on, then read-only
   Status tls_error_;                                 // set by the constructor when the TLS context failed
   mutable std::mutex mu_;
@@ -299,6 +315,7 @@ Status RemotingClient::invokeOneway(const std::string& addr, RemotingCommand req
 }
 void RemotingClient::closeConnection(const std::string& addr) { impl_->closeConnection(addr); }
 size_t RemotingClient::pendingCount() const { return impl_->pendingCount(); }
+TransportCounters RemotingClient::counters() const { return impl_->counters(); }
 
 // ==== RemotingServer ===========================================================================================
 
@@ -412,6 +429,8 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
     (*conn)->call(request.opaque, request.code, std::move(frame), deadline, timeout, std::move(callback));
   }
 
+  TransportCounters counters() const { return meters_->snapshot(); }
+
   Status invokeOneway(const std::string& remote_addr, RemotingCommand request) {
     request.opaque = detail::nextOpaque();
     request.flag = (request.flag | kFlagOneway) & ~kFlagResponse;
@@ -464,14 +483,10 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
       return;
     }
     std::string remote_addr = endpointString(remote);
-    ConnectionOptions conn_options;
+    ConnectionOptions conn_options = connectionOptions(options_, meters_);
     conn_options.peer = remote_addr;
-    conn_options.log_name = options_.name;
-    conn_options.max_frame_bytes = options_.max_frame_bytes;
-    conn_options.idle_timeout = options_.idle_timeout;
     conn_options.tls_context = tls_context_;
     conn_options.tls_server_mode = options_.tls_server.mode;
-    conn_options.handshake_timeout = options_.connect_timeout;
     std::weak_ptr<Impl> weak = weak_from_this();
     auto conn = std::make_shared<Connection>(
         ctx, std::move(socket), handlers_, std::move(conn_options),
@@ -519,6 +534,7 @@ class RemotingServer::Impl : public std::enable_shared_from_this<RemotingServer:
 
   const TransportOptions options_;
   const std::shared_ptr<detail::HandlerRegistry> handlers_ = std::make_shared<detail::HandlerRegistry>();
+  const std::shared_ptr<detail::TransportMeters> meters_ = std::make_shared<detail::TransportMeters>();
   std::atomic<uint16_t> port_{0};
   mutable std::mutex mu_;
   RunState state_ = RunState::kNew;  // guarded by mu_
@@ -549,5 +565,6 @@ void RemotingServer::invokeAsync(const std::string& remote_addr, RemotingCommand
 Status RemotingServer::invokeOneway(const std::string& remote_addr, RemotingCommand request) {
   return impl_->invokeOneway(remote_addr, std::move(request));
 }
+TransportCounters RemotingServer::counters() const { return impl_->counters(); }
 
 }  // namespace rocketrpc::remoting

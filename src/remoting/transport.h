@@ -88,6 +88,40 @@ struct TransportOptions {
   TlsOptions tls;
   /// RemotingServer only: TLS for accepted connections. Default: off.
   TlsServerOptions tls_server;
+
+  // Memory bounds (docs/design/wire-protocol.md "Memory bounds"). A receive buffer grows with the bytes that
+  // arrived, never with a frame's announced length; one frame being received is bounded by max_frame_bytes.
+  /// Bytes of incomplete frames being received across all connections of this client or server. A connection
+  /// whose next read would take the total over it is closed (logged once per second, counted). 0 disables.
+  /// Default 256 MiB.
+  size_t max_receiving_bytes = size_t{256} * 1024 * 1024;
+  /// A connection holding an incomplete frame for longer than this is closed, however slowly bytes trickle in
+  /// (the idle timeout does not see a trickle). 0 disables. Default 60 s.
+  std::chrono::milliseconds frame_receive_timeout{60000};
+  /// Bytes queued for one connection and not yet written to its socket. RemotingClient: a call or oneway
+  /// send that finds the queue over it fails at once with OverLimit and is never queued. RemotingServer: the
+  /// connection is no longer read (no new request from it is processed) until its queue drains below half of
+  /// it; it is closed when the queue reaches twice the cap (responses to requests read before the pause) or
+  /// stays over the cap with no write completing for write_stall_timeout. 0 disables. Default 64 MiB.
+  size_t max_write_queue_bytes = size_t{64} * 1024 * 1024;
+  /// See max_write_queue_bytes. 0 disables. Default 30 s.
+  std::chrono::milliseconds write_stall_timeout{30000};
+};
+
+/// What the memory bounds did, per client or server (monotonic counts; read with relaxed loads).
+struct TransportCounters {
+  /// Connections closed because they would take the receiving bytes over max_receiving_bytes.
+  uint64_t receive_cap_closes = 0;
+  /// Connections closed for holding an incomplete frame longer than frame_receive_timeout.
+  uint64_t frame_timeout_closes = 0;
+  /// Server: times a connection stopped being read because its write queue was over the cap.
+  uint64_t write_pauses = 0;
+  /// Server: connections closed for a write queue at twice the cap or stalled over it.
+  uint64_t write_cap_closes = 0;
+  /// Client: calls and oneway sends refused with OverLimit because the write queue was over the cap.
+  uint64_t write_cap_refusals = 0;
+  /// Responses dropped because their connection was closed (or closed for the write cap) before they were queued.
+  uint64_t dropped_responses = 0;
 };
 
 class RemotingClient {
@@ -122,6 +156,7 @@ class RemotingClient {
   void closeConnection(const std::string& addr);
   /// Number of calls awaiting a response (all connections).
   size_t pendingCount() const;
+  TransportCounters counters() const;
 
   class Impl;
 
@@ -153,6 +188,7 @@ class RemotingServer {
   void invokeAsync(const std::string& remote_addr, RemotingCommand request, std::chrono::milliseconds timeout,
                    ResponseCallback callback);
   Status invokeOneway(const std::string& remote_addr, RemotingCommand request);
+  TransportCounters counters() const;
 
   class Impl;
 

@@ -72,6 +72,24 @@ TEST(BrokerConfigTest, TlsKeysAreReadAndValidated) {
   }
 }
 
+TEST(BrokerConfigTest, ConnectionMemoryBoundKeysHaveDefaultsAndRanges) {
+  BrokerConfig c;
+  const std::string help = describeConfig();
+  for (const char* key : {"maxReceivingBytes = 268435456", "frameReceiveTimeoutMillis = 60000",
+                          "maxWriteQueueBytesPerConnection = 67108864", "writeStallTimeoutMillis = 30000"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+  ASSERT_TRUE(applyConfigText(c, "maxReceivingBytes=1048576\nmaxWriteQueueBytesPerConnection=65536\n"
+                                 "frameReceiveTimeoutMillis=100\nwriteStallTimeoutMillis=100\n")
+                  .isOk());
+  EXPECT_TRUE(c.validate().isOk());
+  EXPECT_EQ(c.max_write_queue_bytes_per_connection, 65536);
+  ASSERT_TRUE(setConfigProperty(c, "maxWriteQueueBytesPerConnection", "1024").isOk());
+  Status s = c.validate();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("maxWriteQueueBytesPerConnection"), std::string::npos) << s.toString();
+}
+
 TEST(BrokerConfigTest, DelayLevelsParse) {
   auto levels = parseDelayLevels("1s 5s 1m 2h 1d");
   ASSERT_TRUE(levels.isOk());

@@ -1,0 +1,200 @@
+// Memory bounds of RemotingServer / RemotingClient connections (TransportOptions max_receiving_bytes,
+// frame_receive_timeout, max_write_queue_bytes, write_stall_timeout) over real sockets on 127.0.0.1, with raw
+// peers that misbehave. Small caps and timeouts; every wait is for a condition, with a generous limit.
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+#include <atomic>
+#include <future>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "remoting/frame_codec.h"
+#include "remoting/protocol/codes.h"
+#include "remoting/transport.h"
+#include "support/test_support.h"
+
+namespace rocketrpc::remoting {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+constexpr int32_t kEchoCode = 100;
+
+std::string framePrefix(uint32_t announced_length) {
+  // length, then a header word announcing a JSON header longer than anything sent here
+  std::string p(8, '\0');
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((announced_length >> (24 - 8 * i)) & 0xff);
+  const uint32_t header_len = 1000;
+  for (int i = 0; i < 4; ++i) p[4 + i] = static_cast<char>((header_len >> (24 - 8 * i)) & 0xff);
+  return p;
+}
+
+/// True once the peer closed `socket` (blocking read; the server under test closes it or the test fails).
+bool readUntilEof(tcp::socket& socket) {
+  char buf[4096];
+  std::error_code ec;
+  while (!ec) socket.read_some(asio::buffer(buf), ec);
+  return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+class TransportBoundsTest : public ::testing::Test {
+ protected:
+  void startServer(TransportOptions options) {
+    options.name = "bounds-server";
+    server_ = std::make_unique<RemotingServer>(options);
+    server_->registerHandler(kEchoCode, [this](RemotingCommand req, Responder responder) {
+      echo_calls_++;
+      auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+      resp.body = req.body;
+      responder.respond(std::move(resp));
+    });
+    ASSERT_TRUE(server_->start("127.0.0.1", 0).isOk());
+    addr_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    if (server_) server_->shutdown();
+  }
+
+  tcp::socket connectRaw() {
+    tcp::socket s(io_);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    return s;
+  }
+
+  void expectServed() {
+    RemotingClient client;
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    req.body = "still here";
+    auto r = client.invokeSync(addr_, std::move(req), 10s);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    EXPECT_EQ(r->body, "still here");
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<RemotingServer> server_;
+  std::string addr_;
+  std::atomic<int> echo_calls_{0};
+};
+
+TEST_F(TransportBoundsTest, PrefixesOfMaxSizeFramesFitAReceiveCapFarBelowTheirAnnouncedLengths) {
+  // 100 connections announce 16 MiB each (1.6 GiB) but send 8 bytes: only what arrived counts against 64 KiB.
+  TransportOptions options;
+  options.max_receiving_bytes = 64 * 1024;
+  startServer(options);
+  std::vector<tcp::socket> sockets;
+  for (int i = 0; i < 100; ++i) {
+    sockets.push_back(connectRaw());
+    asio::write(sockets.back(), asio::buffer(framePrefix(kDefaultMaxFrameBytes - 4)));
+  }
+  expectServed();
+  EXPECT_EQ(server_->counters().receive_cap_closes, 0u);
+  for (auto& s : sockets) {  // all still open: nothing to read, no EOF
+    s.non_blocking(true);
+    char c;
+    std::error_code ec;
+    s.read_some(asio::buffer(&c, 1), ec);
+    EXPECT_EQ(ec, asio::error::would_block) << ec.message();
+  }
+}
+
+TEST_F(TransportBoundsTest, ConnectionTakingReceivingBytesOverTheCapIsClosedAndOthersAreServed) {
+  TransportOptions options;
+  options.max_receiving_bytes = 256 * 1024;
+  startServer(options);
+  tcp::socket hog = connectRaw();
+  std::string bytes = framePrefix(4 * 1024 * 1024);
+  bytes.resize(512 * 1024, 'x');  // half a MiB of a 4 MiB frame: over the 256 KiB being received
+  std::error_code ec;
+  asio::write(hog, asio::buffer(bytes), ec);  // may fail once the server closes
+  EXPECT_TRUE(readUntilEof(hog));
+  EXPECT_TRUE(testing::waitUntil([&] { return server_->counters().receive_cap_closes == 1; }, 10s));
+  expectServed();
+}
+
+TEST_F(TransportBoundsTest, TrickledPartialFrameIsClosedByTheFrameReceiveTimeout) {
+  TransportOptions options;
+  options.frame_receive_timeout = 300ms;
+  options.idle_timeout = 600s;  // a byte every 20 ms would keep any idle timeout at bay
+  startServer(options);
+  tcp::socket slow = connectRaw();
+  asio::write(slow, asio::buffer(framePrefix(1024 * 1024)));
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    std::error_code ec;
+    while (!stop && !ec) {
+      char c = 'x';
+      asio::write(slow, asio::buffer(&c, 1), ec);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  EXPECT_TRUE(testing::waitUntil([&] { return server_->counters().frame_timeout_closes == 1; }, 30s));
+  stop = true;
+  trickle.join();
+  expectServed();
+}
+
+TEST_F(TransportBoundsTest, ServerStopsReadingANonReadingClientAndClosesIt) {
+  TransportOptions options;
+  options.max_write_queue_bytes = 256 * 1024;
+  options.write_stall_timeout = 500ms;
+  startServer(options);
+  tcp::socket deaf = connectRaw();
+  RemotingCommand req = RemotingCommand::request(kEchoCode);
+  req.body.assign(64 * 1024, 'y');
+  std::string frame;
+  ASSERT_TRUE(encodeFrame(req, &frame).isOk());
+  std::atomic<bool> closed{false};
+  std::thread writer([&] {
+    std::error_code ec;
+    while (!ec) asio::write(deaf, asio::buffer(frame), ec);  // never reads; ends when the server closes
+    closed = true;
+  });
+  EXPECT_TRUE(testing::waitUntil([&] { return server_->counters().write_cap_closes == 1; }, 60s))
+      << "pauses " << server_->counters().write_pauses << ", echoes " << echo_calls_.load();
+  EXPECT_GE(server_->counters().write_pauses, 1u);
+  EXPECT_TRUE(testing::waitUntil([&] { return closed.load(); }, 30s));
+  writer.join();
+  expectServed();
+}
+
+TEST_F(TransportBoundsTest, ClientOverItsWriteCapFailsNewCallsWithOverLimitAtOnce) {
+  // A peer that accepts and never reads.
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string addr = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  tcp::socket peer(io_);
+  std::thread accepter([&] { acceptor.accept(peer); });
+  TransportOptions options;
+  options.name = "bounds-client";
+  options.max_write_queue_bytes = 256 * 1024;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  std::promise<Status> refused;
+  auto refused_future = refused.get_future();
+  std::atomic<bool> got{false};
+  for (int i = 0; i < 4000 && !got; ++i) {
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    req.body.assign(64 * 1024, 'z');
+    client.invokeAsync(addr, std::move(req), 120s, [&](Result<RemotingCommand> r) {
+      if (!r.isOk() && r.status().code() == StatusCode::kOverLimit && !got.exchange(true)) {
+        refused.set_value(r.status());
+      }
+    });
+    if (i % 16 == 15) std::this_thread::sleep_for(5ms);  // let the loop write what the socket takes
+  }
+  ASSERT_EQ(refused_future.wait_for(30s), std::future_status::ready);
+  Status s = refused_future.get();
+  EXPECT_NE(s.message().find(addr), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("max_write_queue_bytes"), std::string::npos) << s.message();
+  EXPECT_GE(client.counters().write_cap_refusals, 1u);
+  client.shutdown();
+  tcp::socket unblock(io_);  // the client may have shut down before it connected
+  std::error_code ec;
+  unblock.connect(acceptor.local_endpoint(), ec);
+  accepter.join();
+}
+
+}  // namespace
+}  // namespace rocketrpc::remoting
