@@ -25,6 +25,21 @@ namespace {
 
 using namespace std::chrono_literals;
 using asio::ip::tcp;
+
+// Under ASan (its quarantine keeps freed blocks, 256 MiB by default) or TSan (shadow memory) a process's RSS says
+// nothing about its own allocations: the sanitizer stages check the behaviour (connections kept or closed, others
+// served) and leave the RSS bounds to the plain build. The broker under test is built like this test.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kRssIsMeaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
 using remoting::RemotingCommand;
 
 constexpr int32_t kGetBrokerRuntimeInfo = 28;
@@ -109,7 +124,7 @@ TEST_F(BrokerMemoryTest, TwoHundredPrefixesOfMaxSizeFramesCostNoMoreThanTheBytes
   EXPECT_TRUE(serves(client_, addr_));
   std::this_thread::sleep_for(500ms);  // let every loop take its prefixes in (the bound holds at any time)
   EXPECT_TRUE(serves(client_, addr_));
-  EXPECT_LT(peakGrowth(), 64 * kMiB) << "idle RSS " << idle_rss_;
+  if (kRssIsMeaningful) EXPECT_LT(peakGrowth(), 64 * kMiB) << "idle RSS " << idle_rss_;
   // The prefixes are still held (nothing closed them): the bound is not a side effect of closing.
   for (auto& s : sockets) {
     s.non_blocking(true);
@@ -165,7 +180,9 @@ TEST_F(BrokerMemoryTest, FiftyClientsThatNeverReadStayWithinTheWriteQueueCaps) {
   }
   EXPECT_TRUE(serves(client_, addr_));
   // Twice the cap per connection at most (the broker stops reading at the cap), plus 64 MiB.
-  EXPECT_LT(peakGrowth(), 2 * kCap * kClients + 64 * kMiB) << "idle RSS " << idle_rss_;
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peakGrowth(), 2 * kCap * kClients + 64 * kMiB) << "idle RSS " << idle_rss_;
+  }
   // Stalled over the cap: the broker closes them (writeStallTimeoutMillis), and still serves others.
   for (auto& s : sockets) s.non_blocking(false);
   EXPECT_TRUE(serves(client_, addr_));
