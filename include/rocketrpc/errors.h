@@ -16,20 +16,30 @@
 namespace rocketrpc {
 
 /// What went wrong in the client layer (Producer, PushConsumer); carried by every MQException.
+///
+/// The RPC layer's RpcErrorCode shares names with this enum where the meaning is the same (InvalidArgument,
+/// NotStarted, Closed, SendFailed, Network, OverLimit, Internal, AccessDenied); a name in only one of them means
+/// something only that layer has. The table of both, with retriability and the CLI exit codes, is in README.md
+/// ("Errors").
 enum class ErrorCode : int {
-  kInvalidArgument = 1,  ///< an argument or option is unusable
-  kNotStarted,           ///< start() was not called (or failed)
-  kClosed,               ///< shutdown()/close() was called; also pending work failed by it
-  kNoRoute,              ///< the name server knows no route (or no writable queue) for the topic
-  kSendFailed,           ///< the message could not be handed to a broker (network, broker error)
-  kBrokerError,          ///< a broker answered with an error code (responseCode() says which)
-  kRequestTimeout,       ///< the request was sent, but no reply arrived in time
-  kReplyError,           ///< a reply arrived and says the responder failed (its message is the reason)
-  kOverLimit,            ///< a configured bound is reached (in-flight requests, cache, size)
-  kNetwork,              ///< a connection could not be made or broke
-  kTimeout,              ///< an operation other than a request timed out (e.g. a sync send)
-  kInternal,             ///< a bug or an unexpected state
-  kAccessDenied,         ///< the broker or name server refused the credentials or the permission (ACL)
+  kInvalidArgument = 1,  ///< an argument or option is unusable. Not retriable.
+  kNotStarted,           ///< start() was not called (or failed). Not retriable.
+  kClosed,               ///< shutdown()/close() was called; also pending work failed by it. Not retriable.
+  kNoRoute,              ///< the name server knows no route (or no writable queue) for the topic. Retriable.
+  kSendFailed,           ///< a send or request could not be handed to a broker (network, busy or refusing broker,
+                         ///< no answer to the send). Retriable.
+  kBrokerError,          ///< a broker answered an operation other than a send with an error code (responseCode()
+                         ///< says which). Retriable only for busy codes (2, 14, 1500).
+  kRequestTimeout,       ///< the request was sent, but no reply arrived in time (RPC layer: kTimeout). Retriable.
+  kReplyError,           ///< a reply arrived and says the responder failed (RPC layer: kRemoteError). Not retriable.
+  kOverLimit,            ///< a configured bound is reached (in-flight requests, queued bytes, size). Retriable.
+  kNetwork,              ///< outside a send: a connection to a name server or broker could not be made or broke.
+                         ///< Retriable.
+  kOperationTimeout,     ///< outside a send or request: a name server or broker did not answer in time (route
+                         ///< lookup, heartbeat, offset query). Retriable.
+  kInternal,             ///< a bug or an unexpected state. Not retriable.
+  kAccessDenied,         ///< the broker or name server refused the credentials or the permission (ACL). Not
+                         ///< retriable.
 };
 
 /// The code's stable name without the k: "InvalidArgument", "NoRoute", ... (for logs and the CLI).

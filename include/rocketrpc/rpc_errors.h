@@ -13,20 +13,31 @@
 namespace rocketrpc {
 
 /// What went wrong in the RPC layer; carried by every RpcException and by error replies.
+///
+/// Names shared with the client layer's ErrorCode mean the same there (README.md "Errors" has both, with
+/// retriability and the CLI exit codes).
 enum class RpcErrorCode : int {
-  kInvalidArgument = 1,  ///< an argument is out of its documented range (e.g. timeout not in 1..300000 ms)
-  kConfig,               ///< an option or configuration key is missing, unknown or invalid
-  kNotStarted,           ///< start() was not called (or failed)
-  kClosed,               ///< close() was called; also work still pending when close() ran
-  kSendFailed,           ///< the request could not be handed to a broker (no route, network, broker refused)
-  kNoResponder,          ///< no consumer group serving the request topic is online: nothing was sent
-  kTimeout,              ///< the request was sent, but no reply arrived in time (RpcTimeoutException)
-  kRemoteError,          ///< the receiver's handler threw (RpcResponse::success() == false, never thrown)
-  kOverLimit,            ///< a configured bound was reached (in-flight requests, sessions, session size)
-  kSession,              ///< unknown, ended, expired or failed streaming session (SessionException)
-  kCorrelation,          ///< a reply matched no pending request (CorrelationException)
-  kInternal,             ///< a bug or an unexpected state
-  kAccessDenied,         ///< a broker or name server refused the credentials or the permission (ACL); not retriable
+  kInvalidArgument = 1,  ///< an argument is out of its documented range (e.g. timeout not in 1..300000 ms). Not
+                         ///< retriable.
+  kConfig,               ///< an option or configuration key is missing, unknown or invalid. Not retriable.
+  kNotStarted,           ///< start() was not called (or failed). Not retriable.
+  kClosed,               ///< close() was called; also work still pending when close() ran. Not retriable.
+  kSendFailed,           ///< the request could not be handed to a broker (no route, network, busy or refusing
+                         ///< broker). Retriable.
+  kNoResponder,          ///< no consumer group serving the request topic is online: nothing was sent. Retriable.
+  kTimeout,              ///< the request was sent, but no reply arrived in time (RpcTimeoutException; client
+                         ///< layer: kRequestTimeout). Retriable.
+  kRemoteError,          ///< the receiver's handler threw (RpcResponse::success() == false, never thrown). Not
+                         ///< retriable.
+  kOverLimit,            ///< a configured bound was reached (in-flight requests, sessions, session size).
+                         ///< Retriable.
+  kSession,              ///< unknown, ended, expired or failed streaming session (SessionException). Not retriable.
+  kCorrelation,          ///< a reply matched no pending request (CorrelationException). Not retriable.
+  kInternal,             ///< a bug or an unexpected state. Not retriable.
+  kAccessDenied,         ///< a broker or name server refused the credentials or the permission (ACL). Not
+                         ///< retriable.
+  kNetwork,              ///< outside a call (start, subscription): a name server or broker could not be reached
+                         ///< or did not answer in time. Retriable.
 };
 
 /// "InvalidArgument", "NoResponder", ... (stable names, used by the CLI and logs).
@@ -41,7 +52,7 @@ class ROCKETRPC_API RpcException : public std::runtime_error {
   /// What went wrong.
   RpcErrorCode code() const noexcept { return code_; }
   /// True when the same call may succeed later without changes: kSendFailed, kNoResponder, kTimeout,
-  /// kOverLimit. False for argument, configuration, state (not started, closed) and session errors.
+  /// kOverLimit, kNetwork. False for argument, configuration, state (not started, closed) and session errors.
   bool retriable() const noexcept;
 
  private:

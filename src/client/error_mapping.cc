@@ -10,7 +10,7 @@ std::exception_ptr toException(const Status& status, bool send_context) {
     case StatusCode::kInvalidArgument:
       return std::make_exception_ptr(MQException(ErrorCode::kInvalidArgument, m));
     case StatusCode::kTimeout:
-      return std::make_exception_ptr(MQException(send_context ? ErrorCode::kSendFailed : ErrorCode::kTimeout, m));
+      return std::make_exception_ptr(MQException(send_context ? ErrorCode::kSendFailed : ErrorCode::kOperationTimeout, m));
     case StatusCode::kNetwork:
       return std::make_exception_ptr(MQException(send_context ? ErrorCode::kSendFailed : ErrorCode::kNetwork, m));
     case StatusCode::kRemoteError:

@@ -508,7 +508,7 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kReplyError: return "ReplyError";
     case ErrorCode::kOverLimit: return "OverLimit";
     case ErrorCode::kNetwork: return "Network";
-    case ErrorCode::kTimeout: return "Timeout";
+    case ErrorCode::kOperationTimeout: return "OperationTimeout";
     case ErrorCode::kInternal: return "Internal";
     case ErrorCode::kAccessDenied: return "AccessDenied";
   }
@@ -519,7 +519,7 @@ bool MQException::retriable() const noexcept {
   switch (code_) {
     case ErrorCode::kSendFailed:
     case ErrorCode::kNetwork:
-    case ErrorCode::kTimeout:
+    case ErrorCode::kOperationTimeout:
     case ErrorCode::kRequestTimeout:
     case ErrorCode::kOverLimit:
       return true;

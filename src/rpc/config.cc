@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -141,6 +142,16 @@ namespace {
 
 using Setter = std::function<void(const YAML::Node&, const std::string& key)>;
 
+// One YAML key: how it sets its option, and the name of the option field it sets (for the configuration
+// reference, which takes the field's type, default and meaning from the API reference).
+struct Key {
+  Setter set;
+  const char* field;
+};
+using KeyTable = std::map<std::string, Key>;
+#define ROCKETRPC_KEY(name, kind, member) \
+  { name, Key{kind(&member), #member} }
+
 std::string scalar(const YAML::Node& n, const std::string& key) {
   if (!n.IsScalar())
     fail(key, n.IsNull() ? "has no value" : "must be a single value, not a list or a mapping");
@@ -188,24 +199,28 @@ Setter flag(bool* out) {
   return [out](const YAML::Node& n, const std::string& key) { *out = boolean(n, key); };
 }
 
-void applySection(const YAML::Node& section, const std::string& prefix,
-                  const std::map<std::string, Setter>& keys, std::map<std::string, bool>* seen);
+void applySection(const YAML::Node& section, const std::string& prefix, const KeyTable& keys,
+                  std::map<std::string, bool>* seen);
+
+/// The keys of the tls mapping.
+KeyTable tlsKeys(TlsOptions& t) {
+  return {
+      ROCKETRPC_KEY("enabled", flag, t.enabled),     ROCKETRPC_KEY("ca-file", str, t.ca_file),
+      ROCKETRPC_KEY("cert-file", str, t.cert_file),  ROCKETRPC_KEY("key-file", str, t.key_file),
+      ROCKETRPC_KEY("verify", flag, t.verify),
+  };
+}
 
 /// The tls mapping: enabled, ca-file, cert-file, key-file, verify.
 Setter tlsSection(TlsOptions* out) {
   return [out](const YAML::Node& n, const std::string& key) {
-    std::map<std::string, Setter> keys = {
-        {"enabled", flag(&out->enabled)},     {"ca-file", str(&out->ca_file)},
-        {"cert-file", str(&out->cert_file)},  {"key-file", str(&out->key_file)},
-        {"verify", flag(&out->verify)},
-    };
     std::map<std::string, bool> seen;
-    if (!n.IsNull()) applySection(n, key + ".", keys, &seen);
+    if (!n.IsNull()) applySection(n, key + ".", tlsKeys(*out), &seen);
   };
 }
 
-void applySection(const YAML::Node& section, const std::string& prefix,
-                  const std::map<std::string, Setter>& keys, std::map<std::string, bool>* seen) {
+void applySection(const YAML::Node& section, const std::string& prefix, const KeyTable& keys,
+                  std::map<std::string, bool>* seen) {
   if (!section.IsMap()) fail(prefix.substr(0, prefix.size() - 1), "must be a mapping of keys");
   for (auto it = section.begin(); it != section.end(); ++it) {
     std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
@@ -215,7 +230,7 @@ void applySection(const YAML::Node& section, const std::string& prefix,
       for (const auto& [n, s] : keys) known += (known.empty() ? "" : ", ") + n;
       fail(prefix + name, "unknown key (known: " + known + ")");
     }
-    k->second(it->second, prefix + name);
+    k->second.set(it->second, prefix + name);
     (*seen)[name] = true;
   }
 }
@@ -254,10 +269,10 @@ constexpr const char* kTlsKeys[] = {"enabled", "ca-file", "cert-file", "key-file
 
 // Applies the environment's overrides of a section's keys (after the file, as Spring does). Errors name the
 // variable. Returns whether any was set.
-bool applyEnvironment(const std::string& prefix, const std::map<std::string, Setter>& keys,
-                      std::map<std::string, bool>* seen) {
+bool applyEnvironment(const std::string& prefix, const KeyTable& keys, std::map<std::string, bool>* seen) {
   bool any = false;
-  for (const auto& [name, setter] : keys) {
+  for (const auto& [name, key] : keys) {
+    const Setter& setter = key.set;
     if (name == "tls") {
       YAML::Node tls(YAML::NodeType::Map);
       for (const char* k : kTlsKeys) {
@@ -277,6 +292,48 @@ bool applyEnvironment(const std::string& prefix, const std::map<std::string, Set
   }
   return any;
 }
+
+KeyTable clientKeys(RpcClientOptions& c) {
+  return {
+      ROCKETRPC_KEY("broker-url", str, c.broker_url),
+      ROCKETRPC_KEY("request-topic", str, c.request_topic),
+      ROCKETRPC_KEY("default-timeout-millis", millis, c.default_timeout),
+      ROCKETRPC_KEY("max-concurrent-requests", count, c.max_concurrent_requests),
+      ROCKETRPC_KEY("max-concurrent-sessions", count, c.max_concurrent_sessions),
+      ROCKETRPC_KEY("session-idle-timeout-millis", millis, c.session_idle_timeout),
+      ROCKETRPC_KEY("send-timeout-millis", millis, c.send_timeout),
+      ROCKETRPC_KEY("fail-fast", flag, c.fail_fast),
+      ROCKETRPC_KEY("responder-check-cache-millis", millis, c.responder_check_cache),
+      ROCKETRPC_KEY("producer-group", str, c.producer_group),
+      ROCKETRPC_KEY("instance-name", str, c.instance_name),
+      ROCKETRPC_KEY("access-key", str, c.access_key),
+      ROCKETRPC_KEY("secret-key", str, c.secret_key),
+      ROCKETRPC_KEY("security-token", str, c.security_token),
+      ROCKETRPC_KEY("tls", tlsSection, c.tls),
+  };
+}
+KeyTable serverKeys(RpcServerOptions& s) {
+  return {
+      ROCKETRPC_KEY("broker-url", str, s.broker_url),
+      ROCKETRPC_KEY("request-topic", str, s.request_topic),
+      ROCKETRPC_KEY("consumer-group", str, s.consumer_group),
+      ROCKETRPC_KEY("consume-threads", intValue, s.consume_threads),
+      ROCKETRPC_KEY("max-concurrent-sessions", count, s.max_concurrent_sessions),
+      ROCKETRPC_KEY("max-session-bytes", count, s.max_session_bytes),
+      ROCKETRPC_KEY("max-session-messages", count, s.max_session_messages),
+      ROCKETRPC_KEY("session-idle-timeout-millis", millis, s.session_idle_timeout),
+      ROCKETRPC_KEY("stream-gap-timeout-millis", millis, s.stream_gap_timeout),
+      ROCKETRPC_KEY("dedup-cache-size", count, s.dedup_cache_size),
+      ROCKETRPC_KEY("instance-name", str, s.instance_name),
+      ROCKETRPC_KEY("compress-over", count, s.compress_over),
+      ROCKETRPC_KEY("compress-level", intValue, s.compress_level),
+      ROCKETRPC_KEY("access-key", str, s.access_key),
+      ROCKETRPC_KEY("secret-key", str, s.secret_key),
+      ROCKETRPC_KEY("security-token", str, s.security_token),
+      ROCKETRPC_KEY("tls", tlsSection, s.tls),
+  };
+}
+
 
 }  // namespace
 
@@ -306,44 +363,9 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
   }
 
   RpcClientOptions& c = config.client;
-  std::map<std::string, Setter> client_keys = {
-      {"broker-url", str(&c.broker_url)},
-      {"request-topic", str(&c.request_topic)},
-      {"default-timeout-millis", millis(&c.default_timeout)},
-      {"max-concurrent-requests", count(&c.max_concurrent_requests)},
-      {"max-concurrent-sessions", count(&c.max_concurrent_sessions)},
-      {"session-idle-timeout-millis", millis(&c.session_idle_timeout)},
-      {"send-timeout-millis", millis(&c.send_timeout)},
-      {"fail-fast", flag(&c.fail_fast)},
-      {"responder-check-cache-millis", millis(&c.responder_check_cache)},
-      {"producer-group", str(&c.producer_group)},
-      {"instance-name", str(&c.instance_name)},
-      {"access-key", str(&c.access_key)},
-      {"secret-key", str(&c.secret_key)},
-      {"security-token", str(&c.security_token)},
-      {"tls", tlsSection(&c.tls)},
-  };
   RpcServerOptions& s = config.server;
-  std::map<std::string, Setter> server_keys = {
-      {"broker-url", str(&s.broker_url)},
-      {"request-topic", str(&s.request_topic)},
-      {"consumer-group", str(&s.consumer_group)},
-      {"consume-threads", intValue(&s.consume_threads)},
-      {"max-concurrent-sessions", count(&s.max_concurrent_sessions)},
-      {"max-session-bytes", count(&s.max_session_bytes)},
-      {"max-session-messages", count(&s.max_session_messages)},
-      {"session-idle-timeout-millis", millis(&s.session_idle_timeout)},
-      {"stream-gap-timeout-millis", millis(&s.stream_gap_timeout)},
-      {"dedup-cache-size", count(&s.dedup_cache_size)},
-      {"instance-name", str(&s.instance_name)},
-      {"compress-over", count(&s.compress_over)},
-      {"compress-level", intValue(&s.compress_level)},
-      {"access-key", str(&s.access_key)},
-      {"secret-key", str(&s.secret_key)},
-      {"security-token", str(&s.security_token)},
-      {"tls", tlsSection(&s.tls)},
-  };
-
+  const KeyTable client_keys = clientKeys(c);
+  const KeyTable server_keys = serverKeys(s);
   std::map<std::string, bool> client_seen, server_seen;
   if (const YAML::Node n = rpc_node["client"]) {
     config.has_client = true;
@@ -375,6 +397,30 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
   if (config.has_client) validateClient(c, /*credentials=*/false);
   return config;
 }
+
+std::vector<rpc::ConfigKey> rpc::configKeys() {
+  std::vector<ConfigKey> out;
+  RpcClientOptions c;
+  RpcServerOptions s;
+  TlsOptions t;
+  // "c.broker_url" -> "broker_url"
+  auto fieldName = [](const char* member) { return std::string(std::strchr(member, '.') + 1); };
+  auto add = [&](const std::string& prefix, const char* options, const KeyTable& keys) {
+    for (const auto& [name, key] : keys) {
+      if (name == "tls") {
+        for (const auto& [tls_name, tls_key] : tlsKeys(t))
+          out.push_back({prefix + "tls." + tls_name, "TlsOptions", fieldName(tls_key.field)});
+      } else {
+        out.push_back({prefix + name, options, fieldName(key.field)});
+      }
+    }
+  };
+  add(kClientPrefix, "RpcClientOptions", clientKeys(c));
+  add(kServerPrefix, "RpcServerOptions", serverKeys(s));
+  return out;
+}
+
+std::string rpc::environmentVariable(const std::string& key) { return environmentName(key); }
 
 RpcConfig loadRpcConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

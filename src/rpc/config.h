@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "rocketrpc/client_options.h"
 #include "rocketrpc/rpc_options.h"
@@ -28,5 +29,18 @@ std::string checkCredentials(const std::string& access_key, const std::string& s
 /// Default producer group of a client of `topic`, and default consumer group of servers of `topic`.
 std::string defaultProducerGroup(const std::string& topic);
 std::string defaultConsumerGroup(const std::string& topic);
+
+/// One key of the RPC YAML file: its full name ("rocketmq.rpc.client.broker-url"), the options struct and field
+/// it sets ("RpcClientOptions", "broker_url"). The configuration reference (docs/configuration.md) is generated
+/// from this list and the fields' API documentation.
+struct ConfigKey {
+  std::string key;
+  std::string options;
+  std::string field;
+};
+/// Every key the YAML loader accepts, from the loader's own tables.
+std::vector<ConfigKey> configKeys();
+/// The environment variable overriding `key` (Spring's relaxed name: ROCKETMQ_RPC_CLIENT_BROKER_URL).
+std::string environmentVariable(const std::string& key);
 
 }  // namespace rocketrpc::rpc

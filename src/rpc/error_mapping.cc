@@ -23,7 +23,7 @@ std::exception_ptr mapSendException(const MQException& e, const std::string& wha
     case ErrorCode::kSendFailed:
     case ErrorCode::kBrokerError:
     case ErrorCode::kNetwork:
-    case ErrorCode::kTimeout:
+    case ErrorCode::kOperationTimeout:
       return ex(RpcException(RpcErrorCode::kSendFailed, what + " could not be sent: " + e.what()));
     case ErrorCode::kRequestTimeout:
       return ex(RpcTimeoutException(what + ": " + e.what()));
@@ -39,6 +39,22 @@ std::exception_ptr mapSendException(const MQException& e, const std::string& wha
 
 void throwSendException(const MQException& e, const std::string& what) {
   std::rethrow_exception(mapSendException(e, what));
+}
+
+std::exception_ptr mapStartException(const MQException& e, const std::string& what) {
+  switch (e.code()) {
+    case ErrorCode::kNetwork:
+    case ErrorCode::kOperationTimeout:
+      // Nothing was being sent: the name server or a broker is unreachable. The same failure of a PushConsumer
+      // is ErrorCode::kNetwork, so both layers (and `rocketrpc serve` / `respond`) name it alike.
+      return std::make_exception_ptr(RpcException(RpcErrorCode::kNetwork, what + ": " + e.what()));
+    default:
+      return mapSendException(e, what);
+  }
+}
+
+void throwStartException(const MQException& e, const std::string& what) {
+  std::rethrow_exception(mapStartException(e, what));
 }
 
 RpcResult mapRequestOutcome(const Outcome<MessageExt>& outcome, const std::string& what,

@@ -21,5 +21,9 @@ RpcResult mapRequestOutcome(const Outcome<MessageExt>& outcome, const std::strin
 /// Maps an MQException thrown by a plain send (streaming start / message, route lookups).
 std::exception_ptr mapSendException(const MQException& e, const std::string& what);
 [[noreturn]] void throwSendException(const MQException& e, const std::string& what);
+/// Maps an MQException thrown while starting (RpcClient / RpcServer): an unreachable name server or broker is
+/// RpcErrorCode::kNetwork, as it is ErrorCode::kNetwork for a PushConsumer; anything else as mapSendException.
+std::exception_ptr mapStartException(const MQException& e, const std::string& what);
+[[noreturn]] void throwStartException(const MQException& e, const std::string& what);
 
 }  // namespace rocketrpc::rpc

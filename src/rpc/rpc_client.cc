@@ -106,7 +106,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     try {
       producer->start();
     } catch (const MQException& e) {
-      rpc::throwSendException(e, "starting the producer of RpcClient on " + options_.request_topic);
+      rpc::throwStartException(e, "starting the producer of RpcClient on " + options_.request_topic);
     }
     auto inst = client::ClientInstance::acquire(po);
     if (!inst.isOk()) {

@@ -71,7 +71,7 @@ class RpcServer::Impl {
     try {
       startConsumer();
     } catch (const MQException& e) {
-      if (e.code() != ErrorCode::kNoRoute) rpc::throwSendException(e, what);
+      if (e.code() != ErrorCode::kNoRoute) rpc::throwStartException(e, what);
       // The topic does not exist yet: create it the way RocketMQ auto-creates topics (needs the broker's
       // autoCreateTopicEnable), then retry while the name server learns the route.
       createTopic(what);
@@ -80,7 +80,7 @@ class RpcServer::Impl {
           startConsumer();
           break;
         } catch (const MQException& again) {
-          if (again.code() != ErrorCode::kNoRoute || attempt >= 30) rpc::throwSendException(again, what);
+          if (again.code() != ErrorCode::kNoRoute || attempt >= 30) rpc::throwStartException(again, what);
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       }

@@ -36,6 +36,8 @@ std::string_view rpcErrorCodeName(RpcErrorCode code) {
       return "Internal";
     case RpcErrorCode::kAccessDenied:
       return "AccessDenied";
+    case RpcErrorCode::kNetwork:
+      return "Network";
   }
   return "Unknown";
 }
@@ -46,6 +48,7 @@ bool RpcException::retriable() const noexcept {
     case RpcErrorCode::kNoResponder:
     case RpcErrorCode::kTimeout:
     case RpcErrorCode::kOverLimit:
+    case RpcErrorCode::kNetwork:
       return true;
     default:
       return false;

@@ -97,9 +97,28 @@ TEST_F(RpcCliIT, UpperReceiver) {
 TEST_F(RpcCliIT, CallWithoutServerFailsFastWithNoResponder) {
   auto t0 = std::chrono::steady_clock::now();
   auto [rc, out] = runMerged({"call", "--config", config_, "--timeout-ms", "20000", "anyone"});
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 5);  // kExitUnavailable
   EXPECT_NE(out.find("error: NoResponder: "), std::string::npos) << out;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);  // process start included; the timeout is 20 s
+}
+
+// One failure, one name and one exit code in both layers: a dead name server is Network (exit 5) for `serve`
+// (RpcServer) as for `respond` (PushConsumer); before, serve said SendFailed.
+TEST_F(RpcCliIT, DeadNameServerIsNetworkForServeAndRespond) {
+  const std::string closed = "127.0.0.1:1";  // nothing listens there
+  std::string path = ::testing::TempDir() + "/" + testing::uniqueName("rpc_cli_dead") + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "rocketmq:\n  rpc:\n    server:\n      broker-url: " << closed << "\n      request-topic: " << topic_
+        << "\n";
+  }
+  files_.push_back(path);
+  auto [rc, out] = runMerged({"serve", "--config", path});
+  EXPECT_EQ(rc, 5) << out;
+  EXPECT_NE(out.find("error: Network: "), std::string::npos) << out;
+  auto [rc2, out2] = runMerged({"respond", "-n", closed, "-t", topic_, "-g", testing::uniqueName("dead")});
+  EXPECT_EQ(rc2, 5) << out2;
+  EXPECT_NE(out2.find("error: Network: "), std::string::npos) << out2;
 }
 
 TEST_F(RpcCliIT, BadConfigurationNamesTheKey) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Consumer test: installs the build tree given as $1 (default build/debug) into a scratch prefix, then, like a
 # user, builds tests/package/echo.cc against that prefix four ways (find_package shared and static, pkg-config
-# shared and static), checks what the library exports, and runs each program against the installed
-# rocketrpc-broker on 127.0.0.1. Prints "N passed, N failed".
+# shared and static) and the README's quick start (examples/quickstart.cc) with find_package, checks what the
+# library exports, and runs each program against the installed rocketrpc-broker on 127.0.0.1. Prints
+# "N passed, N failed".
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${1:-$ROOT/build/debug}"
@@ -76,6 +77,10 @@ for exe in "$WORK/cmake-build/echo_shared" "$WORK/cmake-build/echo_static" "$WOR
   n=$((n + 1))
   check "run_$(basename "$exe")" "$exe" "127.0.0.1:$port" "PackageEcho$n"
 done
+
+# The README's quick start (examples/quickstart.cc, built above with find_package): prints the reply.
+quickstart() { "$WORK/cmake-build/quickstart" "127.0.0.1:$port" | tee /dev/stderr | grep -qx 'hello, world'; }
+check run_quickstart quickstart
 
 kill "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null; broker_pid=""
 

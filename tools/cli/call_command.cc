@@ -68,7 +68,7 @@ int runCall(const CallOptions& o) {
     return rc;
   } catch (const RpcException& e) {
     printError(rpcErrorCodeName(e.code()), e.what());
-    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : exitCodeFor(e.code());
+    return exitCodeFor(e.code());
   }
 }
 
@@ -78,9 +78,10 @@ Command addCallCommand(CLI::App& parent) {
   auto o = std::make_shared<CallOptions>();
   CLI::App* app = parent.add_subcommand("call", "Send one RPC (or one streaming session) through RpcClient");
   app->footer(
-      "Prints the reply payload, or 'error: <Kind>: <text>' on stderr with exit code 1 (Kind: RemoteError, "
-      "Timeout, NoResponder, SendFailed, OverLimit, Session, ...), or 3 for AccessDenied. Security flags "
-      "override the file's access-key, secret-key, security-token and tls.");
+      "Prints the reply payload, or 'error: <Kind>: <text>' on stderr and exits with the Kind's code: 1 "
+      "RemoteError, Session and other failures; 2 InvalidArgument, Config; 3 AccessDenied; 4 Timeout; 5 "
+      "NoResponder, SendFailed, Network; 6 OverLimit. Security flags override the file's access-key, "
+      "secret-key, security-token and tls.");
   app->add_option("--config", o->config, "YAML file with rocketmq.rpc.client (the seed's format)")
       ->required()
       ->check(CLI::ExistingFile);

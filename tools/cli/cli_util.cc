@@ -22,9 +22,65 @@ void printError(std::string_view kind, std::string_view text) {
 
 void printError(ErrorCode kind, std::string_view text) { printError(errorCodeName(kind), text); }
 
-int exitCodeFor(ErrorCode code) { return code == ErrorCode::kAccessDenied ? kExitAccessDenied : kExitRuntimeError; }
+int exitCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return kExitUsageError;
+    case ErrorCode::kAccessDenied:
+      return kExitAccessDenied;
+    case ErrorCode::kRequestTimeout:
+    case ErrorCode::kOperationTimeout:
+      return kExitTimeout;
+    case ErrorCode::kNoRoute:
+    case ErrorCode::kSendFailed:
+    case ErrorCode::kNetwork:
+      return kExitUnavailable;
+    case ErrorCode::kOverLimit:
+      return kExitOverLimit;
+    case ErrorCode::kNotStarted:
+    case ErrorCode::kClosed:
+    case ErrorCode::kBrokerError:
+    case ErrorCode::kReplyError:
+    case ErrorCode::kInternal:
+      break;
+  }
+  return kExitRuntimeError;
+}
+
 int exitCodeFor(RpcErrorCode code) {
-  return code == RpcErrorCode::kAccessDenied ? kExitAccessDenied : kExitRuntimeError;
+  switch (code) {
+    case RpcErrorCode::kInvalidArgument:
+    case RpcErrorCode::kConfig:
+      return kExitUsageError;
+    case RpcErrorCode::kAccessDenied:
+      return kExitAccessDenied;
+    case RpcErrorCode::kTimeout:
+      return kExitTimeout;
+    case RpcErrorCode::kSendFailed:
+    case RpcErrorCode::kNoResponder:
+    case RpcErrorCode::kNetwork:
+      return kExitUnavailable;
+    case RpcErrorCode::kOverLimit:
+      return kExitOverLimit;
+    case RpcErrorCode::kNotStarted:
+    case RpcErrorCode::kClosed:
+    case RpcErrorCode::kRemoteError:
+    case RpcErrorCode::kSession:
+    case RpcErrorCode::kCorrelation:
+    case RpcErrorCode::kInternal:
+      break;
+  }
+  return kExitRuntimeError;
+}
+
+int exitCodeForName(std::string_view name) {
+  for (int v = 1; v <= static_cast<int>(ErrorCode::kAccessDenied); ++v) {
+    if (errorCodeName(static_cast<ErrorCode>(v)) == name) return exitCodeFor(static_cast<ErrorCode>(v));
+  }
+  for (int v = 1; v <= static_cast<int>(RpcErrorCode::kNetwork); ++v) {
+    if (rpcErrorCodeName(static_cast<RpcErrorCode>(v)) == name) return exitCodeFor(static_cast<RpcErrorCode>(v));
+  }
+  return kExitRuntimeError;
 }
 
 void addSecurityOptions(CLI::App& app, SecurityFlags& flags) {

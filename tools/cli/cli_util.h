@@ -17,15 +17,27 @@
 
 namespace rocketrpc::cli {
 
+// Exit codes of every command (README.md "Errors" documents them). Each error code of either layer maps to one.
 inline constexpr int kExitOk = 0;
+/// A failure reported by the peer or an unexpected state: RemoteError/ReplyError, BrokerError, Session,
+/// Correlation, Closed, NotStarted, Internal, an echo mismatch.
 inline constexpr int kExitRuntimeError = 1;
+/// Bad command line or configuration: InvalidArgument, Config, unknown command.
 inline constexpr int kExitUsageError = 2;
-/// The cluster refused the credentials or the permission (ErrorCode / RpcErrorCode kAccessDenied).
+/// The cluster refused the credentials or the permission (AccessDenied).
 inline constexpr int kExitAccessDenied = 3;
+/// Sent, but no answer in time: Timeout / RequestTimeout, OperationTimeout.
+inline constexpr int kExitTimeout = 4;
+/// Nothing could be delivered: SendFailed, Network, NoRoute, NoResponder.
+inline constexpr int kExitUnavailable = 5;
+/// A configured bound was reached: OverLimit.
+inline constexpr int kExitOverLimit = 6;
 
-/// kExitAccessDenied for kAccessDenied, else kExitRuntimeError.
+/// The exit code of an error code (see the constants above).
 int exitCodeFor(ErrorCode code);
 int exitCodeFor(RpcErrorCode code);
+/// The exit code of an error code's name ("NoResponder", "RequestTimeout", ...) of either layer; 1 for others.
+int exitCodeForName(std::string_view name);
 
 /// The environment variable the secret key is read from when --secret-key is not given.
 inline constexpr const char* kSecretKeyEnv = "ROCKETRPC_SECRET_KEY";

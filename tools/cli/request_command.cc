@@ -143,7 +143,7 @@ int runMany(Producer& producer, const Message& msg, const RequestOptions& o) {
     by_kind += (by_kind.empty() ? "" : ", ") + kind + "=" + std::to_string(n);
   printError(tally->first_kind, std::to_string(errors) + " of " + std::to_string(o.count) +
                                     " requests failed (" + by_kind + "); first: " + tally->first_error);
-  return tally->first_kind == errorCodeName(ErrorCode::kAccessDenied) ? kExitAccessDenied : kExitRuntimeError;
+  return exitCodeForName(tally->first_kind);
 }
 
 int runRequest(const RequestOptions& o) {

@@ -81,7 +81,7 @@ int runServe(const ServeOptions& o) {
     return kExitOk;
   } catch (const RpcException& e) {
     printError(rpcErrorCodeName(e.code()), e.what());
-    return e.code() == RpcErrorCode::kConfig ? kExitUsageError : exitCodeFor(e.code());
+    return exitCodeFor(e.code());
   }
 }
 

@@ -84,6 +84,44 @@ TEST(RpcErrorsTest, ClientFailuresMapToOneCodeEach) {
   EXPECT_THROW(t.value(), RpcTimeoutException);
 }
 
+// A failure at start that reaches no name server or broker is Network in both layers (a PushConsumer throws
+// ErrorCode::kNetwork; RpcServer/RpcClient::start used to turn it into SendFailed). Anything else maps as a send.
+TEST(RpcErrorsTest, StartFailuresToReachTheClusterAreNetwork) {
+  auto start = [](const MQException& e) {
+    try {
+      rpc::throwStartException(e, "starting RpcServer");
+    } catch (const RpcException& r) {
+      EXPECT_NE(std::string(r.what()).find("starting RpcServer"), std::string::npos) << r.what();
+      return r.code();
+    }
+    return RpcErrorCode::kInternal;
+  };
+  EXPECT_EQ(start(MQException(ErrorCode::kNetwork, "connect refused")), RpcErrorCode::kNetwork);
+  EXPECT_EQ(start(MQException(ErrorCode::kOperationTimeout, "no answer")), RpcErrorCode::kNetwork);
+  EXPECT_EQ(start(MQException(ErrorCode::kAccessDenied, "denied", 16)), RpcErrorCode::kAccessDenied);
+  EXPECT_EQ(start(MQException(ErrorCode::kInvalidArgument, "bad")), RpcErrorCode::kInvalidArgument);
+  EXPECT_TRUE(RpcException(RpcErrorCode::kNetwork, "x").retriable());
+  EXPECT_EQ(rpcErrorCodeName(RpcErrorCode::kNetwork), "Network");
+}
+
+// Names shared by the two enums mean the same: both name the same failure, and agree on retriability.
+TEST(RpcErrorsTest, SharedNamesAgreeOnRetriability) {
+  int shared = 0;
+  for (int c = 1; c <= static_cast<int>(ErrorCode::kAccessDenied); ++c) {
+    const auto client = static_cast<ErrorCode>(c);
+    for (int r = 1; r <= static_cast<int>(RpcErrorCode::kNetwork); ++r) {
+      const auto rpc_code = static_cast<RpcErrorCode>(r);
+      if (errorCodeName(client) != rpcErrorCodeName(rpc_code)) continue;
+      ++shared;
+      EXPECT_EQ(MQException(client, "x").retriable(), RpcException(rpc_code, "x").retriable())
+          << errorCodeName(client);
+    }
+  }
+  EXPECT_EQ(shared, 8);  // InvalidArgument NotStarted Closed SendFailed Network OverLimit Internal AccessDenied
+  // The one name that meant two things is gone: the client layer's non-request timeout has its own name.
+  EXPECT_EQ(errorCodeName(ErrorCode::kOperationTimeout), "OperationTimeout");
+}
+
 TEST(RpcErrorsTest, ErrorRepliesKeepTheirKind) {
   auto reply = [](ReplyErrorKind kind, const std::string& text) {
     return mapError(std::make_exception_ptr(
