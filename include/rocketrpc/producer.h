@@ -180,6 +180,7 @@ class ROCKETRPC_API Producer {
   class ROCKETRPC_LOCAL Impl;
 
  private:
+  friend struct ProducerInternals;  // internal access for the RPC layer (src/client/producer_internals.h)
   std::shared_ptr<Impl> impl_;
 };
 

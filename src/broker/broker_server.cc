@@ -67,6 +67,7 @@ constexpr HandlerEntry kHandlers[] = {
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
+    {kGetConsumeStats, makeGetConsumeStatsHandler},
     {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler},
     {kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
     {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler},

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "client/client_instance.h"
+#include "client/producer_internals.h"
 #include "client/request_future_table.h"
 #include "common/executor.h"
 #include "common/log.h"
@@ -108,12 +109,11 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     } catch (const MQException& e) {
       rpc::throwSendException(e, "starting the producer of RpcClient on " + options_.request_topic);
     }
-    auto inst = client::ClientInstance::acquire(po);
-    if (!inst.isOk()) {
+    instance_ = ProducerInternals::instance(*producer);  // the producer's own: same connections and routes
+    if (!instance_) {
       producer->shutdown();
-      throw RpcException(RpcErrorCode::kSendFailed, "RpcClient start: " + inst.status().toString());
+      throw RpcException(RpcErrorCode::kInternal, "RpcClient start: the producer has no client instance");
     }
-    instance_ = *inst;
     producer_ = std::move(producer);
     auto* raw_inst = instance_.get();
     const std::string topic = options_.request_topic;
@@ -201,9 +201,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     if (sweeper_.joinable()) sweeper_.join();
     if (worker_) worker_->shutdown();
     if (producer_) producer_->shutdown();
-    if (instance_) {
-      instance_->release();
-    }
+    instance_.reset();  // the producer released the instance
     was_started_ = false;
   }
 

@@ -22,6 +22,10 @@ inline constexpr int kExitRuntimeError = 1;
 inline constexpr int kExitUsageError = 2;
 /// The cluster refused the credentials or the permission (ErrorCode / RpcErrorCode kAccessDenied).
 inline constexpr int kExitAccessDenied = 3;
+/// A long run (request --count, call --count) stopped by SIGINT / SIGTERM after printing its summary so far:
+/// 128 + the signal, as a shell reports a process the signal killed.
+inline constexpr int kExitSigint = 130;
+inline constexpr int kExitSigterm = 143;
 
 /// kExitAccessDenied for kAccessDenied, else kExitRuntimeError.
 int exitCodeFor(ErrorCode code);
