@@ -268,7 +268,7 @@ Status AdminClient::deleteTopicInBroker(const std::string& addr, const std::stri
 
 Result<std::vector<SubscriptionGroupInfo>> AdminClient::subscriptionGroups(const std::string& addr) {
   const std::string what = "GET_ALL_SUBSCRIPTIONGROUP_CONFIG";
-  auto r = brokerCall(remoting(), addr, RemotingCommand::request(admin_code::kGetAllSubscriptionGroupConfig),
+  auto r = brokerCall(remoting(), addr, RemotingCommand::request(rc::kGetAllSubscriptionGroupConfig),
                       timeout_, what);
   if (!r.isOk()) return r.status();
   auto j = parseBody(*r, what);
@@ -293,7 +293,7 @@ Result<std::vector<SubscriptionGroupInfo>> AdminClient::subscriptionGroups(const
 Result<ConsumeStats> AdminClient::consumeStats(const std::string& addr, const std::string& group,
                                                const std::string& topic) {
   const std::string what = "GET_CONSUME_STATS of group " + group;
-  auto req = RemotingCommand::request(admin_code::kGetConsumeStats);
+  auto req = RemotingCommand::request(rc::kGetConsumeStats);
   req.set("consumerGroup", group);
   if (!topic.empty()) req.set("topic", topic);
   auto r = brokerCall(remoting(), addr, std::move(req), timeout_, what);
@@ -323,7 +323,7 @@ Result<ConsumeStats> AdminClient::consumeStats(const std::string& addr, const st
 
 Result<std::map<std::string, std::string>> AdminClient::brokerRuntimeInfo(const std::string& addr) {
   const std::string what = "GET_BROKER_RUNTIME_INFO";
-  auto r = brokerCall(remoting(), addr, RemotingCommand::request(admin_code::kGetBrokerRuntimeInfo), timeout_, what);
+  auto r = brokerCall(remoting(), addr, RemotingCommand::request(rc::kGetBrokerRuntimeInfo), timeout_, what);
   if (!r.isOk()) return r.status();
   auto j = parseBody(*r, what);
   if (!j.isOk()) return j.status();
@@ -336,7 +336,7 @@ Result<std::map<std::string, std::string>> AdminClient::brokerRuntimeInfo(const 
 
 Result<std::vector<std::string>> AdminClient::topicConsumerGroups(const std::string& addr, const std::string& topic) {
   const std::string what = "QUERY_TOPIC_CONSUME_BY_WHO of topic " + topic;
-  auto req = RemotingCommand::request(admin_code::kQueryTopicConsumeByWho);
+  auto req = RemotingCommand::request(rc::kQueryTopicConsumeByWho);
   req.set("topic", topic);
   auto r = brokerCall(remoting(), addr, std::move(req), timeout_, what);
   if (!r.isOk()) return r.status();
@@ -354,7 +354,7 @@ Result<std::vector<std::string>> AdminClient::topicConsumerGroups(const std::str
 Result<std::optional<ConsumerConnectionInfo>> AdminClient::consumerConnection(const std::string& addr,
                                                                               const std::string& group) {
   const std::string what = "GET_CONSUMER_CONNECTION_LIST of group " + group;
-  auto req = RemotingCommand::request(admin_code::kGetConsumerConnectionList);
+  auto req = RemotingCommand::request(rc::kGetConsumerConnectionList);
   req.set("consumerGroup", group);
   auto r = remoting().invokeSync(addr, std::move(req), timeout_);
   if (!r.isOk()) return r.status().withContext(what + " at broker " + addr);

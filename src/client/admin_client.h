@@ -35,14 +35,6 @@ namespace rocketrpc::client {
 
 class ClientInstance;
 
-namespace admin_code {
-inline constexpr int32_t kGetBrokerRuntimeInfo = 28;
-inline constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
-inline constexpr int32_t kGetConsumerConnectionList = 203;
-inline constexpr int32_t kGetConsumeStats = 208;
-inline constexpr int32_t kQueryTopicConsumeByWho = 300;
-}  // namespace admin_code
-
 /// Fields of UPDATE_AND_CREATE_TOPIC (mqadmin updateTopic's defaults).
 struct TopicSpec {
   std::string topic;

@@ -7,6 +7,7 @@
 #include <exception>
 #include <optional>
 
+#include "common/big_endian.h"
 #include "common/log.h"
 #include "remoting/frame_codec.h"
 #include "remoting/protocol/codes.h"
@@ -27,10 +28,7 @@ constexpr size_t kTlsCoalesceBytes = 64 * 1024;
 
 thread_local bool t_on_io_thread = false;
 
-uint32_t peekLength(const char* p) {
-  auto b = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
+uint32_t peekLength(const char* p) { return static_cast<uint32_t>(getBig32(p)); }
 
 }  // namespace
 

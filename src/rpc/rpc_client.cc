@@ -22,6 +22,7 @@
 #include "client/producer_internals.h"
 #include "client/request_future_table.h"
 #include "common/executor.h"
+#include "common/instance_name.h"
 #include "common/log.h"
 #include "rocketrpc/producer.h"
 #include "rpc/config.h"
@@ -38,10 +39,6 @@ constexpr const char* kLog = "rpc.client";
 constexpr size_t kMaxTombstones = 4096;
 using Clock = std::chrono::steady_clock;
 
-std::string uniqueInstanceName(const char* role) {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("{}_{}_{}_{}", role, ::getpid(), counter.fetch_add(1), rpc::newUuid().substr(0, 8));
-}
 
 void checkTimeout(std::chrono::milliseconds timeout, const char* arg = "timeout") {
   if (timeout.count() < 1 || timeout.count() > 300000) {

@@ -86,7 +86,7 @@ std::pair<std::string, std::string> splitProperty(const std::string& prop);
 std::string patternBody(size_t size);
 /// ASCII letters uppercased, other bytes unchanged.
 std::string asciiUpper(std::string s);
-/// "rocketrpc_cli_<role>_<pid>_<random>".
+/// "rocketrpc_cli_<role>_<pid>_<counter>_<random>" (common/instance_name.h).
 std::string uniqueInstanceName(std::string_view role);
 /// Nearest-rank percentile (q in (0,1]) of an ascending vector; 0 when empty.
 int64_t percentile(const std::vector<int64_t>& sorted, double q);

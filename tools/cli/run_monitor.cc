@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 
@@ -10,16 +11,19 @@ namespace rocketrpc::cli {
 
 namespace {
 
-volatile std::sig_atomic_t g_stop_signal = 0;
+// A lock-free atomic, not a volatile sig_atomic_t: the handler may run on any thread and the run reads it from
+// others (a lock-free atomic store is async-signal-safe, and race-free for the reader).
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 struct sigaction g_old_int {}, g_old_term {};
 
-void onStopSignal(int sig) { g_stop_signal = sig; }  // async-signal-safe: one store
+void onStopSignal(int sig) { g_stop_signal.store(sig); }  // async-signal-safe: one lock-free store
 
 }  // namespace
 
 RunMonitor::RunMonitor(std::function<std::string()> line, std::chrono::milliseconds interval)
     : line_(std::move(line)), interval_(interval) {
-  g_stop_signal = 0;
+  g_stop_signal.store(0);
   struct sigaction sa {};
   sa.sa_handler = onStopSignal;
   sigemptyset(&sa.sa_mask);
@@ -35,7 +39,7 @@ RunMonitor::~RunMonitor() {
   sigaction(SIGTERM, &g_old_term, nullptr);
 }
 
-int RunMonitor::stopSignal() { return g_stop_signal; }
+int RunMonitor::stopSignal() { return g_stop_signal.load(); }
 
 void RunMonitor::finish() {
   {

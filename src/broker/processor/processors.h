@@ -49,7 +49,6 @@ inline constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
 inline constexpr int32_t kDeleteSubscriptionGroup = 207;
 inline constexpr int32_t kQueryTopicConsumeByWho = 300;
 inline constexpr int32_t kGetConsumerConnectionList = 203;
-inline constexpr int32_t kGetConsumeStats = 208;
 
 /// GroupList body of QUERY_TOPIC_CONSUME_BY_WHO: online groups subscribed to `topic` plus groups with an
 /// offset committed on it.
