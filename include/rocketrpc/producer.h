@@ -180,7 +180,8 @@ class ROCKETRPC_API Producer {
   class ROCKETRPC_LOCAL Impl;
 
  private:
-  friend struct ProducerInternals;  // internal access for the RPC layer (src/client/producer_internals.h)
+  /// Internal access for the RPC layer (the producer's client instance); not part of the API.
+  friend struct ProducerInternals;
   std::shared_ptr<Impl> impl_;
 };
 
