@@ -136,6 +136,16 @@ TEST_F(AdminCliIT, TopicCreateUpdateRouteListDelete) {
   });
 
   CliRun deleted = admin({"topic", "delete", "-t", topic});
+  if (deleted.rc != 0 && deleted.out.find("TimerMessageStore") != std::string::npos) {
+    // Apache RocketMQ 5.x itself: with timerWheelEnable=false (as scripts/apache-rocketmq.sh runs it) its
+    // DELETE_TOPIC_IN_BROKER throws a NullPointerException on the absent timer store (see interop_mqadmin_test:
+    // mqadmin deleteTopic fails the same way). The error names it, with exit code 1; rocketrpc-broker and Apache
+    // 4.9.x run the whole test.
+    EXPECT_EQ(deleted.rc, 1) << deleted.out;
+    EXPECT_NE(deleted.out.find("error: BrokerError: DELETE_TOPIC_IN_BROKER of " + topic), std::string::npos)
+        << deleted.out;
+    GTEST_SKIP() << "Apache 5.x broker without a timer store cannot delete topics";
+  }
   ASSERT_EQ(deleted.rc, 0) << deleted.out;
   waitRoute(topic, [](int rc, const Json&) { return rc == 1; });
   CliRun gone = admin({"topic", "route", "-t", topic});
