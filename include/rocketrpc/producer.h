@@ -180,6 +180,8 @@ class ROCKETRPC_API Producer {
   class ROCKETRPC_LOCAL Impl;
 
  private:
+  /// Internal access for the RPC layer (the producer's client instance); not part of the API.
+  friend struct ProducerInternals;
   std::shared_ptr<Impl> impl_;
 };
 

@@ -10,6 +10,7 @@
 #include "broker/pull_request_hold_service.h"
 #include "broker/request_names.h"
 #include "broker/schedule_message_service.h"
+#include "common/address.h"
 #include "common/executor.h"
 #include "common/log.h"
 #include "common/thread_guard.h"
@@ -67,22 +68,11 @@ constexpr HandlerEntry kHandlers[] = {
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
+    {rc::kGetConsumeStats, makeGetConsumeStatsHandler},
     {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler},
     {kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
     {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler},
 };
-
-std::vector<std::string> splitAddrs(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ';')) {
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -273,7 +263,7 @@ void BrokerServer::registerBrokerAll() {
   }
   if (!namesrv_client_) return;
   std::string encoded = namesrv::encodeRegisterBrokerBody(body);
-  for (const auto& addr : splitAddrs(config_.namesrv_addr)) {
+  for (const auto& addr : splitAddressList(config_.namesrv_addr)) {
     auto cmd = RemotingCommand::request(rc::kRegisterBroker);
     cmd.set("brokerName", config_.broker_name);
     cmd.set("brokerAddr", ctx_->broker_addr);

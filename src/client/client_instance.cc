@@ -1,7 +1,6 @@
 #include "client/client_instance.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -10,6 +9,9 @@
 #include <random>
 
 #include "client/request_future_table.h"
+#include "common/address.h"
+#include "common/instance_name.h"
+#include "common/local_address.h"
 #include "common/log.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
@@ -25,49 +27,11 @@ namespace {
 
 constexpr const char* kLog = "client";
 
-std::vector<std::string> splitAddrs(const std::string& list) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t end = list.find(';', start);
-    if (end == std::string::npos) end = list.size();
-    std::string part = list.substr(start, end - start);
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) out.push_back(part);
-    start = end + 1;
-  }
-  return out;
-}
-
 bool isLoopbackHost(const std::string& addr) {
   std::string host = addr.substr(0, addr.rfind(':'));
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
 }
 
-std::string firstNonLoopbackIpv4() {
-  struct ifaddrs* ifs = nullptr;
-  if (getifaddrs(&ifs) != 0) return "127.0.0.1";
-  std::string found;
-  for (auto* p = ifs; p != nullptr; p = p->ifa_next) {
-    if (p->ifa_addr == nullptr || p->ifa_addr->sa_family != AF_INET) continue;
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(p->ifa_addr);
-    char buf[INET_ADDRSTRLEN];
-    if (!inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) continue;
-    std::string ip(buf);
-    if (ip.rfind("127.", 0) == 0) continue;
-    found = ip;
-    break;
-  }
-  freeifaddrs(ifs);
-  return found.empty() ? "127.0.0.1" : found;
-}
-
-std::string uniqueInstanceName() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t salt = std::random_device{}();
-  return std::to_string(::getpid()) + "#" + std::to_string((salt + counter.fetch_add(1)) % 1000000007ULL);
-}
 
 }  // namespace
 
@@ -85,16 +49,16 @@ class InstanceRegistry {
 std::string ClientInstance::makeClientId(const ClientOptions& options) {
   std::string ip = options.client_ip;
   if (ip.empty()) {
-    auto addrs = splitAddrs(options.namesrv_addr);
+    auto addrs = splitAddressList(options.namesrv_addr);
     bool all_loopback = !addrs.empty() && std::all_of(addrs.begin(), addrs.end(), isLoopbackHost);
-    ip = all_loopback ? "127.0.0.1" : firstNonLoopbackIpv4();
+    ip = all_loopback ? "127.0.0.1" : localIpv4Text();
   }
   return ip + "@" + options.instance_name;
 }
 
 Result<std::shared_ptr<ClientInstance>> ClientInstance::acquire(const ClientOptions& in) {
   ClientOptions options = in;
-  auto addrs = splitAddrs(options.namesrv_addr);
+  auto addrs = splitAddressList(options.namesrv_addr);
   if (addrs.empty()) return Status::invalidArgument("namesrv_addr is empty");
   for (const auto& a : addrs) {
     auto colon = a.rfind(':');
@@ -117,7 +81,7 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::acquire(const ClientOpti
   if (options.access_key.empty() && (!options.secret_key.empty() || !options.security_token.empty())) {
     return Status::invalidArgument("access_key is required when secret_key or security_token is set");
   }
-  if (options.instance_name.empty()) options.instance_name = uniqueInstanceName();
+  if (options.instance_name.empty()) options.instance_name = uniqueInstanceName("client");
   std::string id = makeClientId(options);
 
   auto& reg = InstanceRegistry::get();

@@ -10,6 +10,7 @@
 #include "client/client_instance.h"
 #include "client/error_mapping.h"
 #include "client/message_sender.h"
+#include "client/producer_internals.h"
 #include "client/request_future_table.h"
 #include "common/log.h"
 #include "common/random_id.h"
@@ -291,6 +292,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
 namespace rocketrpc {
 
 Producer::Producer(ProducerOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+std::shared_ptr<client::ClientInstance> ProducerInternals::instance(Producer& producer) {
+  return producer.impl_->instance_ptr();
+}
 Producer::~Producer() { shutdown(); }
 void Producer::start() { impl_->start(); }
 void Producer::shutdown() noexcept { impl_->shutdown(); }

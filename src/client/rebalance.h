@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/consume_timestamp.h"  // parse/formatConsumeTimestamp, used with ConsumeFromWhere::kTimestamp
 #include "client/process_queue.h"
 #include "common/status.h"
 #include "rocketrpc/message.h"
@@ -56,9 +57,6 @@ class OffsetQueries {
 Result<int64_t> computePullFromWhere(ConsumeFromWhere where, int64_t timestamp_ms, const MessageQueue& mq,
                                      OffsetQueries& queries);
 
-/// "yyyyMMddHHmmss" (UTC) <-> ms since the epoch. Parsing: InvalidArgument on anything else.
-Result<int64_t> parseConsumeTimestamp(std::string_view text);
-std::string formatConsumeTimestamp(int64_t ms);
 
 /// What RebalanceImpl needs from its consumer. Implementations must be thread-safe.
 class RebalanceEnv {

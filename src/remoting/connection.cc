@@ -7,9 +7,11 @@
 #include <exception>
 #include <optional>
 
+#include "common/big_endian.h"
 #include "common/log.h"
 #include "remoting/frame_codec.h"
 #include "remoting/protocol/codes.h"
+#include "remoting/protocol/names.h"
 #include "remoting/tls_context.h"
 
 namespace rocketrpc::remoting {
@@ -26,10 +28,7 @@ constexpr size_t kTlsCoalesceBytes = 64 * 1024;
 
 thread_local bool t_on_io_thread = false;
 
-uint32_t peekLength(const char* p) {
-  auto b = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
+uint32_t peekLength(const char* p) { return static_cast<uint32_t>(getBig32(p)); }
 
 }  // namespace
 
@@ -587,11 +586,21 @@ void Connection::processFrames() {
     FrameDecodeResult r = decodeFrame(input, options_.max_frame_bytes, &cmd);
     if (r.state == DecodeState::kNeedMore) break;
     if (r.state == DecodeState::kCorrupt) {
+      if (client_ && !frame_seen_) {
+        // The first bytes of a peer we dialled are no RocketMQ frame: a wrong port (an HTTP or SSH server)
+        // is far likelier than a broken broker, and "frame of 1213486164 bytes" ("HTTP") would not say so.
+        std::string why = fmt::format("{} is not a RocketMQ name server or broker (it answered \"{}\")", peer(),
+                                      printableBytes(input.substr(0, 40), 60));
+        RRPC_LOG(kError, kModule, "{}: corrupt frame from {}: {}; closing the connection", logName(), peer(), why);
+        close(Status::network(std::move(why)));
+        return;
+      }
       RRPC_LOG(kError, kModule, "{}: corrupt frame from {}: {}; closing the connection", logName(), peer(),
                r.error);
       close(Status::network(fmt::format("connection to {} closed: corrupt frame: {}", peer(), r.error)));
       return;
     }
+    frame_seen_ = true;
     read_begin_ += r.consumed;
     completed = true;
     handleFrame(std::move(cmd));

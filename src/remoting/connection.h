@@ -255,6 +255,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer connect_timer_;  // the connect, then the TLS handshake
   const bool client_;                 // we connected (not accepted)
   bool received_any_ = false;         // a byte was read on this connection
+  bool frame_seen_ = false;           // a whole frame was decoded on this connection
   std::string tls_host_;              // client: the host name or IP address verified in the server's certificate
   unsigned char first_byte_ = 0;      // server with TLS: the peeked first byte
   std::string tls_write_buf_;         // TLS: small batched frames coalesced into one record (capacity reused)

@@ -9,6 +9,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/big_endian.h"
+
 namespace rocketrpc::remoting {
 namespace {
 
@@ -20,56 +22,10 @@ constexpr size_t kMinBinaryHeader = 21;
 // ---- big-endian helpers -------------------------------------------------------------------------------------
 
 void putU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-void putU16(std::string* out, uint16_t v) {
-  char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
-  out->append(b, 2);
-}
-void putU32(std::string* out, uint32_t v) {
-  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-               static_cast<char>(v)};
-  out->append(b, 4);
-}
-
-uint32_t loadU32(const char* p) {
-  auto b = reinterpret_cast<const unsigned char*>(p);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
-}
-
-// Sequential reader over untrusted bytes; every read checks the remaining size first.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  size_t remaining() const { return data_.size() - pos_; }
-  bool u8(uint8_t* v) {
-    if (remaining() < 1) return false;
-    *v = static_cast<uint8_t>(data_[pos_]);
-    pos_ += 1;
-    return true;
-  }
-  bool i16(int16_t* v) {
-    if (remaining() < 2) return false;
-    auto b = reinterpret_cast<const unsigned char*>(data_.data() + pos_);
-    *v = static_cast<int16_t>(static_cast<uint16_t>((b[0] << 8) | b[1]));
-    pos_ += 2;
-    return true;
-  }
-  bool i32(int32_t* v) {
-    if (remaining() < 4) return false;
-    *v = static_cast<int32_t>(loadU32(data_.data() + pos_));
-    pos_ += 4;
-    return true;
-  }
-  bool bytes(size_t n, std::string_view* v) {
-    if (remaining() < n) return false;
-    *v = data_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
+void putU16(std::string* out, uint16_t v) { appendBig16(*out, static_cast<int16_t>(v)); }
+void putU32(std::string* out, uint32_t v) { appendBig32(*out, static_cast<int32_t>(v)); }
+uint32_t loadU32(const char* p) { return static_cast<uint32_t>(getBig32(p)); }
+using Reader = BigEndianReader;
 
 LanguageCode languageFromByte(int64_t value) {
   if (value < 0 || value > static_cast<int64_t>(LanguageCode::kNodeJs)) return LanguageCode::kOther;
@@ -564,11 +520,8 @@ Status encodeFrame(const RemotingCommand& cmd, std::string* out) {
   }
   out->append(cmd.body);
   const uint32_t word = (uint32_t{binary ? 1u : 0u} << 24) | static_cast<uint32_t>(header_len);
-  char* p = out->data() + start;
-  for (int i = 0; i < 4; ++i) {
-    p[i] = static_cast<char>(static_cast<uint32_t>(length) >> (24 - 8 * i));
-    p[4 + i] = static_cast<char>(word >> (24 - 8 * i));
-  }
+  putBig32(out->data() + start, static_cast<int32_t>(length));
+  putBig32(out->data() + start + 4, static_cast<int32_t>(word));
   return Status::ok();
 }
 

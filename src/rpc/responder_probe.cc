@@ -1,19 +1,11 @@
 #include "rpc/responder_probe.h"
 
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
-
+#include "client/admin_client.h"
 #include "client/client_instance.h"
-#include "remoting/protocol/codes.h"
-#include "remoting/protocol/route_data.h"
-#include "remoting/response_status.h"
 
 namespace rocketrpc::rpc {
 
 namespace {
-constexpr int32_t kQueryTopicConsumeByWho = 300;
-constexpr int32_t kGetConsumerConnectionList = 203;
 constexpr size_t kMaxGroupsChecked = 64;
 }  // namespace
 
@@ -70,73 +62,43 @@ ResponderProbe::Verdict queryResponders(client::ClientInstance& instance, const 
     addr = instance.anyBrokerAddrForTopic(topic);
     if (addr.empty()) return {Answer::kUnknown, "no broker address for topic " + topic};
   }
-  auto req = remoting::RemotingCommand::request(kQueryTopicConsumeByWho);
-  req.set("topic", topic);
-  auto resp = instance.remoting().invokeSync(addr, req, timeout);
-  if (!resp.isOk()) return {Answer::kUnknown, "QUERY_TOPIC_CONSUME_BY_WHO: " + resp.status().toString()};
-  if (resp->code != remoting::response_code::kSuccess) {
-    // An ACL refusal (kAccessDenied) is no answer about responders: an account may publish to a topic it may
-    // not inspect (Apache 5.x wants GET on the topic for this code), so the request is sent anyway, and if
-    // the account may not publish either, the send itself fails with kAccessDenied naming the topic.
-    Status st = remoting::statusFromResponse(
-        *resp, fmt::format("QUERY_TOPIC_CONSUME_BY_WHO of topic {} at {}: {}", topic, addr, resp->remarkOrEmpty()));
-    return {Answer::kUnknown, st.toString()};
-  }
-  std::vector<std::string> groups;
-  try {
-    auto j = nlohmann::json::parse(remoting::quoteBareIntegerKeys(resp->body));
-    if (j.contains("groupList") && j["groupList"].is_array()) {
-      for (const auto& g : j["groupList"]) {
-        if (g.is_string()) groups.push_back(g.get<std::string>());
-      }
-    }
-  } catch (const std::exception& e) {
-    return {Answer::kUnknown, std::string("QUERY_TOPIC_CONSUME_BY_WHO body: ") + e.what()};
-  }
+  // The instance's own connections and credentials: no second connection set for the probe.
+  client::AdminClient admin(instance, timeout);
+  // An ACL refusal (kAccessDenied) is no answer about responders either: an account may publish to a topic it
+  // may not inspect (Apache 5.x wants GET on the topic for this query), so the request is sent anyway, and if
+  // the account may not publish either, the send itself fails with kAccessDenied naming the topic.
+  auto groups = admin.topicConsumerGroups(addr, topic);
+  if (!groups.isOk()) return {Answer::kUnknown, groups.status().toString()};
   size_t checked = 0;
   bool any_unknown = false;
-  for (const std::string& group : groups) {
+  for (const std::string& group : *groups) {
     if (++checked > kMaxGroupsChecked) {
       any_unknown = true;
       break;
     }
-    auto creq = remoting::RemotingCommand::request(kGetConsumerConnectionList);
-    creq.set("consumerGroup", group);
-    auto cresp = instance.remoting().invokeSync(addr, creq, timeout);
-    if (!cresp.isOk()) {
+    auto connection = admin.consumerConnection(addr, group);
+    if (!connection.isOk()) {
       any_unknown = true;
       continue;
     }
-    if (cresp->code == remoting::response_code::kConsumerNotOnline) {
+    if (!connection->has_value()) {
       // Apache RocketMQ 5.3.x files each subscribing group under the topic's own name (ConsumerManager adds
       // the topic instead of the group) and never removes it: an entry equal to the topic that is no online
       // group means "some consumer has subscribed since the broker started", which proves nothing either way.
       if (group == topic) any_unknown = true;
       continue;
     }
-    if (cresp->code != remoting::response_code::kSuccess) {
-      any_unknown = true;
-      continue;
-    }
-    try {
-      auto j = nlohmann::json::parse(remoting::quoteBareIntegerKeys(cresp->body));
-      bool connected =
-          j.contains("connectionSet") && j["connectionSet"].is_array() && !j["connectionSet"].empty();
-      bool subscribed = j.contains("subscriptionTable") && j["subscriptionTable"].is_object() &&
-                        j["subscriptionTable"].contains(topic);
-      if (connected && subscribed) return {Answer::kOnline, group};
-    } catch (const std::exception&) {
-      any_unknown = true;
-    }
+    const client::ConsumerConnectionInfo& info = **connection;
+    if (info.connections > 0 && info.topics.count(topic) > 0) return {Answer::kOnline, group};
   }
   if (any_unknown) return {Answer::kUnknown, "some consumer groups of " + topic + " could not be checked"};
-  if (groups.empty()) {
+  if (groups->empty()) {
     return {Answer::kNone, "no consumer group has ever consumed topic " + topic + " (broker " + addr + ")"};
   }
   std::string list;
-  for (size_t i = 0; i < groups.size() && i < 5; ++i) list += (i ? ", " : "") + groups[i];
+  for (size_t i = 0; i < groups->size() && i < 5; ++i) list += (i ? ", " : "") + (*groups)[i];
   return {Answer::kNone, "no consumer of topic " + topic + " is online (groups known to broker " + addr +
-                             ": " + list + (groups.size() > 5 ? ", ..." : "") + ")"};
+                             ": " + list + (groups->size() > 5 ? ", ..." : "") + ")"};
 }
 
 }  // namespace rocketrpc::rpc

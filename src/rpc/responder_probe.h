@@ -1,7 +1,8 @@
 // ResponderProbe: answers "is any consumer group online on the request topic?" so that requests fail fast
 // with kNoResponder instead of waiting out their timeout (docs/design/rpc.md, "Fail fast").
 //
-// The broker query (queryResponders) asks one broker serving the topic:
+// The broker query (queryResponders) asks one broker serving the topic, through client::AdminClient over the
+// client instance's connections:
 //   QUERY_TOPIC_CONSUME_BY_WHO (300, header topic)        -> {"groupList":[...]}: groups subscribed to the
 //   topic
 //                                                           while online, plus groups with committed offsets

@@ -19,8 +19,10 @@
 #include <unordered_map>
 
 #include "client/client_instance.h"
+#include "client/producer_internals.h"
 #include "client/request_future_table.h"
 #include "common/executor.h"
+#include "common/instance_name.h"
 #include "common/log.h"
 #include "rocketrpc/producer.h"
 #include "rpc/config.h"
@@ -37,10 +39,6 @@ constexpr const char* kLog = "rpc.client";
 constexpr size_t kMaxTombstones = 4096;
 using Clock = std::chrono::steady_clock;
 
-std::string uniqueInstanceName(const char* role) {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("{}_{}_{}_{}", role, ::getpid(), counter.fetch_add(1), rpc::newUuid().substr(0, 8));
-}
 
 void checkTimeout(std::chrono::milliseconds timeout, const char* arg = "timeout") {
   if (timeout.count() < 1 || timeout.count() > 300000) {
@@ -108,12 +106,11 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     } catch (const MQException& e) {
       rpc::throwStartException(e, "starting the producer of RpcClient on " + options_.request_topic);
     }
-    auto inst = client::ClientInstance::acquire(po);
-    if (!inst.isOk()) {
+    instance_ = ProducerInternals::instance(*producer);  // the producer's own: same connections and routes
+    if (!instance_) {
       producer->shutdown();
-      throw RpcException(RpcErrorCode::kSendFailed, "RpcClient start: " + inst.status().toString());
+      throw RpcException(RpcErrorCode::kInternal, "RpcClient start: the producer has no client instance");
     }
-    instance_ = *inst;
     producer_ = std::move(producer);
     auto* raw_inst = instance_.get();
     const std::string topic = options_.request_topic;
@@ -201,9 +198,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     if (sweeper_.joinable()) sweeper_.join();
     if (worker_) worker_->shutdown();
     if (producer_) producer_->shutdown();
-    if (instance_) {
-      instance_->release();
-    }
+    instance_.reset();  // the producer released the instance
     was_started_ = false;
   }
 

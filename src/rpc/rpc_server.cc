@@ -14,7 +14,8 @@
 #include <shared_mutex>
 #include <thread>
 
-#include "client/rebalance.h"
+#include "client/consume_timestamp.h"
+#include "common/instance_name.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "rpc/config.h"
@@ -29,10 +30,6 @@ namespace {
 // broker's clock being ahead of this host's and for the whole-second resolution of the consume timestamp.
 constexpr std::chrono::seconds kNewGroupLookback{5};
 
-std::string uniqueServerInstanceName() {
-  static std::atomic<uint64_t> counter{0};
-  return fmt::format("rpc_server_{}_{}_{}", ::getpid(), counter.fetch_add(1), rpc::newUuid().substr(0, 8));
-}
 }  // namespace
 
 class RpcServer::Impl {
@@ -42,7 +39,7 @@ class RpcServer::Impl {
     options_.validate();
     if (options_.consumer_group.empty())
       options_.consumer_group = rpc::defaultConsumerGroup(options_.request_topic);
-    if (options_.instance_name.empty()) options_.instance_name = uniqueServerInstanceName();
+    if (options_.instance_name.empty()) options_.instance_name = uniqueInstanceName("rpc_server");
     // Replies leave without blocking the consume thread; the consumer's shutdown (in close()) waits for the
     // ones in flight, so `done` never outlives core_.
     core_ = std::make_shared<rpc::ServerCore>(

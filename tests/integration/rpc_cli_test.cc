@@ -137,7 +137,7 @@ TEST_F(RpcCliIT, UnknownOrMissingCommandListsTheCommands) {
   auto [rc, out] = runMerged({"--log-level", "info", "reqest", "-n", "127.0.0.1:1"});
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("unknown command 'reqest'"), std::string::npos) << out;
-  EXPECT_NE(out.find("commands: request, respond, call, serve, version"), std::string::npos) << out;
+  EXPECT_NE(out.find("commands: request, respond, call, serve, admin, version"), std::string::npos) << out;
   auto [rc2, out2] = runMerged({"--log-level", "info"});
   EXPECT_EQ(rc2, 2) << out2;
   EXPECT_NE(out2.find("a command is required (commands: request,"), std::string::npos) << out2;
@@ -148,7 +148,7 @@ TEST_F(RpcCliIT, UnknownOrMissingCommandListsTheCommands) {
 constexpr const char* kSecret = "s3cr3tNeverPrinted42";
 
 TEST_F(RpcCliIT, EveryCommandTakesSecurityFlagsAndHelpNeverShowsTheSecret) {
-  for (const char* command : {"call", "serve", "request", "respond"}) {
+  for (const char* command : {"call", "serve", "request", "respond", "admin"}) {
     auto [rc, out] = runMerged({std::string("ROCKETRPC_SECRET_KEY=") + kSecret, cli_, command, "--help"});
     EXPECT_EQ(rc, 0) << command << ": " << out;
     for (const char* flag : {"--access-key", "--secret-key", "--security-token", "--tls", "--tls-ca", "--tls-cert",

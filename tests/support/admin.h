@@ -1,5 +1,5 @@
 // Minimal admin calls for tests, spoken over the real protocol: create a topic on every broker of the
-// cluster (UPDATE_AND_CREATE_TOPIC) and wait until the name server routes it.
+// cluster (UPDATE_AND_CREATE_TOPIC, through client::AdminClient) and wait until the name server routes it.
 #pragma once
 
 #include <string>

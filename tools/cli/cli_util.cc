@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 
+#include "common/instance_name.h"
+
 namespace rocketrpc::cli {
 
 void printError(std::string_view kind, std::string_view text) {
@@ -232,9 +234,7 @@ std::string asciiUpper(std::string s) {
 }
 
 std::string uniqueInstanceName(std::string_view role) {
-  std::random_device rd;
-  return "rocketrpc_cli_" + std::string(role) + "_" + std::to_string(::getpid()) + "_" +
-         std::to_string(rd() % 100000);
+  return rocketrpc::uniqueInstanceName("rocketrpc_cli_" + std::string(role));
 }
 
 int64_t percentile(const std::vector<int64_t>& sorted, double q) {

@@ -32,6 +32,10 @@ inline constexpr int kExitTimeout = 4;
 inline constexpr int kExitUnavailable = 5;
 /// A configured bound was reached: OverLimit.
 inline constexpr int kExitOverLimit = 6;
+/// A long run (request --count, call --count) stopped by SIGINT / SIGTERM after printing its summary so far:
+/// 128 + the signal, as a shell reports a process the signal killed.
+inline constexpr int kExitSigint = 130;
+inline constexpr int kExitSigterm = 143;
 
 /// The exit code of an error code (see the constants above).
 int exitCodeFor(ErrorCode code);
@@ -94,7 +98,7 @@ std::pair<std::string, std::string> splitProperty(const std::string& prop);
 std::string patternBody(size_t size);
 /// ASCII letters uppercased, other bytes unchanged.
 std::string asciiUpper(std::string s);
-/// "rocketrpc_cli_<role>_<pid>_<random>".
+/// "rocketrpc_cli_<role>_<pid>_<counter>_<random>" (common/instance_name.h).
 std::string uniqueInstanceName(std::string_view role);
 /// Nearest-rank percentile (q in (0,1]) of an ascending vector; 0 when empty.
 int64_t percentile(const std::vector<int64_t>& sorted, double q);

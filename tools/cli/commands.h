@@ -21,5 +21,6 @@ Command addRequestCommand(CLI::App& parent);
 Command addRespondCommand(CLI::App& parent);
 Command addCallCommand(CLI::App& parent);
 Command addServeCommand(CLI::App& parent);
+Command addAdminCommand(CLI::App& parent);
 
 }  // namespace rocketrpc::cli

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   const std::vector<Command> commands = {addRequestCommand(app), addRespondCommand(app), addCallCommand(app),
-                                         addServeCommand(app), addVersionCommand(app)};
+                                         addServeCommand(app), addAdminCommand(app),
+                                         addVersionCommand(app)};
 
   try {
     app.parse(argc, argv);
@@ -69,7 +70,25 @@ int main(int argc, char** argv) {
                      " (commands: " + listed + "; see --help)");
       return kExitUsageError;
     }
-    printError(rocketrpc::ErrorCode::kInvalidArgument, std::string(e.what()) + " (see --help)");
+    // A command with subcommands (admin, admin topic...) that got none or a wrong one: list them.
+    CLI::App* deepest = nullptr;
+    for (const Command& command : commands) {
+      if (command.app->parsed()) deepest = command.app;
+    }
+    for (bool descended = true; deepest != nullptr && descended;) {
+      descended = false;
+      for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; })) {
+        if (sub->parsed()) deepest = sub, descended = true;
+      }
+    }
+    std::string subs;
+    if (deepest != nullptr) {
+      for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; }))
+        subs += (subs.empty() ? "" : ", ") + sub->get_name();
+    }
+    printError(rocketrpc::ErrorCode::kInvalidArgument,
+               std::string(e.what()) + (subs.empty() ? "" : " (subcommands of '" + deepest->get_name() + "': " + subs + ")") +
+                   " (see --help)");
     return kExitUsageError;
   }
   if (std::string bad_level; !rocketrpc::logLevelFromEnvironment(&bad_level)) {

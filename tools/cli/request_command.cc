@@ -1,5 +1,6 @@
 // `rocketrpc request`: one request printing its reply, or --count N requests with K in flight and a latency
 // summary.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "run_monitor.h"
 #include "rocketrpc/producer.h"
 
 namespace rocketrpc::cli {
@@ -80,6 +82,18 @@ int runOne(Producer& producer, const Message& msg, const RequestOptions& o) {
   return kExitRuntimeError;
 }
 
+// Waits on `cv` until `ready`, the deadline, or a stop signal (checked every 100 ms: a signal handler cannot
+// notify a condition variable). True when `ready` holds.
+template <typename Pred>
+bool waitOrStop(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Clock::time_point deadline,
+                Pred ready) {
+  while (!ready()) {
+    if (RunMonitor::stopSignal() != 0 || Clock::now() >= deadline) return false;
+    cv.wait_for(lock, std::min<Clock::duration>(std::chrono::milliseconds(100), deadline - Clock::now()));
+  }
+  return true;
+}
+
 int runMany(Producer& producer, const Message& msg, const RequestOptions& o) {
   const std::chrono::milliseconds timeout(o.timeout_ms);
   const auto stall_limit = timeout + std::chrono::seconds(10);  // every outcome is due by the timeout
@@ -91,14 +105,26 @@ int runMany(Producer& producer, const Message& msg, const RequestOptions& o) {
   };
 
   const auto t0 = Clock::now();
+  RunMonitor monitor([tally, t0, count = o.count] {
+    std::lock_guard lock(tally->mu);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const auto failed = tally->done - static_cast<int64_t>(tally->latencies_us.size());
+    return "done=" + std::to_string(tally->done) + "/" + std::to_string(count) + " failed=" +
+           std::to_string(failed) + " inflight=" + std::to_string(tally->inflight) +
+           " rate=" + formatRate(static_cast<double>(tally->done), secs) + "/s";
+  });
   bool stalled = false;
-  for (int64_t i = 0; i < o.count && !stalled; ++i) {
+  int64_t sent = 0;
+  for (int64_t i = 0; i < o.count && !stalled && RunMonitor::stopSignal() == 0; ++i) {
     {
       std::unique_lock lock(tally->mu);
-      stalled = !tally->cv.wait_for(lock, stall_limit, [&] { return tally->inflight < o.inflight; });
-      if (stalled) break;
+      if (!waitOrStop(tally->cv, lock, Clock::now() + stall_limit, [&] { return tally->inflight < o.inflight; })) {
+        stalled = RunMonitor::stopSignal() == 0;
+        break;
+      }
       ++tally->inflight;
     }
+    ++sent;
     const auto start = Clock::now();
     try {
       producer.request(
@@ -120,22 +146,34 @@ int runMany(Producer& producer, const Message& msg, const RequestOptions& o) {
   }
 
   std::unique_lock lock(tally->mu);
-  if (!stalled) tally->cv.wait_for(lock, stall_limit, [&] { return tally->inflight == 0; });
+  if (!stalled) waitOrStop(tally->cv, lock, Clock::now() + stall_limit, [&] { return tally->inflight == 0; });
+  monitor.finish();
+  const int stop_signal = RunMonitor::stopSignal();
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (o.count > tally->done) {
+  // Interrupted: the summary covers the requests that have an outcome; the others are named below.
+  const int64_t total = stop_signal != 0 ? tally->done : o.count;
+  const int64_t abandoned = sent - tally->done;
+  if (stop_signal == 0 && o.count > tally->done) {
     tally->fail(o.count - tally->done, errorCodeName(ErrorCode::kInternal),
                 "no outcome within " + std::to_string(stall_limit.count()) + " ms");
   }
   std::vector<int64_t>& lat = tally->latencies_us;
   std::sort(lat.begin(), lat.end());
   const auto ok = static_cast<int64_t>(lat.size());
-  const int64_t errors = o.count - ok;
+  const int64_t errors = total - ok;
   std::printf("ok=%lld errors=%lld p50_us=%lld p99_us=%lld p999_us=%lld throughput_rps=%.1f\n",
               static_cast<long long>(ok), static_cast<long long>(errors),
               static_cast<long long>(percentile(lat, 0.50)), static_cast<long long>(percentile(lat, 0.99)),
               static_cast<long long>(percentile(lat, 0.999)),
               seconds > 0 ? static_cast<double>(ok) / seconds : 0.0);
   std::fflush(stdout);
+  if (stop_signal != 0) {
+    printError("Interrupted", std::string(stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + " after " +
+                                  std::to_string(tally->done) + " of " + std::to_string(o.count) +
+                                  " requests (" + std::to_string(errors) + " failed, " +
+                                  std::to_string(abandoned) + " in flight abandoned)");
+    return 128 + stop_signal;
+  }
   if (errors == 0) return kExitOk;
 
   std::string by_kind;
@@ -178,7 +216,9 @@ Command addRequestCommand(CLI::App& parent) {
   app->footer(
       "With BODY (or neither BODY nor --count) sends one request and prints the reply body.\n"
       "With --count N sends N requests, K in flight, and prints\n"
-      "  ok=N errors=E p50_us=.. p99_us=.. p999_us=.. throughput_rps=..");
+      "  ok=N errors=E p50_us=.. p99_us=.. p999_us=.. throughput_rps=..\n"
+      "On a terminal a progress line (done/failed/rate) is kept on stderr. SIGINT/SIGTERM print the summary so\n"
+      "far and exit 130/143.");
   addNamesrvOption(*app, o->namesrv);
   addTopicOption(*app, o->topic);
   app->add_option("--timeout-ms", o->timeout_ms, "Reply timeout per request (default 3000)")

@@ -38,6 +38,7 @@ remoting::RequestHandler makeDeleteTopicInBrokerHandler(std::shared_ptr<BrokerCo
 remoting::RequestHandler makeGetBrokerRuntimeInfoHandler(std::shared_ptr<BrokerContext> ctx);  // 28
 remoting::RequestHandler makeQueryTopicConsumeByWhoHandler(std::shared_ptr<BrokerContext> ctx);     // 300
 remoting::RequestHandler makeGetConsumerConnectionListHandler(std::shared_ptr<BrokerContext> ctx);  // 203
+remoting::RequestHandler makeGetConsumeStatsHandler(std::shared_ptr<BrokerContext> ctx);            // 208
 
 remoting::RequestHandler makeUpdateAndCreateSubscriptionGroupHandler(std::shared_ptr<BrokerContext> ctx);  // 200
 remoting::RequestHandler makeGetAllSubscriptionGroupConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 201
@@ -55,6 +56,9 @@ std::string encodeTopicConsumers(const ClientManager& clients, const store::Cons
                                  const std::string& topic);
 /// ConsumerConnection body of GET_CONSUMER_CONNECTION_LIST; nullopt when no member of `group` is online.
 std::optional<std::string> encodeConsumerConnection(const ClientManager& clients, const std::string& group);
+
+/// ConsumeStats body of GET_CONSUME_STATS for `group` on `topic` (every topic it has offsets for when empty).
+std::string encodeConsumeStats(BrokerContext& ctx, const std::string& group, const std::string& topic);
 
 /// Re-executes a woken long-poll pull without suspension (used by PullRequestHoldService).
 void replayPull(const std::shared_ptr<BrokerContext>& ctx, remoting::RemotingCommand request,

@@ -2,7 +2,6 @@
 #include "remoting/protocol/message_codec.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +18,9 @@
 #include <optional>
 #include <random>
 
+#include "common/big_endian.h"
+#include "common/local_address.h"
+
 namespace rocketrpc::remoting {
 
 namespace {
@@ -27,77 +29,11 @@ namespace {
 
 void putU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
 
-void putI16(std::string& out, int16_t v) {
-  const auto u = static_cast<uint16_t>(v);
-  const char b[2] = {static_cast<char>(u >> 8), static_cast<char>(u)};
-  out.append(b, 2);
-}
-
-void putI32(std::string& out, int32_t v) {
-  const auto u = static_cast<uint32_t>(v);
-  const char b[4] = {static_cast<char>(u >> 24), static_cast<char>(u >> 16), static_cast<char>(u >> 8),
-                     static_cast<char>(u)};
-  out.append(b, 4);
-}
-
-void putI64(std::string& out, int64_t v) {
-  putI32(out, static_cast<int32_t>(static_cast<uint64_t>(v) >> 32));
-  putI32(out, static_cast<int32_t>(static_cast<uint64_t>(v) & 0xFFFFFFFFu));
-}
-
-// Bounds-checked big-endian reader over untrusted bytes. Every read fails (returns false, consumes nothing)
-// when fewer bytes remain than requested.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-
-  size_t pos() const { return pos_; }
-  size_t remaining() const { return data_.size() - pos_; }
-
-  bool u8(uint8_t* v) {
-    if (remaining() < 1) return false;
-    *v = byte(pos_);
-    pos_ += 1;
-    return true;
-  }
-  bool i16(int16_t* v) {
-    if (remaining() < 2) return false;
-    *v = static_cast<int16_t>(static_cast<uint16_t>((byte(pos_) << 8) | byte(pos_ + 1)));
-    pos_ += 2;
-    return true;
-  }
-  bool i32(int32_t* v) {
-    if (remaining() < 4) return false;
-    const uint32_t u = (static_cast<uint32_t>(byte(pos_)) << 24) |
-                       (static_cast<uint32_t>(byte(pos_ + 1)) << 16) |
-                       (static_cast<uint32_t>(byte(pos_ + 2)) << 8) | static_cast<uint32_t>(byte(pos_ + 3));
-    *v = static_cast<int32_t>(u);
-    pos_ += 4;
-    return true;
-  }
-  bool i64(int64_t* v) {
-    int32_t hi = 0;
-    int32_t lo = 0;
-    if (remaining() < 8) return false;
-    i32(&hi);
-    i32(&lo);
-    *v = static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(hi)) << 32) |
-                              static_cast<uint64_t>(static_cast<uint32_t>(lo)));
-    return true;
-  }
-  bool bytes(size_t n, std::string_view* v) {
-    if (remaining() < n) return false;
-    *v = data_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-
- private:
-  uint8_t byte(size_t i) const { return static_cast<uint8_t>(data_[i]); }
-
-  std::string_view data_;
-  size_t pos_ = 0;
-};
+// Stored records and message ids: the common big-endian helpers.
+void putI16(std::string& out, int16_t v) { appendBig16(out, v); }
+void putI32(std::string& out, int32_t v) { appendBig32(out, v); }
+void putI64(std::string& out, int64_t v) { appendBig64(out, v); }
+using Reader = BigEndianReader;
 
 // ---- hosts and hex -------------------------------------------------------------------------------------
 
@@ -347,24 +283,6 @@ Status decodeOneStored(std::string_view data, bool decompress, size_t max_body_b
 
 // ---- UNIQ_KEY ------------------------------------------------------------------------------------------
 
-// First non-loopback IPv4 address of this host, else 127.0.0.1.
-std::array<uint8_t, 4> localIpv4() {
-  std::array<uint8_t, 4> ip = {127, 0, 0, 1};
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return ip;
-  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
-    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
-    sockaddr_in sin;
-    std::memcpy(&sin, it->ifa_addr, sizeof sin);
-    const uint32_t addr = ntohl(sin.sin_addr.s_addr);
-    if ((addr >> 24) == 127 || addr == 0) continue;
-    ip = {static_cast<uint8_t>(addr >> 24), static_cast<uint8_t>(addr >> 16), static_cast<uint8_t>(addr >> 8),
-          static_cast<uint8_t>(addr)};
-    break;
-  }
-  freeifaddrs(list);
-  return ip;
-}
 
 // IP | pid low 16 bits | random non-zero per-process salt, as 20 hex chars (the fixed prefix of every
 // UNIQ_KEY).
