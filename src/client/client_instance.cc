@@ -184,6 +184,9 @@ Status ClientInstance::start() {
   remoting_->registerHandler(rc::kGetConsumerRunningInfo, [weak](RemotingCommand req, remoting::Responder r) {
     if (auto self = weak.lock()) self->handleConsumerRunningInfo(std::move(req), std::move(r));
   });
+  remoting_->setCloseListener([weak](const std::string& addr) {
+    if (auto self = weak.lock()) self->onConnectionClosed(addr);
+  });
   if (Status s = remoting_->start(); !s.isOk()) return s;  // e.g. a TLS CA/cert/key file that cannot be loaded
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10), options_.poll_namesrv_interval, [weak] {
     if (auto self = weak.lock()) self->service_pool_->post([weak] {
@@ -209,6 +212,7 @@ void ClientInstance::shutdown() {
     return;
   }
   started_ = false;
+  closing_ = true;
   scheduler_->shutdown();
   service_pool_->shutdown();
   request_futures_->failAll(Status::closed("client instance " + client_id_ + " shut down"));
@@ -331,6 +335,11 @@ Result<std::shared_ptr<const TopicPublishInfo>> ClientInstance::publishInfo(cons
     return Status::noRoute("topic " + topic + " has no writable queue with a master");
   }
   if (route.status().code() != StatusCode::kNotFound || !allow_default_topic) return route.status();
+  if (default_topic.empty()) {
+    // No default-topic fallback (RpcClient): sending would make the broker create the topic, and a
+    // misspelt request topic would wait out its timeout instead of failing here.
+    return Status::noRoute("no route for topic " + topic + " (not created: no default topic to create it from)");
+  }
   auto def = fetchRoute(default_topic);
   if (!def.isOk()) {
     return Status::noRoute("no route for topic " + topic + " (and default topic " + default_topic +
@@ -489,9 +498,82 @@ remoting::HeartbeatData ClientInstance::heartbeatData() const {
 }
 
 Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
+  Status first_error;
+  auto took = sendHeartbeat(allBrokerAddrs(), &first_error);
+  // A broker that took this heartbeat is no longer lost.
+  std::lock_guard<std::mutex> lock(lost_mu_);
+  for (const auto& a : took) lost_brokers_.erase(a);
+  return first_error;
+}
+
+void ClientInstance::heartbeatSoon() {
+  if (closing_ || heartbeat_queued_.exchange(true)) return;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  bool posted = service_pool_->post([weak] {
+    if (auto self = weak.lock()) {
+      self->heartbeat_queued_ = false;  // a request arriving from here on needs a later heartbeat
+      (void)self->sendHeartbeatToAllBrokers();
+    }
+  });
+  if (!posted) heartbeat_queued_ = false;
+}
+
+void ClientInstance::onConnectionClosed(const std::string& addr) {
+  if (closing_) return;
+  auto brokers = allBrokerAddrs();
+  if (std::find(brokers.begin(), brokers.end(), addr) == brokers.end()) return;  // a name server
+  std::lock_guard<std::mutex> lock(lost_mu_);
+  if (lost_brokers_.insert(addr).second) {
+    RRPC_LOG(kInfo, kLog, "connection to broker {} closed; heartbeating it every {} ms until it answers", addr,
+             kLostBrokerRetry.count());
+  }
+  if (lost_retry_scheduled_) return;
+  lost_retry_scheduled_ = true;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  scheduler_->schedule(kLostBrokerRetry, [weak] {
+    if (auto self = weak.lock()) self->service_pool_->post([weak] {
+      if (auto s = weak.lock()) s->retryLostBrokers();
+    });
+  });
+}
+
+void ClientInstance::retryLostBrokers() {
+  std::vector<std::string> addrs;
+  {
+    std::lock_guard<std::mutex> lock(lost_mu_);
+    lost_retry_scheduled_ = false;
+    // Brokers no route names any more (scaled in) are not waited for.
+    auto known = allBrokerAddrs();
+    for (auto it = lost_brokers_.begin(); it != lost_brokers_.end();) {
+      if (std::find(known.begin(), known.end(), *it) == known.end()) {
+        it = lost_brokers_.erase(it);
+      } else {
+        addrs.push_back(*it++);
+      }
+    }
+  }
+  if (addrs.empty() || closing_) return;
+  Status ignored;
+  auto took = sendHeartbeat(addrs, &ignored, /*quiet=*/true);
+  std::lock_guard<std::mutex> lock(lost_mu_);
+  for (const auto& a : took) {
+    if (lost_brokers_.erase(a)) RRPC_LOG(kInfo, kLog, "broker {} is back: heartbeat sent", a);
+  }
+  if (lost_brokers_.empty() || lost_retry_scheduled_ || closing_) return;
+  lost_retry_scheduled_ = true;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  scheduler_->schedule(kLostBrokerRetry, [weak] {
+    if (auto self = weak.lock()) self->service_pool_->post([weak] {
+      if (auto s = weak.lock()) s->retryLostBrokers();
+    });
+  });
+}
+
+std::set<std::string> ClientInstance::sendHeartbeat(const std::vector<std::string>& addrs, Status* first_error,
+                                                    bool quiet) {
   std::lock_guard<std::mutex> serial(heartbeat_mu_);
-  auto addrs = allBrokerAddrs();
-  if (addrs.empty()) return Status::ok();
+  std::set<std::string> took;
+  if (addrs.empty()) return took;
   const remoting::HeartbeatData hb = heartbeatData();
   std::string body = remoting::encodeHeartbeat(hb);
   // Names the resources an ACL checks for a heartbeat (SUB on each consumer group and its topics), so that a
@@ -507,6 +589,7 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
     std::condition_variable cv;
     size_t remaining;
     Status first_error;
+    std::set<std::string> took;
   };
   auto w = std::make_shared<Waiter>();
   w->remaining = addrs.size();
@@ -514,22 +597,30 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
     auto cmd = RemotingCommand::request(rc::kHeartBeat);
     cmd.body = body;
     remoting_->invokeAsync(addr, std::move(cmd), options_.api_timeout,
-                           [w, addr, groups](Result<RemotingCommand> r) {
+                           [w, addr, groups, quiet](Result<RemotingCommand> r) {
       Status st;
       if (!r.isOk()) {
         st = r.status().withContext("heartbeat to " + addr);
       } else if (r->code != rs::kSuccess) {
         st = remoting::statusFromResponse(*r, "HEART_BEAT to " + addr + " of " + groups + ": " + r->remarkOrEmpty());
       }
-      if (!st.isOk()) RRPC_LOG(kWarn, kLog, "{}", st.toString());
+      if (!st.isOk()) {
+        if (quiet) {
+          RRPC_LOG(kDebug, kLog, "{}", st.toString());
+        } else {
+          RRPC_LOG(kWarn, kLog, "{}", st.toString());
+        }
+      }
       std::lock_guard<std::mutex> lock(w->mu);
       if (!st.isOk() && w->first_error.isOk()) w->first_error = st;
+      if (st.isOk()) w->took.insert(addr);
       if (--w->remaining == 0) w->cv.notify_all();
     });
   }
   std::unique_lock<std::mutex> lock(w->mu);
   w->cv.wait(lock, [&] { return w->remaining == 0; });
-  return w->first_error;
+  *first_error = w->first_error;
+  return w->took;
 }
 
 void ClientInstance::refreshRoutes() {
