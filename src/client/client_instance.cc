@@ -499,11 +499,20 @@ remoting::HeartbeatData ClientInstance::heartbeatData() const {
 
 Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
   Status first_error;
-  auto took = sendHeartbeat(allBrokerAddrs(), &first_error);
-  // A broker that took this heartbeat is no longer lost.
-  std::lock_guard<std::mutex> lock(lost_mu_);
-  for (const auto& a : took) lost_brokers_.erase(a);
+  (void)sendHeartbeat(allBrokerAddrs(), &first_error);
   return first_error;
+}
+
+bool ClientInstance::inSomeRoute(const std::string& addr) const {
+  std::shared_lock<std::shared_mutex> lock(route_mu_);
+  for (const auto& [topic, route] : routes_) {
+    for (const auto& bd : route.broker_datas) {
+      for (const auto& [id, a] : bd.broker_addrs) {
+        if (a == addr) return true;
+      }
+    }
+  }
+  return false;
 }
 
 void ClientInstance::heartbeatSoon() {
@@ -523,7 +532,7 @@ void ClientInstance::onConnectionClosed(const std::string& addr) {
   auto brokers = allBrokerAddrs();
   if (std::find(brokers.begin(), brokers.end(), addr) == brokers.end()) return;  // a name server
   std::lock_guard<std::mutex> lock(lost_mu_);
-  if (lost_brokers_.insert(addr).second) {
+  if (lost_brokers_.emplace(addr, std::chrono::steady_clock::now()).second) {
     RRPC_LOG(kInfo, kLog, "connection to broker {} closed; heartbeating it every {} ms until it answers", addr,
              kLostBrokerRetry.count());
   }
@@ -538,31 +547,36 @@ void ClientInstance::onConnectionClosed(const std::string& addr) {
 }
 
 void ClientInstance::retryLostBrokers() {
+  // Routes first: a name server drops a dead broker's queues at once (senders stop choosing it well before
+  // the next periodic refresh) and lists them again once it has re-registered (it takes traffic again).
+  refreshRoutes();
   std::vector<std::string> addrs;
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(lost_mu_);
     lost_retry_scheduled_ = false;
-    // Brokers no route names any more (scaled in) are not waited for.
-    auto known = allBrokerAddrs();
-    for (auto it = lost_brokers_.begin(); it != lost_brokers_.end();) {
-      if (std::find(known.begin(), known.end(), *it) == known.end()) {
-        it = lost_brokers_.erase(it);
-      } else {
-        addrs.push_back(*it++);
-      }
-    }
+    for (const auto& [addr, since] : lost_brokers_) addrs.push_back(addr);
   }
   if (addrs.empty() || closing_) return;
   Status ignored;
   auto took = sendHeartbeat(addrs, &ignored, /*quiet=*/true);
   std::lock_guard<std::mutex> lock(lost_mu_);
-  for (const auto& a : took) {
-    if (lost_brokers_.erase(a)) RRPC_LOG(kInfo, kLog, "broker {} is back: heartbeat sent", a);
+  bool slow = true;
+  for (auto it = lost_brokers_.begin(); it != lost_brokers_.end();) {
+    // Back once it took a heartbeat and a route lists it again (a broker answers before it has registered).
+    if (took.count(it->first) && inSomeRoute(it->first)) {
+      RRPC_LOG(kInfo, kLog, "broker {} is back: heartbeat sent, routes refreshed", it->first);
+      it = lost_brokers_.erase(it);
+      continue;
+    }
+    if (now - it->second < kLostBrokerFastFor) slow = false;
+    ++it;
   }
   if (lost_brokers_.empty() || lost_retry_scheduled_ || closing_) return;
   lost_retry_scheduled_ = true;
   std::weak_ptr<ClientInstance> weak = weak_from_this();
-  scheduler_->schedule(kLostBrokerRetry, [weak] {
+  // A broker gone for long (decommissioned, or a long outage) is still watched, at the heartbeat interval.
+  scheduler_->schedule(slow ? options_.heartbeat_interval : kLostBrokerRetry, [weak] {
     if (auto self = weak.lock()) self->service_pool_->post([weak] {
       if (auto s = weak.lock()) s->retryLostBrokers();
     });

@@ -62,6 +62,8 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   /// How often a broker whose connection closed is heartbeated until it answers again (a restart is then
   /// noticed within this of the broker listening again).
   static constexpr std::chrono::milliseconds kLostBrokerRetry{500};
+  /// A broker lost for longer than this is retried at the heartbeat interval only.
+  static constexpr std::chrono::milliseconds kLostBrokerFastFor{120000};
 
   /// Returns the started instance for these options' client id, creating it if needed.
   static Result<std::shared_ptr<ClientInstance>> acquire(const ClientOptions& options);
@@ -141,10 +143,13 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   std::set<std::string> sendHeartbeat(const std::vector<std::string>& addrs, Status* first_error,
                                       bool quiet = false);
   /// Connection-close listener: a broker connection that closed (the broker may be restarting) is put on
-  /// the lost list, which is heartbeated every kLostBrokerRetry until each broker takes a heartbeat again,
-  /// so that it knows our consumers and can push replies to us again before anything else needs it.
+  /// the lost list: every kLostBrokerRetry the routes are refreshed and the lost brokers heartbeated, until
+  /// each takes a heartbeat and is routed again, so that senders avoid it while it is gone, and once back it
+  /// knows our consumers and can push replies to us again before anything else needs it.
   void onConnectionClosed(const std::string& addr);
   void retryLostBrokers();
+  /// True when some cached route lists `addr`.
+  bool inSomeRoute(const std::string& addr) const;
 
   ClientOptions options_;
   std::string client_id_;
@@ -170,7 +175,8 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   std::atomic<bool> heartbeat_queued_{false};  // heartbeatSoon(): one queued at a time
   std::atomic<bool> closing_{false};           // set first by shutdown(): no new lost-broker work
   std::mutex lost_mu_;
-  std::set<std::string> lost_brokers_;  // guarded by lost_mu_: broker connections that closed, not yet heartbeated
+  // guarded by lost_mu_: brokers whose connection closed (-> when), until they take a heartbeat and are routed
+  std::map<std::string, std::chrono::steady_clock::time_point> lost_brokers_;
   bool lost_retry_scheduled_ = false;   // guarded by lost_mu_
   int refs_ = 0;             // guarded by the registry mutex
   bool started_ = false;
