@@ -8,6 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +24,7 @@
 #include "rocketrpc/rpc.h"
 #include "support/admin.h"
 #include "support/subprocess.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -125,19 +129,19 @@ class Load {
   std::vector<std::thread> threads_;
 };
 
-TEST(TwoBrokerFailoverTest, KillingOneMasterFailsOverWithin5sAndItTakesTrafficAgainWhenBack) {
-  ROCKETRPC_REQUIRE_CLUSTER();
-  const std::string script = testing::envOr("ROCKETRPC_APACHE_SCRIPT", "");
-  if (script.empty() || testing::envOr("ROCKETRPC_TEST_BROKERS", "1") != "2") {
-    GTEST_SKIP() << "needs a two-broker Apache cluster of scripts/apache-rocketmq.sh (ROCKETRPC_APACHE_SCRIPT, "
-                    "ROCKETRPC_TEST_BROKERS=2: run-tests.sh stage cluster2)";
-  }
-  const std::string ns = testing::testNamesrv();
-  auto [env_rc, env] = runScript(script, {"env"});
-  ASSERT_EQ(env_rc, 0) << env;
-  // BROKERS=broker-a=127.0.0.1:p,broker-b=127.0.0.1:q
-  std::map<std::string, std::string> brokers;
-  {
+class TwoBrokerFailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ROCKETRPC_REQUIRE_CLUSTER();
+    script_ = testing::envOr("ROCKETRPC_APACHE_SCRIPT", "");
+    if (script_.empty() || testing::envOr("ROCKETRPC_TEST_BROKERS", "1") != "2") {
+      GTEST_SKIP() << "needs a two-broker Apache cluster of scripts/apache-rocketmq.sh (ROCKETRPC_APACHE_SCRIPT, "
+                      "ROCKETRPC_TEST_BROKERS=2: run-tests.sh stage cluster2)";
+    }
+    ns_ = testing::testNamesrv();
+    auto [env_rc, env] = runScript(script_, {"env"});
+    ASSERT_EQ(env_rc, 0) << env;
+    // BROKERS=broker-a=127.0.0.1:p,broker-b=127.0.0.1:q
     auto b = env.find("BROKERS=");
     ASSERT_NE(b, std::string::npos) << env;
     std::string list = env.substr(b + 8, env.find('\n', b) - b - 8);
@@ -147,99 +151,206 @@ TEST(TwoBrokerFailoverTest, KillingOneMasterFailsOverWithin5sAndItTakesTrafficAg
       if (end == std::string::npos) end = list.size();
       std::string item = list.substr(start, end - start);
       auto eq = item.find('=');
-      if (eq != std::string::npos) brokers[item.substr(0, eq)] = item.substr(eq + 1);
+      if (eq != std::string::npos) brokers_[item.substr(0, eq)] = item.substr(eq + 1);
       start = end + 1;
     }
+    ASSERT_EQ(brokers_.size(), 2u) << env;
   }
-  ASSERT_EQ(brokers.size(), 2u) << env;
-  const std::string victim = brokers.begin()->first;
-  const std::string victim_addr = brokers.begin()->second;
 
+  /// Serves `topic` (already on both `group_addrs`) under 64 calls in flight, calls `kill`, waits, calls
+  /// `restart` (returns once the broker is registered again), and checks issue #11's promises about the calls.
+  void failover(const std::string& topic, const std::string& victim_addr, const std::function<void()>& kill,
+                const std::function<void()>& restart) {
+    RpcServerOptions so;
+    so.broker_url = ns_;
+    so.request_topic = topic;
+    so.consume_threads = 16;
+    RpcServer server(so, std::make_shared<Echo>());
+    server.start();
+    RpcClientOptions co;
+    co.broker_url = ns_;
+    co.request_topic = topic;
+    RpcClient client(co);
+    client.start();
+    // Warm up: both groups serve (until 20 calls in a row succeed and the victim stored some).
+    int in_a_row = 0;
+    size_t warm_ok = 0;
+    const auto warm_deadline = Clock::now() + 90s;
+    while ((in_a_row < 20 || storedOn(victim_addr, topic, kQueues) == 0) && Clock::now() < warm_deadline) {
+      try {
+        in_a_row = client.sendSync("warm", 3000ms).payload() == "warm" ? in_a_row + 1 : 0;
+        ++warm_ok;
+      } catch (const RpcException&) {
+        in_a_row = 0;
+      }
+    }
+    ASSERT_GE(in_a_row, 20) << "the cluster did not serve: " << toString(client.stats());
+    ASSERT_GT(storedOn(victim_addr, topic, kQueues), 0) << "no call went through " << victim_addr;
+
+    auto load = std::make_unique<Load>(client, 64);
+    std::this_thread::sleep_for(3s);
+    kill();
+    const auto killed_at = Clock::now();
+    std::this_thread::sleep_for(12s);
+    const auto restart_at = Clock::now();
+    restart();
+    const auto back_at = Clock::now();
+    const int64_t stored_when_back = storedOn(victim_addr, topic, kQueues);
+    // Back: it takes traffic again (the clients see its route again within a second or two).
+    bool takes_traffic = testing::waitUntil(
+        [&] { return storedOn(victim_addr, topic, kQueues) > stored_when_back + 50; }, 30s);
+    std::this_thread::sleep_for(5s);
+    const auto end_at = Clock::now();
+    load->stop();
+    auto records = load->records();
+    load.reset();
+
+    size_t total = 0, ok = 0, failed_after_5s = 0, failed_after_back = 0, bad = 0;
+    std::string first_after_5s, first_after_back, first_bad;
+    for (const auto& r : records) {
+      ++total;
+      if (r.outcome == CallRecord::Outcome::kOk) {
+        ++ok;
+        continue;
+      }
+      if (r.outcome == CallRecord::Outcome::kOther || r.outcome == CallRecord::Outcome::kWrongReply) {
+        if (bad++ == 0) first_bad = r.error;
+      }
+      // Issue #11: every call made from 5 s after the kill until the restart succeeds.
+      if (r.sent >= killed_at + 5s && r.sent < restart_at) {
+        if (failed_after_5s++ == 0) first_after_5s = r.error;
+      }
+      // And once it is back (registered), the calls made 5 s later succeed too.
+      if (r.sent >= back_at + 5s && r.sent < end_at) {
+        if (failed_after_back++ == 0) first_after_back = r.error;
+      }
+    }
+    const RpcClientStats stats = client.stats();
+    client.close();
+    server.close();
+    EXPECT_EQ(bad, 0u) << "calls that failed other than with a send or timeout error, or got a wrong reply; "
+                       << "first: " << first_bad;
+    EXPECT_EQ(failed_after_5s, 0u) << "calls sent 5 s or more after the kill failed; first: " << first_after_5s;
+    EXPECT_EQ(failed_after_back, 0u) << "calls sent 5 s after the master was back failed; first: "
+                                     << first_after_back;
+    EXPECT_TRUE(takes_traffic) << victim_addr << " took no traffic within 30 s of being back";
+    // Every call accounted for exactly once: what the threads saw is what the client counted (a duplicate
+    // reply is counted as unmatched, never as a second completion).
+    EXPECT_EQ(stats.in_flight, 0u);
+    EXPECT_EQ(stats.succeeded, ok + warm_ok) << toString(stats);
+    EXPECT_GT(total, 1000u) << "the load did not run";
+    std::cout << "failover: " << total << " calls, " << ok << " ok; client " << toString(stats) << "\n";
+  }
+
+  static constexpr int kQueues = 4;
+  std::string script_, ns_;
+  std::map<std::string, std::string> brokers_;  // name -> address
+};
+
+TEST_F(TwoBrokerFailoverTest, KillingOneMasterFailsOverWithin5sAndItTakesTrafficAgainWhenBack) {
+  const std::string victim = brokers_.begin()->first;
   const std::string topic = testing::uniqueName("failover");
-  constexpr int kQueues = 4;
-  auto created = testing::createTopicOnAllBrokers(ns, topic, kQueues);
+  auto created = testing::createTopicOnAllBrokers(ns_, topic, kQueues);
   ASSERT_TRUE(created.isOk()) << created.status().toString();
   ASSERT_EQ(*created, 2);
+  failover(
+      topic, brokers_.begin()->second,
+      [&] {
+        auto [rc, out] = runScript(script_, {"broker", "kill", victim});
+        ASSERT_EQ(rc, 0) << out;
+      },
+      [&] {
+        auto [rc, out] = runScript(script_, {"broker", "start", victim});
+        ASSERT_EQ(rc, 0) << out;
+      });
+}
 
-  RpcServerOptions so;
-  so.broker_url = ns;
-  so.request_topic = topic;
-  so.consume_threads = 16;
-  RpcServer server(so, std::make_shared<Echo>());
-  server.start();
-  RpcClientOptions co;
-  co.broker_url = ns;
-  co.request_topic = topic;
-  RpcClient client(co);
-  client.start();
-  // Warm up: both groups serve (until 20 calls in a row succeed and the victim stored some).
-  int in_a_row = 0;
-  size_t warm_ok = 0;
-  const auto warm_deadline = Clock::now() + 90s;
-  while ((in_a_row < 20 || storedOn(victim_addr, topic, kQueues) == 0) && Clock::now() < warm_deadline) {
-    try {
-      in_a_row = client.sendSync("warm", 3000ms).payload() == "warm" ? in_a_row + 1 : 0;
-      ++warm_ok;
-    } catch (const RpcException&) {
-      in_a_row = 0;
-    }
+/// UPDATE_AND_CREATE_TOPIC on one broker.
+void createTopicOn(const std::string& addr, const std::string& topic, int queues) {
+  remoting::RemotingClient admin;
+  auto create = remoting::RemotingCommand::request(rc::kUpdateAndCreateTopic);
+  create.set("topic", topic);
+  create.set("readQueueNums", static_cast<int64_t>(queues));
+  create.set("writeQueueNums", static_cast<int64_t>(queues));
+  create.set("perm", static_cast<int64_t>(6));
+  create.set("defaultTopic", "TBW102");  // the fields Apache requires
+  create.set("topicFilterType", "SINGLE_TAG");
+  create.set("topicSysFlag", int64_t{0});
+  create.setBool("order", false);
+  auto r = admin.invokeSync(addr, std::move(create), 10s);
+  admin.shutdown();
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  ASSERT_EQ(r->code, remoting::response_code::kSuccess) << r->remarkOrEmpty();
+}
+
+// The same with rocketrpc-broker as one of the two groups: it registers with the Apache name server
+// (namesrvAddr) beside one Apache broker, the topic lives on those two only, and rocketrpc-broker is the one
+// killed and restarted (same port and store).
+TEST_F(TwoBrokerFailoverTest, RocketrpcBrokerBesideAnApacheBrokerFailsOverAndComesBack) {
+  const std::string apache_addr = brokers_.rbegin()->second;
+  const std::string store =
+      (std::filesystem::temp_directory_path() / testing::uniqueName("failover_rocketrpc")).string();
+  // A fixed port (restarted on it): a free one picked by binding port 0 first.
+  std::string port;
+  {
+    std::string addr;
+    auto probe = testing::startBrokerBinary({"--port", "0", "--store", store + "_probe"}, &addr);
+    ASSERT_TRUE(probe) << "rocketrpc-broker did not start";
+    port = addr.substr(addr.rfind(':') + 1);
+    probe->signal(SIGTERM);
+    probe->wait(30s);
+    std::error_code ec;
+    std::filesystem::remove_all(store + "_probe", ec);
   }
-  ASSERT_GE(in_a_row, 20) << "the cluster did not serve: " << toString(client.stats());
-
-  auto load = std::make_unique<Load>(client, 64);
-  std::this_thread::sleep_for(3s);
-  auto [kill_rc, kill_out] = runScript(script, {"broker", "kill", victim});
-  ASSERT_EQ(kill_rc, 0) << kill_out;
-  const auto killed_at = Clock::now();
-  std::this_thread::sleep_for(12s);
-  const auto restart_at = Clock::now();
-  auto [start_rc, start_out] = runScript(script, {"broker", "start", victim});
-  ASSERT_EQ(start_rc, 0) << start_out;
-  const auto back_at = Clock::now();
-  const int64_t stored_when_back = storedOn(victim_addr, topic, kQueues);
-  // Back: it takes traffic again (the clients see its route again within a second or two).
-  bool takes_traffic = testing::waitUntil(
-      [&] { return storedOn(victim_addr, topic, kQueues) > stored_when_back + 50; }, 30s);
-  std::this_thread::sleep_for(5s);
-  const auto end_at = Clock::now();
-  load->stop();
-  auto records = load->records();
-  load.reset();
-
-  size_t total = 0, ok = 0, failed_after_5s = 0, failed_after_back = 0, bad = 0;
-  std::string first_after_5s, first_after_back, first_bad;
-  for (const auto& r : records) {
-    ++total;
-    if (r.outcome == CallRecord::Outcome::kOk) {
-      ++ok;
-      continue;
-    }
-    if (r.outcome == CallRecord::Outcome::kOther || r.outcome == CallRecord::Outcome::kWrongReply) {
-      if (bad++ == 0) first_bad = r.error;
-    }
-    // Issue #11: every call made from 5 s after the kill until the restart succeeds.
-    if (r.sent >= killed_at + 5s && r.sent < restart_at) {
-      if (failed_after_5s++ == 0) first_after_5s = r.error;
-    }
-    // And once it is back (registered), the calls made 5 s later succeed too.
-    if (r.sent >= back_at + 5s && r.sent < end_at) {
-      if (failed_after_back++ == 0) first_after_back = r.error;
-    }
-  }
-  const RpcClientStats stats = client.stats();
-  client.close();
-  server.close();
-  EXPECT_EQ(bad, 0u) << "calls that failed other than with a send or timeout error, or got a wrong reply; first: "
-                     << first_bad;
-  EXPECT_EQ(failed_after_5s, 0u) << "calls sent 5 s or more after the kill failed; first: " << first_after_5s;
-  EXPECT_EQ(failed_after_back, 0u) << "calls sent 5 s after the master was back failed; first: "
-                                   << first_after_back;
-  EXPECT_TRUE(takes_traffic) << victim << " took no traffic within 30 s of being back";
-  // Every call accounted for exactly once: what the threads saw is what the client counted.
-  EXPECT_EQ(stats.in_flight, 0u);
-  EXPECT_EQ(stats.succeeded, ok + warm_ok) << toString(stats);
-  EXPECT_GT(total, 1000u) << "the load did not run";
-  std::cout << "failover: " << total << " calls, " << ok << " ok; client " << toString(stats) << "\n";
+  const std::vector<std::string> args{"--port", port, "--store", store, "--broker-name",
+                                      testing::uniqueName("rrpc"), "--cluster", "DefaultCluster",
+                                      "--set", "namesrvAddr=" + ns_, "--set", "brokerIP1=127.0.0.1"};
+  std::string addr;
+  auto broker = testing::startBrokerBinary(args, &addr);
+  ASSERT_TRUE(broker) << "rocketrpc-broker did not start";
+  const std::string topic = testing::uniqueName("failover_mixed");
+  ASSERT_NO_FATAL_FAILURE(createTopicOn(apache_addr, topic, kQueues));
+  ASSERT_NO_FATAL_FAILURE(createTopicOn(addr, topic, kQueues));
+  // Both groups in the Apache name server's route.
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        remoting::RemotingClient c;
+        auto req = remoting::RemotingCommand::request(rc::kGetRouteInfoByTopic);
+        req.set("topic", topic);
+        auto r = c.invokeSync(ns_, std::move(req), 5s);
+        c.shutdown();
+        return r.isOk() && r->code == remoting::response_code::kSuccess &&
+               r->body.find(addr) != std::string::npos && r->body.find(apache_addr) != std::string::npos;
+      },
+      60s))
+      << "rocketrpc-broker " << addr << " and " << apache_addr << " not both routed by " << ns_;
+  failover(
+      topic, addr,
+      [&] {
+        broker->signal(SIGKILL);
+        ASSERT_TRUE(broker->wait(10s).has_value());
+        broker.reset();
+      },
+      [&] {
+        std::string again;
+        broker = testing::startBrokerBinary(args, &again);
+        ASSERT_TRUE(broker) << "rocketrpc-broker did not restart on port " << port;
+        // Registered with the Apache name server again (it registers at start).
+        ASSERT_TRUE(testing::waitUntil(
+            [&] {
+              remoting::RemotingClient c;
+              auto req = remoting::RemotingCommand::request(rc::kGetRouteInfoByTopic);
+              req.set("topic", topic);
+              auto r = c.invokeSync(ns_, std::move(req), 5s);
+              c.shutdown();
+              return r.isOk() && r->body.find(addr) != std::string::npos;
+            },
+            30s));
+      });
+  broker->signal(SIGTERM);
+  broker->wait(30s);
+  std::error_code ec;
+  std::filesystem::remove_all(store, ec);
 }
 
 }  // namespace
