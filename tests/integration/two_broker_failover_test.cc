@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -281,6 +282,55 @@ void createTopicOn(const std::string& addr, const std::string& topic, int queues
   admin.shutdown();
   ASSERT_TRUE(r.isOk()) << r.status().toString();
   ASSERT_EQ(r->code, remoting::response_code::kSuccess) << r->remarkOrEmpty();
+}
+
+// Issue #11 item 3 against Apache: the topic lives on one broker only, which is killed and restarted (no
+// failover possible); every call sent 3 s after it has registered again succeeds.
+TEST_F(TwoBrokerFailoverTest, ApacheBrokerRestartServesAgainWithin3sOfReady) {
+  const std::string victim = brokers_.begin()->first;
+  const std::string victim_addr = brokers_.begin()->second;
+  const std::string topic = testing::uniqueName("restart_apache");
+  ASSERT_NO_FATAL_FAILURE(createTopicOn(victim_addr, topic, kQueues));
+  RpcServerOptions so;
+  so.broker_url = ns_;
+  so.request_topic = topic;
+  RpcServer server(so, std::make_shared<Echo>());
+  server.start();
+  RpcClientOptions co;
+  co.broker_url = ns_;
+  co.request_topic = topic;
+  RpcClient client(co);
+  client.start();
+  ASSERT_TRUE(testing::waitUntil(
+      [&] {
+        try {
+          return client.sendSync("before", 3000ms).payload() == "before";
+        } catch (const RpcException&) {
+          return false;
+        }
+      },
+      60s));
+  auto [kill_rc, kill_out] = runScript(script_, {"broker", "kill", victim});
+  ASSERT_EQ(kill_rc, 0) << kill_out;
+  std::this_thread::sleep_for(3s);
+  auto [start_rc, start_out] = runScript(script_, {"broker", "start", victim});  // returns once registered
+  ASSERT_EQ(start_rc, 0) << start_out;
+  std::this_thread::sleep_for(3s);
+  std::vector<std::future<RpcResponse>> calls;
+  for (int i = 0; i < 200; ++i) calls.push_back(client.sendAsync("again " + std::to_string(i), 20000ms));
+  int ok = 0;
+  std::string first_error;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(calls[static_cast<size_t>(i)].wait_for(30s), std::future_status::ready);
+    try {
+      if (calls[static_cast<size_t>(i)].get().payload() == "again " + std::to_string(i)) ++ok;
+    } catch (const RpcException& e) {
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  EXPECT_EQ(ok, 200) << "first error: " << first_error << "; client " << toString(client.stats());
+  client.close();
+  server.close();
 }
 
 // The same with rocketrpc-broker as one of the two groups: it registers with the Apache name server
