@@ -142,7 +142,8 @@ class RpcServer::Impl {
   /// A request topic the name servers do not know is created the way RocketMQ auto-creates topics (needs the
   /// broker's autoCreateTopicEnable), and its route awaited for a moment, so that start() returns serving it
   /// as before. When it cannot be created (auto-create off, ACL) the server starts anyway and serves the topic
-  /// once an operator creates it: RpcClient never creates it (a misspelt topic fails fast instead).
+  /// once an operator creates it: RpcClient never creates it (a misspelt topic fails fast instead). An ACL
+  /// refusal still fails start() (kAccessDenied), as a refused heartbeat does.
   void ensureTopic(client::ClientInstance& inst) {
     auto route = inst.updateRoute(options_.request_topic);
     if (route.isOk()) return;
@@ -150,6 +151,7 @@ class RpcServer::Impl {
     try {
       createTopic();
     } catch (const MQException& e) {
+      if (e.code() == ErrorCode::kAccessDenied) throw;  // refused credentials: nothing would work, say so
       RRPC_LOG(kWarn, "rpc",
                "RpcServer: request topic {} does not exist and could not be created ({}); serving it once it is "
                "created",
