@@ -20,6 +20,10 @@
 #        arguments give -n (any name server, e.g. rocketrpc-broker's), mqadmin runs on its own
 #        with DIR (default .rocketmq/admin) as home and log dir, from the jars of
 #        ROCKETMQ_ADMIN_VERSION (default 4.9.8, i.e. 4.9.7).
+#   scripts/apache-rocketmq.sh broker [--dir DIR] kill|start NAME   (fault tests)
+#        kill: SIGKILL broker NAME (e.g. broker-a) of the cluster, as a crash would, and wait for it
+#        to be gone. start: start it again on its port and store, and return once it has registered
+#        with the name server again (prints BROKER=NAME=ADDR). Other brokers are not touched.
 #   scripts/apache-rocketmq.sh fetch [VERSION]                      (only download the jars)
 #   scripts/apache-rocketmq.sh env [--dir DIR]                      (print the cluster's variables)
 #
@@ -972,6 +976,74 @@ cmd_topic() {
   done
 }
 
+# broker [--dir DIR] kill|start NAME: crash or restart one broker of a running cluster.
+cmd_broker() {
+  take_dir_prefix "$@"
+  set -- "${REST[@]+"${REST[@]}"}"
+  local action=${1:-} name=${2:-}
+  [[ ($action == kill || $action == start) && -n $name ]] || die "usage: broker [--dir DIR] kill|start NAME"
+  load_env "$(select_run_dir "$PREFIX_DIR" "")"
+  [[ " $RMQ_BROKERS " == *" $name "* ]] || die "no broker $name in this cluster (brokers: $RMQ_BROKERS)"
+  RMQ_LIB=${RMQ_LIB:?}
+  if [[ $action == kill ]]; then
+    pid_alive "$RUN_DIR/$name.pid" || die "broker $name is not running"
+    local pid
+    pid=$(cat "$RUN_DIR/$name.pid")
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_procs 300 "$name" || die "broker $name (pid $pid) still alive 30 s after SIGKILL"
+    rm -f "$RUN_DIR/$name.pid"
+    log "broker $name (pid $pid) killed"
+    return 0
+  fi
+  pid_alive "$RUN_DIR/$name.pid" && die "broker $name is already running"
+  local addr="" a
+  for a in ${RMQ_BROKERS_CSV//,/ }; do [[ ${a%%=*} == "$name" ]] && addr=${a#*=}; done
+  local port=${addr##*:} q deadline
+  # a SIGKILLed broker's ports may take a moment to be released
+  deadline=$(( $(date +%s) + 30 ))
+  for q in $((port - 2)) "$port" $((port + 1)); do
+    while port_in_use "$q"; do
+      (($(date +%s) < deadline)) || die "port $q of broker $name is still in use"
+      sleep 0.2
+    done
+  done
+  # readiness is read from the log lines written after this point
+  local out_from=1 log_from=1
+  [[ -f $RUN_DIR/logs/$name.out ]] && out_from=$(($(wc -l <"$RUN_DIR/logs/$name.out") + 1))
+  [[ -f $RUN_DIR/logs/$name.log ]] && log_from=$(($(wc -l <"$RUN_DIR/logs/$name.log") + 1))
+  local heap_br extra=()
+  read -r -a heap_br <<<"${ROCKETMQ_BROKER_HEAP:--Xms256m -Xmx512m}"
+  [[ -n ${ROCKETMQ_JAVA_OPTS:-} ]] && read -r -a extra <<<"$ROCKETMQ_JAVA_OPTS"
+  common_jvm_opts broker
+  local bopts=("${JVM_OPTS[@]}")
+  bopts=("${bopts[@]/#-Drmq.log.file=*/-Drmq.log.file=$RUN_DIR/logs/$name.log}")
+  (cd "$RUN_DIR" && exec setsid "$JAVA_BIN" "${heap_br[@]}" -XX:+UseSerialGC -XX:MaxDirectMemorySize=512m \
+    "${bopts[@]}" "${extra[@]+"${extra[@]}"}" -cp "$RMQ_LIB/*" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$RUN_DIR/conf/$name.properties" \
+    </dev/null >>"$RUN_DIR/logs/$name.out" 2>&1) &
+  echo $! >"$RUN_DIR/$name.pid"
+  local ns_addr=$RMQ_NAMESRV booted_at="" nudged=0 now
+  local reg_re="(register broker\\[[0-9]+\\] ?to name server ${ns_addr//./\\.} OK|Registering current broker to name server completed\\. TargetHost=${ns_addr//./\\.})"
+  deadline=$(( $(date +%s) + START_TIMEOUT ))
+  while :; do
+    proc_running "$(cat "$RUN_DIR/$name.pid")" || { show_log_tail "$name"; die "broker $name exited during start-up"; }
+    if tail -n +"$out_from" "$RUN_DIR/logs/$name.out" 2>/dev/null | grep -q 'boot success'; then
+      tail -n +"$log_from" "$RUN_DIR/logs/$name.log" 2>/dev/null | grep -qE "$reg_re" && break
+      now=$(now_ms)
+      [[ -n $booted_at ]] || booted_at=$now
+      # 5.x may skip its boot registration (see cmd_start): touch its config to re-register
+      if ((nudged == 0 && now - booted_at >= 500)); then
+        nudged=1
+        run_mqadmin updateBrokerConfig -n "$ns_addr" -b "$addr" -k brokerPermission -v 6 >/dev/null 2>&1 || true
+      fi
+    fi
+    (($(date +%s) < deadline)) || { show_log_tail "$name"; die "broker $name not registered within ${START_TIMEOUT}s"; }
+    sleep 0.1
+  done
+  log "broker $name restarted and registered"
+  echo "BROKER=$name=$addr"
+}
+
 main() {
   local cmd=${1:-}
   (($#)) && shift
@@ -983,6 +1055,7 @@ main() {
     admin) cmd_admin "$@" ;;
     topic) cmd_topic "$@" ;;
     fetch) cmd_fetch "$@" ;;
+    broker) cmd_broker "$@" ;;
     -h|--help|help) usage 0 ;;
     *) usage 2 ;;
   esac

@@ -101,7 +101,10 @@ struct ProducerOptions : ClientOptions {
   size_t max_message_size = 4 * 1024 * 1024;
   /// Most requests awaiting replies at once; the next request fails at once with kOverLimit. Default 100000.
   size_t max_pending_requests = 100000;
-  /// Default topic used to auto-create unknown topics, and its queue count.
+  /// Default topic used to auto-create unknown topics: a send to a topic the name servers do not know goes
+  /// to this topic's brokers, which create it (when their autoCreateTopicEnable is on), as in the Java client.
+  /// Empty: no fallback; such a send fails at once with kNoRoute and creates nothing (RpcClient does this, so
+  /// a misspelt request topic fails fast instead of being created). Default "TBW102".
   std::string create_topic_key = "TBW102";
   /// Queues of a topic auto-created from create_topic_key. Default 4.
   int default_topic_queue_nums = 4;

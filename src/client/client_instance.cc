@@ -148,6 +148,9 @@ Status ClientInstance::start() {
   remoting_->registerHandler(rc::kGetConsumerRunningInfo, [weak](RemotingCommand req, remoting::Responder r) {
     if (auto self = weak.lock()) self->handleConsumerRunningInfo(std::move(req), std::move(r));
   });
+  remoting_->setCloseListener([weak](const std::string& addr) {
+    if (auto self = weak.lock()) self->onConnectionClosed(addr);
+  });
   if (Status s = remoting_->start(); !s.isOk()) return s;  // e.g. a TLS CA/cert/key file that cannot be loaded
   scheduler_->scheduleRepeating(std::chrono::milliseconds(10), options_.poll_namesrv_interval, [weak] {
     if (auto self = weak.lock()) self->service_pool_->post([weak] {
@@ -173,6 +176,7 @@ void ClientInstance::shutdown() {
     return;
   }
   started_ = false;
+  closing_ = true;
   scheduler_->shutdown();
   service_pool_->shutdown();
   request_futures_->failAll(Status::closed("client instance " + client_id_ + " shut down"));
@@ -295,6 +299,11 @@ Result<std::shared_ptr<const TopicPublishInfo>> ClientInstance::publishInfo(cons
     return Status::noRoute("topic " + topic + " has no writable queue with a master");
   }
   if (route.status().code() != StatusCode::kNotFound || !allow_default_topic) return route.status();
+  if (default_topic.empty()) {
+    // No default-topic fallback (RpcClient): sending would make the broker create the topic, and a
+    // misspelt request topic would wait out its timeout instead of failing here.
+    return Status::noRoute("no route for topic " + topic + " (not created: no default topic to create it from)");
+  }
   auto def = fetchRoute(default_topic);
   if (!def.isOk()) {
     return Status::noRoute("no route for topic " + topic + " (and default topic " + default_topic +
@@ -453,9 +462,96 @@ remoting::HeartbeatData ClientInstance::heartbeatData() const {
 }
 
 Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
+  Status first_error;
+  (void)sendHeartbeat(allBrokerAddrs(), &first_error);
+  return first_error;
+}
+
+bool ClientInstance::inSomeRoute(const std::string& addr) const {
+  std::shared_lock<std::shared_mutex> lock(route_mu_);
+  for (const auto& [topic, route] : routes_) {
+    for (const auto& bd : route.broker_datas) {
+      for (const auto& [id, a] : bd.broker_addrs) {
+        if (a == addr) return true;
+      }
+    }
+  }
+  return false;
+}
+
+void ClientInstance::heartbeatSoon() {
+  if (closing_ || heartbeat_queued_.exchange(true)) return;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  bool posted = service_pool_->post([weak] {
+    if (auto self = weak.lock()) {
+      self->heartbeat_queued_ = false;  // a request arriving from here on needs a later heartbeat
+      (void)self->sendHeartbeatToAllBrokers();
+    }
+  });
+  if (!posted) heartbeat_queued_ = false;
+}
+
+void ClientInstance::onConnectionClosed(const std::string& addr) {
+  if (closing_) return;
+  auto brokers = allBrokerAddrs();
+  if (std::find(brokers.begin(), brokers.end(), addr) == brokers.end()) return;  // a name server
+  std::lock_guard<std::mutex> lock(lost_mu_);
+  if (lost_brokers_.emplace(addr, std::chrono::steady_clock::now()).second) {
+    RRPC_LOG(kInfo, kLog, "connection to broker {} closed; heartbeating it every {} ms until it answers", addr,
+             kLostBrokerRetry.count());
+  }
+  if (lost_retry_scheduled_) return;
+  lost_retry_scheduled_ = true;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  scheduler_->schedule(kLostBrokerRetry, [weak] {
+    if (auto self = weak.lock()) self->service_pool_->post([weak] {
+      if (auto s = weak.lock()) s->retryLostBrokers();
+    });
+  });
+}
+
+void ClientInstance::retryLostBrokers() {
+  // Routes first: a name server drops a dead broker's queues at once (senders stop choosing it well before
+  // the next periodic refresh) and lists them again once it has re-registered (it takes traffic again).
+  refreshRoutes();
+  std::vector<std::string> addrs;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(lost_mu_);
+    lost_retry_scheduled_ = false;
+    for (const auto& [addr, since] : lost_brokers_) addrs.push_back(addr);
+  }
+  if (addrs.empty() || closing_) return;
+  Status ignored;
+  auto took = sendHeartbeat(addrs, &ignored, /*quiet=*/true);
+  std::lock_guard<std::mutex> lock(lost_mu_);
+  bool slow = true;
+  for (auto it = lost_brokers_.begin(); it != lost_brokers_.end();) {
+    // Back once it took a heartbeat and a route lists it again (a broker answers before it has registered).
+    if (took.count(it->first) && inSomeRoute(it->first)) {
+      RRPC_LOG(kInfo, kLog, "broker {} is back: heartbeat sent, routes refreshed", it->first);
+      it = lost_brokers_.erase(it);
+      continue;
+    }
+    if (now - it->second < kLostBrokerFastFor) slow = false;
+    ++it;
+  }
+  if (lost_brokers_.empty() || lost_retry_scheduled_ || closing_) return;
+  lost_retry_scheduled_ = true;
+  std::weak_ptr<ClientInstance> weak = weak_from_this();
+  // A broker gone for long (decommissioned, or a long outage) is still watched, at the heartbeat interval.
+  scheduler_->schedule(slow ? options_.heartbeat_interval : kLostBrokerRetry, [weak] {
+    if (auto self = weak.lock()) self->service_pool_->post([weak] {
+      if (auto s = weak.lock()) s->retryLostBrokers();
+    });
+  });
+}
+
+std::set<std::string> ClientInstance::sendHeartbeat(const std::vector<std::string>& addrs, Status* first_error,
+                                                    bool quiet) {
   std::lock_guard<std::mutex> serial(heartbeat_mu_);
-  auto addrs = allBrokerAddrs();
-  if (addrs.empty()) return Status::ok();
+  std::set<std::string> took;
+  if (addrs.empty()) return took;
   const remoting::HeartbeatData hb = heartbeatData();
   std::string body = remoting::encodeHeartbeat(hb);
   // Names the resources an ACL checks for a heartbeat (SUB on each consumer group and its topics), so that a
@@ -471,6 +567,7 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
     std::condition_variable cv;
     size_t remaining;
     Status first_error;
+    std::set<std::string> took;
   };
   auto w = std::make_shared<Waiter>();
   w->remaining = addrs.size();
@@ -478,22 +575,30 @@ Status ClientInstance::sendHeartbeatToAllBrokers(bool /*all_brokers*/) {
     auto cmd = RemotingCommand::request(rc::kHeartBeat);
     cmd.body = body;
     remoting_->invokeAsync(addr, std::move(cmd), options_.api_timeout,
-                           [w, addr, groups](Result<RemotingCommand> r) {
+                           [w, addr, groups, quiet](Result<RemotingCommand> r) {
       Status st;
       if (!r.isOk()) {
         st = r.status().withContext("heartbeat to " + addr);
       } else if (r->code != rs::kSuccess) {
         st = remoting::statusFromResponse(*r, "HEART_BEAT to " + addr + " of " + groups + ": " + r->remarkOrEmpty());
       }
-      if (!st.isOk()) RRPC_LOG(kWarn, kLog, "{}", st.toString());
+      if (!st.isOk()) {
+        if (quiet) {
+          RRPC_LOG(kDebug, kLog, "{}", st.toString());
+        } else {
+          RRPC_LOG(kWarn, kLog, "{}", st.toString());
+        }
+      }
       std::lock_guard<std::mutex> lock(w->mu);
       if (!st.isOk() && w->first_error.isOk()) w->first_error = st;
+      if (st.isOk()) w->took.insert(addr);
       if (--w->remaining == 0) w->cv.notify_all();
     });
   }
   std::unique_lock<std::mutex> lock(w->mu);
   w->cv.wait(lock, [&] { return w->remaining == 0; });
-  return w->first_error;
+  *first_error = w->first_error;
+  return w->took;
 }
 
 void ClientInstance::refreshRoutes() {

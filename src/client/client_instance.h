@@ -59,6 +59,11 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
  public:
   /// Inner producer group every instance registers (as Java does), so brokers can push replies to any client.
   static constexpr const char* kInnerProducerGroup = "CLIENT_INNER_PRODUCER";
+  /// How often a broker whose connection closed is heartbeated until it answers again (a restart is then
+  /// noticed within this of the broker listening again).
+  static constexpr std::chrono::milliseconds kLostBrokerRetry{500};
+  /// A broker lost for longer than this is retried at the heartbeat interval only.
+  static constexpr std::chrono::milliseconds kLostBrokerFastFor{120000};
 
   /// Returns the started instance for these options' client id, creating it if needed.
   static Result<std::shared_ptr<ClientInstance>> acquire(const ClientOptions& options);
@@ -83,7 +88,8 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   Result<remoting::TopicRouteData> updateRoute(const std::string& topic);
   /// Publish info from cache, fetching on miss. With `allow_default_topic`, a topic unknown to the name
   /// servers falls back to the route of `default_topic` (queue counts capped at `default_queue_nums`),
-  /// so that the broker auto-creates it.
+  /// so that the broker auto-creates it. An empty `default_topic` disables the fallback: an unknown topic is
+  /// NoRoute at once and is never created by sending to it.
   /// The returned snapshot is immutable and shared (a route update replaces it): no copy per send.
   Result<std::shared_ptr<const TopicPublishInfo>> publishInfo(const std::string& topic,
                                                               bool allow_default_topic = false,
@@ -114,6 +120,10 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   /// Sends HEART_BEAT to every known broker (all of them when any consumer is registered, masters otherwise;
   /// always all when `all_brokers`). Errors are logged; returns the first error.
   Status sendHeartbeatToAllBrokers(bool all_brokers = true);
+  /// Asks for a heartbeat to every broker as soon as the service thread is free, without waiting for it (a
+  /// broker answered SUBSCRIPTION_NOT_EXIST, SUBSCRIPTION_NOT_LATEST or "not online": it lost or never got
+  /// our last heartbeat, e.g. it restarted). Requests made while one is queued share it. Never blocks.
+  void heartbeatSoon();
 
   ~ClientInstance();
 
@@ -128,6 +138,18 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   void handleNotifyConsumerIdsChanged(remoting::RemotingCommand req, remoting::Responder responder);
   void handleConsumerRunningInfo(remoting::RemotingCommand req, remoting::Responder responder);
   Result<remoting::TopicRouteData> fetchRoute(const std::string& topic);
+  /// HEART_BEAT to `addrs` (waits for every answer); returns the addresses that took it. Failures are logged
+  /// at WARN, or DEBUG with `quiet` (a broker known to be down, retried every kLostBrokerRetry).
+  std::set<std::string> sendHeartbeat(const std::vector<std::string>& addrs, Status* first_error,
+                                      bool quiet = false);
+  /// Connection-close listener: a broker connection that closed (the broker may be restarting) is put on
+  /// the lost list: every kLostBrokerRetry the routes are refreshed and the lost brokers heartbeated, until
+  /// each takes a heartbeat and is routed again, so that senders avoid it while it is gone, and once back it
+  /// knows our consumers and can push replies to us again before anything else needs it.
+  void onConnectionClosed(const std::string& addr);
+  void retryLostBrokers();
+  /// True when some cached route lists `addr`.
+  bool inSomeRoute(const std::string& addr) const;
 
   ClientOptions options_;
   std::string client_id_;
@@ -150,6 +172,12 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   std::map<std::string, std::shared_ptr<ConsumerHooks>> consumers_;
 
   std::mutex heartbeat_mu_;  // serialises heartbeats
+  std::atomic<bool> heartbeat_queued_{false};  // heartbeatSoon(): one queued at a time
+  std::atomic<bool> closing_{false};           // set first by shutdown(): no new lost-broker work
+  std::mutex lost_mu_;
+  // guarded by lost_mu_: brokers whose connection closed (-> when), until they take a heartbeat and are routed
+  std::map<std::string, std::chrono::steady_clock::time_point> lost_brokers_;
+  bool lost_retry_scheduled_ = false;   // guarded by lost_mu_
   int refs_ = 0;             // guarded by the registry mutex
   bool started_ = false;
 

@@ -228,7 +228,9 @@ RemotingCommand buildSendCommand(int32_t code, const std::string& group, const s
   auto cmd = RemotingCommand::request(code);
   cmd.set("a", group);
   cmd.set("b", topic);
-  cmd.set("c", cfg.create_topic_key);
+  // An empty key (no default-topic fallback, RpcClient) still names TBW102 on the wire: brokers validate the
+  // field as a topic name, and the topic exists whenever a route was found.
+  cmd.set("c", cfg.create_topic_key.empty() ? std::string("TBW102") : cfg.create_topic_key);
   cmd.set("d", int64_t{cfg.default_topic_queue_nums});
   cmd.set("e", int64_t{mq.queue_id});
   cmd.set("f", int64_t{sys_flag});

@@ -301,19 +301,24 @@ void PushConsumer::Impl::start() {
     instance_->registerConsumer(hooks_);
     hooks_registered_ = true;
 
-    // A topic just auto-created by a producer reaches the name server a moment after the send succeeded: a
-    // missing route is re-checked for up to api_timeout before start() gives up.
-    const auto route_deadline = Clock::now() + instance_->apiTimeout();
+    // A topic that does not exist yet does not stop the consumer (as in the Java client): it is looked up
+    // every kMissingRoutePoll and served once it is created. Any other failure (name server unreachable,
+    // access denied) still fails start().
+    std::set<std::string> missing;
     for (const auto& [topic, expression] : expressions_) {
-      for (;;) {
-        auto route = instance_->updateRoute(topic);
-        if (route.isOk()) break;
-        if (route.status().code() != StatusCode::kNotFound || Clock::now() >= route_deadline) {
-          client::throwStatus(route.status().withContext("push consumer " + options_.group +
-                                                         ": cannot get the route of topic '" + topic + "'"));
-        }
-        std::this_thread::sleep_for(milliseconds(100));
+      auto route = instance_->updateRoute(topic);
+      if (route.isOk()) continue;
+      if (route.status().code() != StatusCode::kNotFound) {
+        client::throwStatus(route.status().withContext("push consumer " + options_.group +
+                                                       ": cannot get the route of topic '" + topic + "'"));
       }
+      RRPC_LOG(kInfo, kLog, "group {}: topic {} has no route yet; it will be consumed once it is created",
+               options_.group, topic);
+      missing.insert(topic);
+    }
+    {
+      std::lock_guard<std::mutex> lock(missing_mu_);
+      missing_routes_ = std::move(missing);
     }
     if (clustering()) (void)instance_->updateRoute(retry_topic_);  // created by the broker on heartbeat
 
@@ -353,6 +358,15 @@ void PushConsumer::Impl::start() {
       scheduler.scheduleRepeating(options_.persist_offset_interval, options_.persist_offset_interval, [weak] {
         if (auto self = weak.lock()) self->postAdmin([](Impl& s) { s.persistAll(/*sync=*/false); });
       }));
+  timers_.push_back(scheduler.scheduleRepeating(kMissingRoutePoll, kMissingRoutePoll, [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    {
+      std::lock_guard<std::mutex> lock(self->missing_mu_);
+      if (self->missing_routes_.empty()) return;
+    }
+    self->postAdmin([](Impl& s) { s.pollMissingRoutes(); });
+  }));
   if (orderly_ && clustering()) {
     timers_.push_back(scheduler.scheduleRepeating(kLockRenewInterval, kLockRenewInterval, [weak] {
       if (auto self = weak.lock()) self->postAdmin([](Impl& s) { s.rebalance_->lockAll(); });
@@ -703,11 +717,27 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
       pullLater(req, delay);
       return;
     }
+    if (st.code() == StatusCode::kRemoteError &&
+        (st.remoteCode() == remoting::response_code::kSubscriptionNotExist ||
+         st.remoteCode() == remoting::response_code::kSubscriptionNotLatest ||
+         st.remoteCode() == remoting::response_code::kConsumerNotOnline ||
+         st.message().find("not online") != std::string::npos)) {
+      // The broker lost (restart) or has not yet got our heartbeat: send one now rather than at the next
+      // periodic heartbeat, and pull again shortly.
+      if (pull_error_log_.allow()) {
+        RRPC_LOG(kInfo, kLog, "group {}: pull of {} refused ({}); heartbeating now, retrying in {} ms",
+                 options_.group, mq.toString(), st.toString(), kPullDelayOnResubscribe.count());
+      }
+      instance_->heartbeatSoon();
+      pullLater(req, kPullDelayOnResubscribe);
+      return;
+    }
+    const milliseconds delay = st.code() == StatusCode::kNetwork ? kPullDelayOnNetworkError : kPullDelayOnError;
     if (pull_error_log_.allow()) {
       RRPC_LOG(kWarn, kLog, "group {}: pull of {} at {} failed: {}; retrying in {} ms", options_.group,
-               mq.toString(), req->next_offset.load(), st.toString(), kPullDelayOnError.count());
+               mq.toString(), req->next_offset.load(), st.toString(), delay.count());
     }
-    pullLater(req, kPullDelayOnError);
+    pullLater(req, delay);
     return;
   }
 
@@ -754,6 +784,28 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
       return;
     }
   }
+}
+
+void PushConsumer::Impl::pollMissingRoutes() {
+  std::set<std::string> topics;
+  {
+    std::lock_guard<std::mutex> lock(missing_mu_);
+    topics = missing_routes_;
+  }
+  bool found = false;
+  for (const auto& topic : topics) {
+    auto route = instance_->updateRoute(topic);
+    if (!route.isOk()) continue;
+    RRPC_LOG(kInfo, kLog, "group {}: topic {} has a route now; consuming it", options_.group, topic);
+    std::lock_guard<std::mutex> lock(missing_mu_);
+    missing_routes_.erase(topic);
+    found = true;
+  }
+  if (!found) return;
+  // Its brokers may be new to this instance: they must know the subscription before the first pull.
+  if (clustering()) (void)instance_->updateRoute(retry_topic_);
+  (void)instance_->sendHeartbeatToAllBrokers();
+  triggerRebalance();
 }
 
 void PushConsumer::Impl::resetRetryTopic(std::vector<MessageExt>& msgs) const {

@@ -44,6 +44,16 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   /// Consume-concurrently flow control: pulls pause while the cached offsets span more than this.
   static constexpr int64_t kConsumeConcurrentlyMaxSpan = 2000;
   static constexpr std::chrono::milliseconds kPullDelayOnError{3000};
+  /// A pull that could not reach its broker (connection refused or closed: the broker may be restarting) is
+  /// retried sooner than other errors, so that a restarted broker is pulled from within a second of listening.
+  static constexpr std::chrono::milliseconds kPullDelayOnNetworkError{1000};
+  /// A pull refused because the broker does not know our subscription (SUBSCRIPTION_NOT_EXIST / NOT_LATEST,
+  /// consumer not online: it restarted, or our heartbeat is not in yet) asks for a heartbeat at once and is
+  /// retried after this, instead of waiting for the next periodic heartbeat.
+  static constexpr std::chrono::milliseconds kPullDelayOnResubscribe{500};
+  /// How often a subscribed topic that has no route yet is looked up on the name servers (start() does not
+  /// wait for it: the consumer serves the topic once it is created).
+  static constexpr std::chrono::milliseconds kMissingRoutePoll{1000};
   static constexpr std::chrono::milliseconds kPullDelayOnFlowControl{50};
   static constexpr std::chrono::milliseconds kPullDelayOnBrokerFlowControl{20};
   /// A pull refused by ACL is retried after 1 s, doubling per refusal of that queue up to 30 s (the account
@@ -115,6 +125,9 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   void pullMessage(const std::shared_ptr<PullRequest>& req);
   void onPullResult(const std::shared_ptr<PullRequest>& req, Result<client::PullResult> result);
   void resetRetryTopic(std::vector<MessageExt>& msgs) const;
+  /// Looks up the routes of subscribed topics that had none; a topic that has one now is announced to its
+  /// brokers (heartbeat) and rebalanced. Admin pool.
+  void pollMissingRoutes();
 
   // --- consumption ---
   bool enterListener();
@@ -216,6 +229,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   std::shared_ptr<Hooks> hooks_;
   bool hooks_registered_ = false;
   std::vector<Scheduler::TaskId> timers_;
+  std::mutex missing_mu_;
+  std::set<std::string> missing_routes_;  // guarded by missing_mu_: subscribed topics without a route yet
 
   std::atomic<bool> stopped_{true};
   std::atomic<bool> rebalance_queued_{false};

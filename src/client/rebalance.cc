@@ -64,7 +64,8 @@ bool RebalanceImpl::doRebalance(const std::vector<std::string>& topics) {
 bool RebalanceImpl::rebalanceByTopic(const std::string& topic) {
   auto mqs = env_.subscribeQueues(topic);
   if (!mqs.isOk()) {
-    if (isRetryTopic(topic)) {
+    // A topic that does not exist yet was said once at INFO by the consumer's start() (it is polled for).
+    if (isRetryTopic(topic) || mqs.status().code() == StatusCode::kNotFound) {
       RRPC_LOG(kDebug, kLog, "group {}: no queues for {} yet: {}", config_.group, topic,
                mqs.status().toString());
     } else {

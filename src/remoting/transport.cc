@@ -278,10 +278,23 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
   }
 
   void forget(const std::shared_ptr<Connection>& conn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = connections_.find(conn->peer());
-    if (it != connections_.end() && it->second == conn) connections_.erase(it);
+    std::shared_ptr<const std::function<void(const std::string&)>> listener;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = connections_.find(conn->peer());
+      if (it != connections_.end() && it->second == conn) connections_.erase(it);
+      listener = close_listener_;
+    }
+    if (listener && *listener) (*listener)(conn->peer());
   }
+
+ public:
+  void setCloseListener(std::function<void(const std::string&)> listener) {
+    std::lock_guard<std::mutex> lock(mu_);
+    close_listener_ = std::make_shared<const std::function<void(const std::string&)>>(std::move(listener));
+  }
+
+ private:
 
   const TransportOptions options_;
   const std::shared_ptr<detail::HandlerRegistry> handlers_ = std::make_shared<detail::HandlerRegistry>();
@@ -292,6 +305,7 @@ class RemotingClient::Impl : public std::enable_shared_from_this<RemotingClient:
   RunState state_ = RunState::kNew;      // guarded by mu_
   std::shared_ptr<IoPool> pool_;         // guarded by mu_; set once by startLocked()
   std::unordered_map<std::string, std::shared_ptr<Connection>> connections_;  // guarded by mu_
+  std::shared_ptr<const std::function<void(const std::string&)>> close_listener_;  // guarded by mu_
 };
 
 RemotingClient::RemotingClient(TransportOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
@@ -314,6 +328,9 @@ Status RemotingClient::invokeOneway(const std::string& addr, RemotingCommand req
   return impl_->invokeOneway(addr, std::move(request), timeout);
 }
 void RemotingClient::closeConnection(const std::string& addr) { impl_->closeConnection(addr); }
+void RemotingClient::setCloseListener(std::function<void(const std::string& addr)> listener) {
+  impl_->setCloseListener(std::move(listener));
+}
 size_t RemotingClient::pendingCount() const { return impl_->pendingCount(); }
 TransportCounters RemotingClient::counters() const { return impl_->counters(); }
 

@@ -154,6 +154,10 @@ class RemotingClient {
 
   /// Closes the connection to `addr` if any (its pending calls fail with Network).
   void closeConnection(const std::string& addr);
+  /// Called with the peer address ("host:port" as given to invoke*) each time a connection of this client
+  /// closes, whatever the reason (peer gone, connect refused, closeConnection, shutdown), on an I/O thread:
+  /// it must not block. Lets a client instance heartbeat again as soon as a restarted broker is back.
+  void setCloseListener(std::function<void(const std::string& addr)> listener);
   /// Number of calls awaiting a response (all connections).
   size_t pendingCount() const;
   TransportCounters counters() const;

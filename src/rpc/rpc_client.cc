@@ -100,6 +100,10 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     po.group = options_.producer_group;
     po.send_timeout = options_.send_timeout;
     po.max_pending_requests = std::max<size_t>(100000, options_.max_concurrent_requests + 1024);
+    // Never the default-topic fallback: a request topic the name servers do not know fails at once with
+    // NoRoute and is not created by the request (a misspelling would otherwise wait out its timeout and leave
+    // a topic behind). RpcServer creates its topic; an operator may create it beforehand.
+    po.create_topic_key.clear();
     auto producer = std::make_unique<Producer>(po);
     try {
       producer->start();

@@ -14,8 +14,11 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "client/client_instance.h"
 #include "client/consume_timestamp.h"
+#include "client/error_mapping.h"
 #include "common/instance_name.h"
+#include "common/log.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "rpc/config.h"
@@ -66,21 +69,17 @@ class RpcServer::Impl {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
     try {
+      // The consumer's client instance (same client id), held across startConsumer() so that it is made once.
+      auto inst = client::ClientInstance::acquire(consumerOptions());
+      if (!inst.isOk()) client::throwStatus(inst.status());
+      struct Release {
+        std::shared_ptr<client::ClientInstance> inst;
+        ~Release() { inst->release(); }
+      } release{*inst};
+      ensureTopic(**inst);
       startConsumer();
     } catch (const MQException& e) {
-      if (e.code() != ErrorCode::kNoRoute) rpc::throwStartException(e, what);
-      // The topic does not exist yet: create it the way RocketMQ auto-creates topics (needs the broker's
-      // autoCreateTopicEnable), then retry while the name server learns the route.
-      createTopic(what);
-      for (int attempt = 0;; ++attempt) {
-        try {
-          startConsumer();
-          break;
-        } catch (const MQException& again) {
-          if (again.code() != ErrorCode::kNoRoute || attempt >= 30) rpc::throwStartException(again, what);
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-      }
+      rpc::throwStartException(e, what);
     }
     {
       std::lock_guard<std::mutex> slock(sweeper_mu_);
@@ -90,8 +89,7 @@ class RpcServer::Impl {
     state_ = State::kStarted;
   }
 
-  /// Creates and starts the consumer; on failure leaves none and rethrows the MQException.
-  void startConsumer() {
+  PushConsumerOptions consumerOptions() const {
     PushConsumerOptions co;
     co.namesrv_addr = options_.broker_url;
     co.instance_name = options_.instance_name;
@@ -108,7 +106,13 @@ class RpcServer::Impl {
         client::formatConsumeTimestamp(start_ms_ - std::chrono::milliseconds(kNewGroupLookback).count());
     co.compress_over = options_.compress_over;
     co.compress_level = options_.compress_level;
-    auto consumer = std::make_unique<PushConsumer>(co);
+    return co;
+  }
+
+  /// Creates and starts the consumer; on failure leaves none and rethrows the MQException. A request topic
+  /// that does not exist does not fail it: the consumer serves the topic once it is created.
+  void startConsumer() {
+    auto consumer = std::make_unique<PushConsumer>(consumerOptions());
     auto core = core_;
     consumer->subscribe(options_.request_topic, "*");
     consumer->setMessageListener([core](const std::vector<MessageExt>& msgs) {
@@ -132,8 +136,38 @@ class RpcServer::Impl {
     }
   }
 
+  /// A request topic the name servers do not know is created the way RocketMQ auto-creates topics (needs the
+  /// broker's autoCreateTopicEnable), and its route awaited for a moment, so that start() returns serving it
+  /// as before. When it cannot be created (auto-create off, ACL) the server starts anyway and serves the topic
+  /// once an operator creates it: RpcClient never creates it (a misspelt topic fails fast instead). An ACL
+  /// refusal still fails start() (kAccessDenied), as a refused heartbeat does.
+  void ensureTopic(client::ClientInstance& inst) {
+    auto route = inst.updateRoute(options_.request_topic);
+    if (route.isOk()) return;
+    if (route.status().code() != StatusCode::kNotFound) client::throwStatus(route.status());
+    try {
+      createTopic();
+    } catch (const MQException& e) {
+      if (e.code() == ErrorCode::kAccessDenied) throw;  // refused credentials: nothing would work, say so
+      RRPC_LOG(kWarn, "rpc",
+               "RpcServer: request topic {} does not exist and could not be created ({}); serving it once it is "
+               "created",
+               options_.request_topic, e.what());
+      return;
+    }
+    // The broker registers a topic it created with the name server a moment after the send succeeded.
+    const auto deadline = std::chrono::steady_clock::now() + inst.apiTimeout();
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (inst.updateRoute(options_.request_topic).isOk()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    RRPC_LOG(kInfo, "rpc", "RpcServer: request topic {} created but has no route yet; serving it once it has",
+             options_.request_topic);
+  }
+
   /// Sends one marker message (RRPC_KIND=init, ignored by servers) so that the broker auto-creates the topic.
-  void createTopic(const std::string& what) {
+  /// @throws MQException when it could not be sent.
+  void createTopic() {
     ProducerOptions po;
     po.namesrv_addr = options_.broker_url;
     po.instance_name = options_.instance_name + "_init";
@@ -145,9 +179,9 @@ class RpcServer::Impl {
       Message marker(options_.request_topic, std::string(rpc::kind::kInit));  // RocketMQ refuses empty bodies
       marker.putProperty(rpc::prop::kKind, rpc::kind::kInit);
       producer.send(marker);
-    } catch (const MQException& e) {
+    } catch (const MQException&) {
       producer.shutdown();
-      rpc::throwSendException(e, what + ": the topic does not exist and could not be created");
+      throw;
     }
     producer.shutdown();
   }
