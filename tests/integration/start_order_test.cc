@@ -212,7 +212,7 @@ TEST_F(NoAutoCreateIT, CliRespondStartsBeforeItsTopicExistsAndCallFailsFastUntil
   testing::Subprocess early({cli, "call", "--config", config, "--timeout-ms", "20000", "x"});
   auto rc = early.wait(15s);
   ASSERT_TRUE(rc.has_value()) << "rocketrpc call did not fail fast";
-  EXPECT_EQ(*rc, 1);
+  EXPECT_EQ(*rc, 5);  // no route: SendFailed, exit 5
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
   EXPECT_EQ(routeCode(addr_, topic), resp::kTopicNotExist);
 
