@@ -116,6 +116,8 @@ Status BrokerServer::start() {
   so.clean_interval = std::chrono::milliseconds(config_.flush_consumer_offset_interval);
   so.file_retention = std::chrono::hours(config_.file_reserved_time);
   so.store_host = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
+  so.max_queue_wait = std::chrono::milliseconds(config_.wait_time_mills_in_send_queue);
+  so.max_queued_bytes = config_.max_send_queue_bytes;
   auto opened = store::MessageStore::open(so);
   if (!opened.isOk()) return opened.status().withContext("open store " + root);
   ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
