@@ -172,36 +172,38 @@ Status BrokerServer::start() {
     if (!guard.isOk()) return guard.status();
     acl_ = std::move(*guard);
   }
-  auto door = [acl = acl_](remoting::RequestHandler handler) {
-    return acl ? acl->wrap(std::move(handler)) : handler;
-  };
-  if (config_.namesrv_enable) {
-    namesrv::NameServerOptions no;
-    no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
-    namesrv_ = std::make_unique<namesrv::NameServer>(no);
-    namesrv_->registerProcessors(*server_, door);
-  }
-  for (const auto& entry : kHandlers) {
-    server_->registerHandler(entry.code, door([ctx, code = entry.code, handler = entry.factory(ctx_)](
-                                                  RemotingCommand request, remoting::Responder responder) {
-      ctx->metrics.countRequest(code);
-      // The door: no processor sees a name that breaks the rules (remoting/protocol/names.h).
+  // The door every request passes, name-server codes included: the access check (with aclEnable), then the
+  // names check (no processor sees a name that breaks the rules of remoting/protocol/names.h), then the thread
+  // guard (a processor that throws, a bug, costs its request an error answer, never the I/O thread).
+  auto door = [acl = acl_, ctx](remoting::RequestHandler handler, bool count) {
+    remoting::RequestHandler guarded = [ctx, count, handler = std::move(handler)](
+                                           RemotingCommand request, remoting::Responder responder) {
+      const int32_t code = request.code;
+      if (count) ctx->metrics.countRequest(code);
       if (Status s = checkRequestNames(request); !s.isOk()) {
         ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
         responder.respond(RemotingCommand::responseTo(request, remoting::response_code::kSystemError, s.message()));
         return;
       }
-      // A processor that throws (a bug) costs its request an error answer, never the I/O thread.
       RemotingCommand stub;
       stub.opaque = request.opaque;
       stub.serialize_type = request.serialize_type;
       if (!runGuarded("broker request handler", [&] { handler(std::move(request), responder); })) {
-        responder.respond(RemotingCommand::responseTo(
-            stub, remoting::response_code::kSystemError,
-            "internal error processing request code " + std::to_string(code)));
+        responder.respond(RemotingCommand::responseTo(stub, remoting::response_code::kSystemError,
+                                                      "internal error processing request code " +
+                                                          std::to_string(code)));
       }
-    }));
+    };
+    return acl ? acl->wrap(std::move(guarded)) : guarded;
+  };
+  if (config_.namesrv_enable) {
+    namesrv::NameServerOptions no;
+    no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
+    namesrv_ = std::make_unique<namesrv::NameServer>(no);
+    namesrv_->registerProcessors(*server_,
+                                 [door](remoting::RequestHandler handler) { return door(std::move(handler), false); });
   }
+  for (const auto& entry : kHandlers) server_->registerHandler(entry.code, door(entry.factory(ctx_), true));
   server_->setCloseListener([this](const std::string& addr) {
     runGuarded("broker connection-close listener", [&] { onConnectionClosed(addr); });
   });
