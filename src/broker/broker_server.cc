@@ -36,9 +36,14 @@ int64_t systemNowMs() {
 }
 
 // The broker's request-code table: a new code adds a processor file and one line here.
+// kWorker: the handler runs on the worker pool. For handlers that do not post their own work there but are too
+// slow for an I/O thread (a file-system call, a large JSON table): a client pipelining thousands of them must not
+// hold up every connection of the loop (the soak's never-reading clients did that with runtime-info requests).
+enum class RunOn { kAsIs, kWorker };
 struct HandlerEntry {
   int32_t code;
   HandlerFactory factory;
+  RunOn run_on = RunOn::kAsIs;
 };
 constexpr HandlerEntry kHandlers[] = {
     {rc::kSendMessage, makeSendMessageHandler},
@@ -64,7 +69,7 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
     {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler},
-    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
+    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler, RunOn::kWorker},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
     {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler},
@@ -203,7 +208,25 @@ Status BrokerServer::start() {
     namesrv_->registerProcessors(*server_,
                                  [door](remoting::RequestHandler handler) { return door(std::move(handler), false); });
   }
-  for (const auto& entry : kHandlers) server_->registerHandler(entry.code, door(entry.factory(ctx_), true));
+  for (const auto& entry : kHandlers) {
+    remoting::RequestHandler handler = entry.factory(ctx_);
+    if (entry.run_on == RunOn::kWorker) {
+      handler = [ctx, inner = std::move(handler)](RemotingCommand request, remoting::Responder responder) {
+        ctx->post([inner, request = std::move(request), responder = std::move(responder)]() mutable {
+          const int32_t code = request.code;
+          RemotingCommand stub;
+          stub.opaque = request.opaque;
+          stub.serialize_type = request.serialize_type;
+          if (!runGuarded("broker request handler", [&] { inner(std::move(request), responder); })) {
+            responder.respond(RemotingCommand::responseTo(stub, remoting::response_code::kSystemError,
+                                                          "internal error processing request code " +
+                                                              std::to_string(code)));
+          }
+        });
+      };
+    }
+    server_->registerHandler(entry.code, door(std::move(handler), true));
+  }
   server_->setCloseListener([this](const std::string& addr) {
     runGuarded("broker connection-close listener", [&] { onConnectionClosed(addr); });
   });
