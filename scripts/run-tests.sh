@@ -7,15 +7,17 @@
 #
 #   scripts/run-tests.sh            everything
 #   STAGES="unit asan" scripts/run-tests.sh   only some stages
-#       (unit package docs rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz)
-#   (rocketrpc = the integration and interop suites against our own rocketrpc-broker)
+#       (unit package docs rocketrpc soak integration cluster2 apache5 apache55 secure asan tsan fuzz)
+#   (rocketrpc = the integration and interop suites against our own rocketrpc-broker; soak = bench/soak.sh 3: three
+#   minutes of mixed request-reply load and hostile clients against the rocketrpc-broker binary, asserting that
+#   every request completes and RSS and fds stay bounded)
 # The integration tests pick their broker through tests/support/test_broker.h: ROCKETRPC_TEST_NAMESRV (an
 # external cluster) or ROCKETRPC_TEST_BROKER=inprocess|binary (a rocketrpc-broker per test process).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-STAGES="${STAGES:-unit package docs rocketrpc integration cluster2 apache5 apache55 secure asan tsan fuzz}"
+STAGES="${STAGES:-unit package docs rocketrpc soak integration cluster2 apache5 apache55 secure asan tsan fuzz}"
 JOBS="${JOBS:-$(nproc)}"
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -161,6 +163,16 @@ if has_stage rocketrpc; then
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_TEST_BROKER=binary run_ctest rocketrpc --test-dir build/debug -L 'integration|interop' -E 'TwoBroker' \
     -j "$JOBS" --timeout 600
+fi
+
+if has_stage soak; then
+  log "soak: rocketrpc-broker, 3 minutes of mixed request-reply load + hostile clients"
+  if SOAK_OUT="$ROOT/build/soak" ROCKETRPC_BUILD_DIR="$ROOT/build/debug" bash "$ROOT/bench/soak.sh" 3; then
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+  else
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    FAILED_STAGES+=("soak")
+  fi
 fi
 
 if has_stage integration; then

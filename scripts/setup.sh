@@ -8,6 +8,7 @@ PACKAGES=(
   libasio-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev openssl
   clang libclang-rt-14-dev doxygen
+  python3 python3-matplotlib
   default-jdk-headless maven golang-go
 )
 

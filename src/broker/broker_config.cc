@@ -139,6 +139,16 @@ const std::vector<ConfigProperty>& configProperties() {
        "A connection holding an incomplete frame this long is closed, however slowly its bytes trickle in, ms "
        "(100..3600000).",
        &BrokerConfig::frame_receive_timeout_millis},
+      {"waitTimeMillsInSendQueue",
+       "A send that has waited this long for the store writer (or for a worker) is not stored but answered "
+       "SYSTEM_BUSY \"[TIMEOUT_CLEAN_QUEUE]broker busy, ...\", as Apache, so that producers retry on another "
+       "broker; 0 disables the check, ms (0..600000).",
+       &BrokerConfig::wait_time_mills_in_send_queue},
+      {"maxSendQueueBytes",
+       "Message body bytes queued for the store writer; a send that would pass it is answered SYSTEM_BUSY "
+       "\"[PCBUSY_CLEAN_QUEUE]broker busy, ...\" at once (a send finding the queue empty is always taken; "
+       "1048576..68719476736).",
+       &BrokerConfig::max_send_queue_bytes},
       {"maxWriteQueueBytesPerConnection",
        "Answer bytes queued for one connection and not yet written: over it the connection is not read until "
        "it drains to half; at twice it, or when stalled over it for writeStallTimeoutMillis, it is closed "
@@ -290,7 +300,9 @@ Status BrokerConfig::validate() const {
                    range("frameReceiveTimeoutMillis", frame_receive_timeout_millis, 100, 3600000),
                    range("maxWriteQueueBytesPerConnection", max_write_queue_bytes_per_connection, 65536,
                          int64_t{1} << 36),
-                   range("writeStallTimeoutMillis", write_stall_timeout_millis, 100, 3600000)}) {
+                   range("writeStallTimeoutMillis", write_stall_timeout_millis, 100, 3600000),
+                   range("waitTimeMillsInSendQueue", wait_time_mills_in_send_queue, 0, 600000),
+                   range("maxSendQueueBytes", max_send_queue_bytes, 1024 * 1024, int64_t{1} << 36)}) {
     if (!s.isOk()) return s;
   }
   if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")

@@ -73,6 +73,11 @@ struct BrokerConfig {
   int64_t frame_receive_timeout_millis = 60000;
   int64_t max_write_queue_bytes_per_connection = 64LL * 1024 * 1024;
   int64_t write_stall_timeout_millis = 30000;
+  // Send backpressure (Apache's BrokerFastFailure): a send queued for the store writer (or for a worker) longer
+  // than this is answered SYSTEM_BUSY; 0 disables the check.
+  int64_t wait_time_mills_in_send_queue = 200;
+  // Message bodies queued for the store writer; a send that would pass it is answered SYSTEM_BUSY.
+  int64_t max_send_queue_bytes = 128LL * 1024 * 1024;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

@@ -37,9 +37,14 @@ int64_t systemNowMs() {
 }
 
 // The broker's request-code table: a new code adds a processor file and one line here.
+// kWorker: the handler runs on the worker pool. For handlers that do not post their own work there but are too
+// slow for an I/O thread (a file-system call, a large JSON table): a client pipelining thousands of them must not
+// hold up every connection of the loop (the soak's never-reading clients did that with runtime-info requests).
+enum class RunOn { kAsIs, kWorker };
 struct HandlerEntry {
   int32_t code;
   HandlerFactory factory;
+  RunOn run_on = RunOn::kAsIs;
 };
 constexpr HandlerEntry kHandlers[] = {
     {rc::kSendMessage, makeSendMessageHandler},
@@ -65,7 +70,7 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
     {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler},
-    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler},
+    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler, RunOn::kWorker},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
     {rc::kGetConsumeStats, makeGetConsumeStatsHandler},
@@ -106,6 +111,8 @@ Status BrokerServer::start() {
   so.clean_interval = std::chrono::milliseconds(config_.flush_consumer_offset_interval);
   so.file_retention = std::chrono::hours(config_.file_reserved_time);
   so.store_host = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
+  so.max_queue_wait = std::chrono::milliseconds(config_.wait_time_mills_in_send_queue);
+  so.max_queued_bytes = config_.max_send_queue_bytes;
   auto opened = store::MessageStore::open(so);
   if (!opened.isOk()) return opened.status().withContext("open store " + root);
   ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
@@ -160,35 +167,55 @@ Status BrokerServer::start() {
     if (!guard.isOk()) return guard.status();
     acl_ = std::move(*guard);
   }
-  auto door = [acl = acl_](remoting::RequestHandler handler) {
-    return acl ? acl->wrap(std::move(handler)) : handler;
-  };
-  if (config_.namesrv_enable) {
-    namesrv::NameServerOptions no;
-    no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
-    namesrv_ = std::make_unique<namesrv::NameServer>(no);
-    namesrv_->registerProcessors(*server_, door);
-  }
-  for (const auto& entry : kHandlers) {
-    server_->registerHandler(entry.code, door([ctx, code = entry.code, handler = entry.factory(ctx_)](
-                                                  RemotingCommand request, remoting::Responder responder) {
-      ctx->metrics.countRequest(code);
-      // The door: no processor sees a name that breaks the rules (remoting/protocol/names.h).
+  // The door every request passes, name-server codes included: the access check (with aclEnable), then the
+  // names check (no processor sees a name that breaks the rules of remoting/protocol/names.h), then the thread
+  // guard (a processor that throws, a bug, costs its request an error answer, never the I/O thread).
+  auto door = [acl = acl_, ctx](remoting::RequestHandler handler, bool count) {
+    remoting::RequestHandler guarded = [ctx, count, handler = std::move(handler)](
+                                           RemotingCommand request, remoting::Responder responder) {
+      const int32_t code = request.code;
+      if (count) ctx->metrics.countRequest(code);
       if (Status s = checkRequestNames(request); !s.isOk()) {
         ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
         responder.respond(RemotingCommand::responseTo(request, remoting::response_code::kSystemError, s.message()));
         return;
       }
-      // A processor that throws (a bug) costs its request an error answer, never the I/O thread.
       RemotingCommand stub;
       stub.opaque = request.opaque;
       stub.serialize_type = request.serialize_type;
       if (!runGuarded("broker request handler", [&] { handler(std::move(request), responder); })) {
-        responder.respond(RemotingCommand::responseTo(
-            stub, remoting::response_code::kSystemError,
-            "internal error processing request code " + std::to_string(code)));
+        responder.respond(RemotingCommand::responseTo(stub, remoting::response_code::kSystemError,
+                                                      "internal error processing request code " +
+                                                          std::to_string(code)));
       }
-    }));
+    };
+    return acl ? acl->wrap(std::move(guarded)) : guarded;
+  };
+  if (config_.namesrv_enable) {
+    namesrv::NameServerOptions no;
+    no.broker_expiry = std::chrono::milliseconds(config_.broker_expired_timeout);
+    namesrv_ = std::make_unique<namesrv::NameServer>(no);
+    namesrv_->registerProcessors(*server_,
+                                 [door](remoting::RequestHandler handler) { return door(std::move(handler), false); });
+  }
+  for (const auto& entry : kHandlers) {
+    remoting::RequestHandler handler = entry.factory(ctx_);
+    if (entry.run_on == RunOn::kWorker) {
+      handler = [ctx, inner = std::move(handler)](RemotingCommand request, remoting::Responder responder) {
+        ctx->post([inner, request = std::move(request), responder = std::move(responder)]() mutable {
+          const int32_t code = request.code;
+          RemotingCommand stub;
+          stub.opaque = request.opaque;
+          stub.serialize_type = request.serialize_type;
+          if (!runGuarded("broker request handler", [&] { inner(std::move(request), responder); })) {
+            responder.respond(RemotingCommand::responseTo(stub, remoting::response_code::kSystemError,
+                                                          "internal error processing request code " +
+                                                              std::to_string(code)));
+          }
+        });
+      };
+    }
+    server_->registerHandler(entry.code, door(std::move(handler), true));
   }
   server_->setCloseListener([this](const std::string& addr) {
     runGuarded("broker connection-close listener", [&] { onConnectionClosed(addr); });

@@ -18,6 +18,12 @@ constexpr size_t kMaxGroupBytes = 4 * 1024 * 1024;  // the appender takes reques
 constexpr int64_t kMaxScanEntries = 800;            // consume-queue entries one getMessages may skip through
 constexpr int64_t kReadChunk = 256;
 
+// Apache RocketMQ's fast-failure text (BrokerFastFailure), so that operators and Java clients see what they know.
+Status busyStatus(std::string_view tag, int64_t waited_ms, size_t queue_size) {
+  return Status::overLimit("[" + std::string(tag) + "]broker busy, start flow control for a while, period in queue: " +
+                           std::to_string(waited_ms) + "ms, size of queue: " + std::to_string(queue_size));
+}
+
 // Length of remoting::encodeProperties(props) without building it ("name\x01value" joined by \x02; empty
 // names or values are skipped).
 size_t encodedPropertiesSize(const std::map<std::string, std::string, std::less<>>& props) {
@@ -63,10 +69,16 @@ std::string_view getMessageStatusName(GetMessageStatus status) {
   return "UNKNOWN";
 }
 
+bool isStoreBusy(const Status& status) {
+  if (status.code() != StatusCode::kOverLimit) return false;
+  const std::string& m = status.message();
+  return m.starts_with("[TIMEOUT_CLEAN_QUEUE]broker busy") || m.starts_with("[PCBUSY_CLEAN_QUEUE]broker busy");
+}
+
 // ---- lifecycle -------------------------------------------------------------------------------------------
 
 MessageStore::MessageStore(MessageStoreOptions options)
-    : options_(std::move(options)), fs_(options_.fs), inline_writes_(options_.flush_mode == FlushMode::kAsync) {}
+    : options_(std::move(options)), fs_(options_.fs) {}
 
 Result<std::unique_ptr<MessageStore>> MessageStore::open(MessageStoreOptions options) {
   if (options.root_dir.empty()) return Status::invalidArgument("store root_dir is empty");
@@ -266,59 +278,59 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
       bad = Status::invalidArgument("bad store host '" + msg.storeHost() + "'");
     }
   }
-  bool lead = false;
+  int64_t bytes = 0;
+  for (const MessageExt& msg : msgs) bytes += static_cast<int64_t>(msg.body().size());
   if (bad.isOk()) {
     std::lock_guard lock(queue_mu_);
     if (stopping_) {
       bad = Status::closed("message store is closed");
     } else if (!error_.isOk()) {
       bad = error_;
+    } else if (options_.max_queued_bytes > 0 && !requests_.empty() &&
+               queued_bytes_ + bytes > options_.max_queued_bytes) {
+      // The writer is behind by more than the budget: refuse now rather than grow the queue (Apache answers a
+      // busy page cache with this text; producers retry on another broker).
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                requests_.front().enqueued);
+      bad = busyStatus("PCBUSY_CLEAN_QUEUE", waited.count(), requests_.size());
     } else {
-      requests_.push_back(PutRequest{std::move(msgs), std::move(done)});
-      // Async mode: the first putter finding nobody writing writes the queue itself (no thread hand-off);
-      // putters arriving meanwhile leave their request to it. Sync mode: the appender thread does it.
-      if (inline_writes_ && !appending_) {
-        appending_ = true;
-        lead = true;
-      }
+      requests_.push_back(PutRequest{std::move(msgs), std::move(done), bytes, std::chrono::steady_clock::now()});
+      queued_bytes_ += bytes;
     }
   }
   if (!bad.isOk()) {
     callUser("put callback", [&] { done(bad); });
     return;
   }
-  if (lead) {
-    drainAsLeader();
-  } else if (!inline_writes_) {
-    queue_cv_.notify_one();
-  }
+  queue_cv_.notify_one();
 }
 
-bool MessageStore::takeGroup(std::vector<PutRequest>* group) {
+bool MessageStore::takeGroup(std::vector<PutRequest>* group, std::vector<PutRequest>* expired,
+                             Status* expired_status) {
   if (requests_.empty()) return false;
+  const auto now = std::chrono::steady_clock::now();
   size_t bytes = 0;
   while (!requests_.empty() && bytes < kMaxGroupBytes) {
-    for (const MessageExt& m : requests_.front().msgs) bytes += m.body().size();
-    group->push_back(std::move(requests_.front()));
+    PutRequest& front = requests_.front();
+    queued_bytes_ -= front.bytes;
+    const auto waited = now - front.enqueued;
+    if (options_.max_queue_wait.count() > 0 && waited >= options_.max_queue_wait) {
+      // Apache's fast failure: its producer has likely given up or is about to; writing it would only add to
+      // the backlog. Answered busy, nothing written.
+      if (expired->empty()) {
+        *expired_status = busyStatus("TIMEOUT_CLEAN_QUEUE",
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(),
+                                     requests_.size() - 1);
+      }
+      expired->push_back(std::move(front));
+      requests_.pop_front();
+      continue;
+    }
+    bytes += static_cast<size_t>(front.bytes);
+    group->push_back(std::move(front));
     requests_.pop_front();
   }
   return true;
-}
-
-void MessageStore::drainAsLeader() {
-  std::vector<PutRequest> group;
-  while (true) {
-    {
-      std::lock_guard lock(queue_mu_);
-      if (!takeGroup(&group)) {
-        appending_ = false;
-        if (stopping_) queue_cv_.notify_all();  // close() waits for the last writer
-        return;
-      }
-    }
-    processGroupGuarded(group);
-    group.clear();
-  }
 }
 
 void MessageStore::setError(const Status& s) {
@@ -331,18 +343,19 @@ void MessageStore::setError(const Status& s) {
 
 void MessageStore::appenderLoop() {
   std::vector<PutRequest> group;
+  std::vector<PutRequest> expired;
+  Status expired_status;
   while (true) {
     {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return (stopping_ && !appending_) || (!requests_.empty() && !appending_); });
-      // Stopping, nobody else writing, and everything queued was processed.
-      if (!takeGroup(&group)) return;
-      appending_ = true;
+      queue_cv_.wait(lock, [&] { return stopping_ || !requests_.empty(); });
+      // Stopping and everything queued was processed.
+      if (!takeGroup(&group, &expired, &expired_status)) return;
     }
-    processGroupGuarded(group);
+    for (PutRequest& req : expired) callUser("put callback", [&] { req.done(expired_status); });
+    expired.clear();
+    if (!group.empty()) processGroupGuarded(group);
     group.clear();
-    std::lock_guard lock(queue_mu_);
-    appending_ = false;
   }
 }
 

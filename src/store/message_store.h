@@ -64,7 +64,20 @@ struct MessageStoreOptions {
   std::function<int64_t()> clock;
   /// STOREHOST written for messages that do not carry one. Default "127.0.0.1:10911".
   std::string store_host = "127.0.0.1:10911";
+  /// Fast failure (Apache's waitTimeMillsInSendQueue): a put that has waited in the put queue this long when
+  /// the writer reaches it is failed with a busy status (isStoreBusy) instead of being written. Zero (the
+  /// default): puts wait as long as it takes.
+  std::chrono::milliseconds max_queue_wait{0};
+  /// Bodies queued for the writer, in bytes: a put that would pass it while others are queued is failed at
+  /// once with a busy status (a put finding the queue empty is always taken). Zero (the default): no bound.
+  int64_t max_queued_bytes = 0;
 };
+
+/// True for the status of a put the store refused because it is busy (see max_queue_wait, max_queued_bytes):
+/// code OverLimit, message in Apache's words ("[TIMEOUT_CLEAN_QUEUE]broker busy, ..." or
+/// "[PCBUSY_CLEAN_QUEUE]broker busy, ..."), which a broker answers as SYSTEM_BUSY so that producers back off
+/// or try another broker. Nothing of such a put was written.
+bool isStoreBusy(const Status& status);
 
 struct PutResult {
   int64_t physical_offset = 0;  // of the first message
@@ -125,13 +138,12 @@ class MessageArrivedListener {
 /// background service); close() (or the destructor) drains and stops them; reads keep working until
 /// destruction.
 ///
-/// Writes are group commits by a single writer at a time: callers enqueue; the writer takes every queued
-/// request, assigns queue offsets, store timestamps and physical offsets, writes the group with one pwrite
-/// per segment, then (sync mode) fsyncs, then indexes the group in the consume queues, notifies the listener
-/// and completes the callers. In kSync the writer is the appender thread (no caller waits for an fsync). In
-/// kAsync it is the first caller that finds nobody writing: it writes its own request and whatever others
-/// queued meanwhile, on its own thread, so a put costs no thread hand-off (callers arriving meanwhile return
-/// at once and are completed by that writer).
+/// Writes are group commits by a single writer, the appender thread: callers enqueue and return; the writer
+/// takes every queued request, assigns queue offsets, store timestamps and physical offsets, writes the group
+/// with one pwrite per segment, then (sync mode) fsyncs, then indexes the group in the consume queues,
+/// notifies the listener and completes the callers. No caller thread ever writes, rolls a segment or fsyncs:
+/// the broker calls putMessagesAsync on its I/O threads, and one slow disk operation there would stall every
+/// connection of that loop. The queue is bounded in time and bytes (max_queue_wait, max_queued_bytes).
 ///
 /// Durability contract:
 ///  - kSync: a put completes OK only after its records and everything before them are fsynced; such a
@@ -156,9 +168,9 @@ class MessageStore {
   Result<PutResult> putMessage(MessageExt msg);
   /// Stores the messages contiguously (a batch); each gets the next offset of its own queue.
   Result<PutResult> putMessages(std::vector<MessageExt> msgs);
-  /// Non-blocking form: `done` runs once, on the writing thread (the appender thread in kSync; in kAsync this
-  /// caller's thread or another putter's), or inline for an early error. It must not wait for another put;
-  /// it may start one (that put is queued and written by the same writer after the current group).
+  /// Non-blocking form: `done` runs once, on the appender thread, or inline for an early error (a refused
+  /// put included: see isStoreBusy). It must not wait for another put; it may start one (that put is queued
+  /// and written after the current group).
   void putMessagesAsync(std::vector<MessageExt> msgs, std::function<void(Result<PutResult>)> done);
 
   /// Reads up to `max_msgs` messages (and about `max_bytes`, at least one message) from queue offset
@@ -213,16 +225,17 @@ class MessageStore {
   struct PutRequest {
     std::vector<MessageExt> msgs;
     std::function<void(Result<PutResult>)> done;
+    int64_t bytes = 0;                               // bodies, counted in queued_bytes_
+    std::chrono::steady_clock::time_point enqueued;  // for max_queue_wait
   };
   using QueueKey = std::pair<std::string, int32_t>;
 
   explicit MessageStore(MessageStoreOptions options);
   Status recover();
   void appenderLoop();
-  // Moves queued requests (up to about kMaxGroupBytes of bodies) to *group; false when none. queue_mu_ held.
-  bool takeGroup(std::vector<PutRequest>* group);
-  // Writes groups until the queue is empty, then gives up the writer role (kAsync callers).
-  void drainAsLeader();
+  // Moves queued requests (up to about kMaxGroupBytes of bodies) to *group, and those that waited longer than
+  // max_queue_wait to *expired (their busy status in *expired_status); false when none. queue_mu_ held.
+  bool takeGroup(std::vector<PutRequest>* group, std::vector<PutRequest>* expired, Status* expired_status);
   void processGroup(std::vector<PutRequest>& group);
   // processGroup; if it throws, the store takes a sticky error and the group's callers are failed.
   void processGroupGuarded(std::vector<PutRequest>& group);
@@ -254,8 +267,7 @@ class MessageStore {
   std::condition_variable queue_cv_;
   std::deque<PutRequest> requests_;  // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
-  bool appending_ = false;           // guarded by queue_mu_: a writer (thread or caller) holds the role
-  const bool inline_writes_;         // kAsync: callers write (drainAsLeader); kSync: the appender thread
+  int64_t queued_bytes_ = 0;         // guarded by queue_mu_: bodies in requests_
   Status error_;                     // guarded by queue_mu_: sticky write error
 
   std::mutex listener_mu_;

@@ -280,6 +280,79 @@ TEST_F(BrokerHostileTest, EveryHeaderNameIsCheckedAtTheDoor) {
   EXPECT_TRUE(serves(client_, addr_));
 }
 
+// ---- name-server codes behind the same door (issue 10 item 1) -------------------------------------------------
+
+TEST_F(BrokerHostileTest, NameServerCodesAreBehindTheDoor) {
+  auto registerBroker = [&](const std::string& cluster, const std::string& addr, const std::string& name,
+                            std::string body) {
+    auto req = binary(rc::kRegisterBroker);
+    req.set("clusterName", cluster);
+    req.set("brokerAddr", addr);
+    req.set("brokerName", name);
+    req.set("brokerId", int64_t{0});
+    req.set("haServerAddr", addr);
+    req.setBool("compressed", false);
+    req.body = std::move(body);
+    return call(std::move(req));
+  };
+  auto topicBody = [](const std::string& topic) {
+    nlohmann::json t = {{"topicName", topic}, {"readQueueNums", 4}, {"writeQueueNums", 4}, {"perm", 6},
+                        {"topicFilterType", "SINGLE_TAG"}, {"topicSysFlag", 0}, {"order", false}};
+    nlohmann::json body = {{"topicConfigSerializeWrapper",
+                            {{"dataVersion", {{"counter", 1}, {"timestamp", 1}}}, {"topicConfigTable", {{topic, t}}}}},
+                           {"filterServerList", nlohmann::json::array()}};
+    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const uint64_t caught_before = caughtExceptionCount();
+  struct Case {
+    RemotingCommand answer;
+    const char* what;
+  };
+  std::vector<Case> cases;
+  cases.push_back({registerBroker("c", "127.0.0.1:1", "b\xff", ""), "brokerName"});
+  cases.push_back({registerBroker("c\x01", "127.0.0.1:1", "b", ""), "clusterName"});
+  cases.push_back({registerBroker("c", "127.0.0.1:1 x", "b", ""), "brokerAddr"});
+  cases.push_back({registerBroker("c", "127.0.0.1:1", "b", topicBody("bad topic")), "body topic"});
+  cases.push_back(
+      {registerBroker("c", "127.0.0.1:1", "b", "{\"topicConfigSerializeWrapper\":\xff\xfe"), "body bytes"});
+  auto route = binary(rc::kGetRouteInfoByTopic);
+  route.set("topic", "t\xff");
+  cases.push_back({call(std::move(route)), "route topic"});
+  auto del = binary(rc::kDeleteTopicInNamesrv);
+  del.set("topic", std::string(128, 'a'));
+  cases.push_back({call(std::move(del)), "delete topic"});
+  auto unreg = binary(rc::kUnregisterBroker);
+  unreg.set("clusterName", "c");
+  unreg.set("brokerAddr", "127.0.0.1:1");
+  unreg.set("brokerName", "b\x7f");
+  unreg.set("brokerId", "not a number");
+  cases.push_back({call(std::move(unreg)), "unregister"});
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.answer.code, resp::kSystemError) << c.what << ": " << c.answer.remarkOrEmpty();
+    EXPECT_FALSE(c.answer.remarkOrEmpty().empty()) << c.what;
+  }
+  EXPECT_NE(cases[0].answer.remarkOrEmpty().find("The specified brokerName"), std::string::npos);
+  EXPECT_NE(cases[1].answer.remarkOrEmpty().find("The specified clusterName"), std::string::npos)
+      << cases[1].answer.remarkOrEmpty();
+  EXPECT_NE(cases[2].answer.remarkOrEmpty().find("The specified brokerAddr"), std::string::npos)
+      << cases[2].answer.remarkOrEmpty();
+  EXPECT_NE(cases[3].answer.remarkOrEmpty().find("The specified topic"), std::string::npos)
+      << cases[3].answer.remarkOrEmpty();
+  // None of them reached the route table; a valid registration still works and is routable.
+  EXPECT_EQ(registerBroker("hostile_cluster", "127.0.0.1:1", "hostile_b", topicBody("hostile_ns_topic")).code,
+            resp::kSuccess);
+  auto clusters = call(binary(rc::kGetBrokerClusterInfo));
+  ASSERT_EQ(clusters.code, resp::kSuccess);
+  EXPECT_NE(clusters.body.find("hostile_b"), std::string::npos);
+  EXPECT_EQ(clusters.body.find("bad topic"), std::string::npos);
+  EXPECT_EQ(clusters.body.find("\"b\""), std::string::npos) << clusters.body;
+  auto good_route = binary(rc::kGetRouteInfoByTopic);
+  good_route.set("topic", "hostile_ns_topic");
+  EXPECT_EQ(call(std::move(good_route)).code, resp::kSuccess);
+  EXPECT_EQ(caughtExceptionCount(), caught_before);
+  EXPECT_TRUE(serves(client_, addr_));
+}
+
 // ---- maxMessageSize on batches (issue 10 item 2) -------------------------------------------------------------
 
 class BrokerHostileTest_Batch : public BrokerHostileTest {

@@ -188,5 +188,85 @@ TEST_F(BrokerMemoryTest, FiftyClientsThatNeverReadStayWithinTheWriteQueueCaps) {
   EXPECT_TRUE(serves(client_, addr_));
 }
 
+// Both at once (issue 10 item 5): 200 connections holding frame prefixes and 50 clients that never read. The
+// broker's RSS stays under its configured caps (maxReceivingBytes, twice maxWriteQueueBytesPerConnection per
+// client) + 64 MiB, and another client is served throughout.
+TEST_F(BrokerMemoryTest, PrefixesAndClientsThatNeverReadTogetherStayWithinTheCaps) {
+  constexpr int kPrefixes = 200;
+  constexpr int kClients = 50;
+  constexpr int64_t kReceiving = 32 * kMiB;
+  constexpr int64_t kCap = 1 * kMiB;
+  start({"--set", "maxReceivingBytes=" + std::to_string(kReceiving), "--set",
+         "maxWriteQueueBytesPerConnection=" + std::to_string(kCap), "--set", "writeStallTimeoutMillis=2000"});
+  std::string prefix(8, '\0');
+  const uint32_t length = 16 * 1024 * 1024 - 4;
+  for (int i = 0; i < 4; ++i) prefix[i] = static_cast<char>((length >> (24 - 8 * i)) & 0xff);
+  prefix[6] = 0x01;  // header length 256
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < kPrefixes; ++i) {
+    held.emplace_back(io_);
+    held.back().connect(endpointOf(addr_));
+    asio::write(held.back(), asio::buffer(prefix));
+  }
+  std::string batch;
+  for (int i = 0; i < 256; ++i) {
+    RemotingCommand req = RemotingCommand::request(kGetBrokerRuntimeInfo);
+    req.opaque = i;
+    ASSERT_TRUE(remoting::encodeFrame(req, &batch).isOk());
+  }
+  std::vector<tcp::socket> readers_never;
+  for (int i = 0; i < kClients; ++i) {
+    readers_never.emplace_back(io_);
+    readers_never.back().connect(endpointOf(addr_));
+    readers_never.back().non_blocking(true);
+  }
+  std::vector<int64_t> sent(kClients, 0);
+  std::vector<bool> done(kClients, false);
+  int served = 0;
+  int checks = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  auto next_check = last_progress;
+  const auto give_up = last_progress + 60s;
+  while (std::chrono::steady_clock::now() < give_up && std::chrono::steady_clock::now() - last_progress < 3s) {
+    bool all_done = true;
+    for (int i = 0; i < kClients; ++i) {
+      if (done[i]) continue;
+      all_done = false;
+      std::error_code ec;
+      size_t n = readers_never[i].write_some(asio::buffer(batch), ec);
+      if (ec == asio::error::would_block) continue;
+      if (ec) {
+        done[i] = true;
+        continue;
+      }
+      sent[i] += static_cast<int64_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+      if (sent[i] >= 16 * kMiB) done[i] = true;
+    }
+    if (std::chrono::steady_clock::now() >= next_check) {  // another client, served while all this goes on
+      ++checks;
+      served += serves(client_, addr_) ? 1 : 0;
+      next_check = std::chrono::steady_clock::now() + 500ms;
+    }
+    if (all_done) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(served, checks) << "another client went unserved";
+  EXPECT_TRUE(serves(client_, addr_));
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peakGrowth(), kReceiving + 2 * kCap * kClients + 64 * kMiB) << "idle RSS " << idle_rss_;
+  }
+  // The prefixes are still held: the bound is not a side effect of closing them.
+  int still_open = 0;
+  for (auto& s : held) {
+    s.non_blocking(true);
+    char c;
+    std::error_code ec;
+    s.read_some(asio::buffer(&c, 1), ec);
+    still_open += ec == asio::error::would_block ? 1 : 0;
+  }
+  EXPECT_EQ(still_open, kPrefixes);
+}
+
 }  // namespace
 }  // namespace rocketrpc

@@ -1,5 +1,7 @@
 // SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320): check, store asynchronously, answer
 // from the store's completion (protocol reference 3.1, 3.2, 4.7, 7.2).
+#include <chrono>
+
 #include "broker/processor/processors.h"
 #include "broker/processor/send_support.h"
 #include "remoting/protocol/codes.h"
@@ -82,8 +84,10 @@ void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
 
 }  // namespace
 
-// Sends to existing topics run on the I/O thread (the store write does not block in ASYNC_FLUSH and is
-// handed to the appender in SYNC_FLUSH); the rest (auto-created topics, retry topics) on the worker pool.
+// Sends to existing topics are decoded and checked on the I/O thread and handed to the store's appender thread
+// (no disk work on an I/O thread); the rest (auto-created topics, retry topics) on the worker pool. A send that
+// waited longer than waitTimeMillsInSendQueue for a worker is answered SYSTEM_BUSY, as one that waited for the
+// store writer (Apache's BrokerFastFailure of its send thread pool queue).
 remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> ctx) {
   return [ctx](RemotingCommand request, remoting::Responder responder) {
     ctx->encodings.note(responder.remoteAddress(), request.serialize_type);
@@ -91,7 +95,20 @@ remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> c
       processSend(ctx, request, responder);
       return;
     }
-    ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
+    ctx->post([ctx, request = std::move(request), responder = std::move(responder),
+               queued = std::chrono::steady_clock::now()] {
+      const int64_t limit = ctx->config.wait_time_mills_in_send_queue;
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - queued).count();
+      if (limit > 0 && waited >= limit) {
+        ctx->metrics.send_requests.fetch_add(1, std::memory_order_relaxed);
+        ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+        responder.respond(RemotingCommand::responseTo(
+            request, resp::kSystemBusy,
+            "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: " +
+                std::to_string(waited) + "ms, size of queue: " + std::to_string(ctx->workers->queued())));
+        return;
+      }
       processSend(ctx, request, responder);
     });
   };

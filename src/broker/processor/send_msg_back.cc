@@ -77,6 +77,8 @@ remoting::RequestHandler makeConsumerSendMsgBackHandler(std::shared_ptr<BrokerCo
       ctx->store->putMessagesAsync(std::move(msgs), [request, responder](Result<store::PutResult> put) {
         if (put.isOk()) {
           responder.respond(RemotingCommand::responseTo(request, resp::kSuccess));
+        } else if (store::isStoreBusy(put.status())) {
+          responder.respond(RemotingCommand::responseTo(request, resp::kSystemBusy, put.status().message()));
         } else {
           responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, put.status().toString()));
         }

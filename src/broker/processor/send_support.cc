@@ -149,6 +149,12 @@ bool checkBodySize(const BrokerContext& ctx, size_t size, std::string_view what,
 }
 
 void fillStoreError(RemotingCommand& response, const Status& status) {
+  if (store::isStoreBusy(status)) {
+    // Nothing was stored: the producer backs off or sends to another broker (Apache's wording, unprefixed).
+    response.code = resp::kSystemBusy;
+    response.remark = status.message();
+    return;
+  }
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kOverLimit:

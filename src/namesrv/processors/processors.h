@@ -30,6 +30,10 @@ struct BrokerIdentityHeader {
 /// Reads clusterName, brokerAddr, brokerName and brokerId; nullopt when one is missing or brokerId is not a number.
 std::optional<BrokerIdentityHeader> parseBrokerIdentity(const remoting::RemotingCommand& request);
 
+/// The fields the broker's door (broker/request_names.h) does not know: clusterName and brokerAddr must be
+/// printable ASCII of 1..255 characters (brokerName was checked at the door). InvalidArgument naming the field.
+Status checkBrokerIdentity(const BrokerIdentityHeader& id);
+
 /// Rewrites the quoted integer keys of every "brokerAddrs" object to fastjson's legacy unquoted form
 /// ({"0":"a"} -> {0:"a"}). Everything else is copied unchanged.
 std::string legacyBrokerAddrsJson(const std::string& standard_json);

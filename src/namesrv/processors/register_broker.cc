@@ -1,8 +1,11 @@
 // REGISTER_BROKER (103): RegisterBrokerRequestHeader + RegisterBrokerBody (protocol reference 8.1).
+#include <algorithm>
+
 #include "common/log.h"
 #include "namesrv/processors/processors.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
+#include "remoting/protocol/names.h"
 
 namespace rocketrpc::namesrv {
 
@@ -15,6 +18,10 @@ remoting::RequestHandler makeRegisterBrokerHandler(std::shared_ptr<NamesrvContex
     if (!id) {
       responder.respond(RemotingCommand::responseTo(request, resp::kSystemError,
                                                     "REGISTER_BROKER: missing clusterName/brokerAddr/brokerName/brokerId"));
+      return;
+    }
+    if (Status s = checkBrokerIdentity(*id); !s.isOk()) {
+      responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, s.message()));
       return;
     }
     auto crc = request.getInt("bodyCrc32").value_or(0);
@@ -35,6 +42,20 @@ remoting::RequestHandler makeRegisterBrokerHandler(std::shared_ptr<NamesrvContex
         responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, body.status().toString()));
         return;
       }
+      // Topic names of the body go to every client asking for routes: the same rules as a header's topic.
+      for (const auto& [name, config] : body->topic_config_wrapper.topic_config_table) {
+        Status s = remoting::checkName(remoting::NameKind::kTopic, name);
+        if (s.isOk() && config.topic_name != name) {
+          s = Status::invalidArgument("topic config key [" + remoting::printableBytes(name) +
+                                      "] differs from its topicName [" +
+                                      remoting::printableBytes(config.topic_name) + "]");
+        }
+        if (!s.isOk()) {
+          responder.respond(
+              RemotingCommand::responseTo(request, resp::kSystemError, "REGISTER_BROKER body: " + s.message()));
+          return;
+        }
+      }
       req.topics = std::move(body->topic_config_wrapper);
     }
     auto result = ctx->routes.registerBroker(req, ctx->clock());
@@ -52,6 +73,17 @@ std::optional<BrokerIdentityHeader> parseBrokerIdentity(const RemotingCommand& r
   auto broker_id = request.getInt("brokerId");
   if (!cluster || !addr || !name || !broker_id) return std::nullopt;
   return BrokerIdentityHeader{*cluster, *addr, *name, *broker_id};
+}
+
+Status checkBrokerIdentity(const BrokerIdentityHeader& id) {
+  auto token = [](std::string_view field, const std::string& value) {
+    const bool printable = std::all_of(value.begin(), value.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (!value.empty() && value.size() <= 255 && printable) return Status::ok();
+    return Status::invalidArgument("The specified " + std::string(field) + "[" + remoting::printableBytes(value) +
+                                   "] must be 1..255 printable ASCII characters");
+  };
+  if (Status s = token("clusterName", id.cluster_name); !s.isOk()) return s;
+  return token("brokerAddr", id.broker_addr);
 }
 
 }  // namespace rocketrpc::namesrv

@@ -15,6 +15,10 @@ remoting::RequestHandler makeUnregisterBrokerHandler(std::shared_ptr<NamesrvCont
                                                     "UNREGISTER_BROKER: missing clusterName/brokerAddr/brokerName/brokerId"));
       return;
     }
+    if (Status s = checkBrokerIdentity(*id); !s.isOk()) {
+      responder.respond(RemotingCommand::responseTo(request, resp::kSystemError, s.message()));
+      return;
+    }
     ctx->routes.unregisterBroker(id->cluster_name, id->broker_addr, id->broker_name, id->broker_id);
     responder.respond(RemotingCommand::responseTo(request, resp::kSuccess));
   };

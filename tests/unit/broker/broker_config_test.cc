@@ -90,6 +90,25 @@ TEST(BrokerConfigTest, ConnectionMemoryBoundKeysHaveDefaultsAndRanges) {
   EXPECT_NE(s.message().find("maxWriteQueueBytesPerConnection"), std::string::npos) << s.toString();
 }
 
+TEST(BrokerConfigTest, SendBackpressureKeysHaveDefaultsAndRanges) {
+  BrokerConfig c;
+  const std::string help = describeConfig();
+  for (const char* key : {"waitTimeMillsInSendQueue = 200", "maxSendQueueBytes = 134217728"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+  ASSERT_TRUE(applyConfigText(c, "waitTimeMillsInSendQueue=0\nmaxSendQueueBytes=1048576\n").isOk());
+  EXPECT_TRUE(c.validate().isOk());
+  EXPECT_EQ(c.wait_time_mills_in_send_queue, 0);
+  EXPECT_EQ(c.max_send_queue_bytes, 1048576);
+  ASSERT_TRUE(setConfigProperty(c, "maxSendQueueBytes", "1024").isOk());
+  Status s = c.validate();
+  ASSERT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("maxSendQueueBytes"), std::string::npos) << s.toString();
+  ASSERT_TRUE(setConfigProperty(c, "maxSendQueueBytes", "1048576").isOk());
+  ASSERT_TRUE(setConfigProperty(c, "waitTimeMillsInSendQueue", "-1").isOk());
+  EXPECT_FALSE(c.validate().isOk());
+}
+
 TEST(BrokerConfigTest, DelayLevelsParse) {
   auto levels = parseDelayLevels("1s 5s 1m 2h 1d");
   ASSERT_TRUE(levels.isOk());
