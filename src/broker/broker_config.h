@@ -73,6 +73,10 @@ struct BrokerConfig {
   int64_t frame_receive_timeout_millis = 60000;
   int64_t max_write_queue_bytes_per_connection = 64LL * 1024 * 1024;
   int64_t write_stall_timeout_millis = 30000;
+  // Files and disks of the store (docs/design/broker.md "Files and disks").
+  int64_t max_open_files = 1024;
+  int64_t disk_max_used_space_ratio = 75;
+  int64_t disk_space_warning_level_ratio = 90;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

@@ -145,8 +145,12 @@ class PosixFileSystem final : public FileSystem {
   Result<double> usedRatio(const std::string& path) override {
     struct statvfs st {};
     if (::statvfs(path.c_str(), &st) != 0) return fsErrorStatus(errno, "statvfs " + path);
-    if (st.f_blocks == 0) return 0.0;
-    return 1.0 - static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
+    // As df's Use%: blocks reserved for root count neither as used nor as available (1 - bavail/blocks would
+    // call a disk with large reserves nearly full while writes still have room).
+    const double used = static_cast<double>(st.f_blocks - st.f_bfree);
+    const double usable = used + static_cast<double>(st.f_bavail);
+    if (usable <= 0) return 0.0;
+    return used / usable;
   }
 };
 

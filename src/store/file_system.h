@@ -58,7 +58,7 @@ class FileSystem {
   virtual Status syncDir(const std::string& dir) = 0;
   /// Last modification time of a file, ms since the Unix epoch.
   virtual Result<int64_t> modifiedTimeMs(const std::string& path) = 0;
-  /// Used fraction (0..1) of the filesystem holding `path`.
+  /// Used fraction (0..1) of the filesystem holding `path`, as df reports it (Use%: reserved blocks excluded).
   virtual Result<double> usedRatio(const std::string& path) = 0;
 };
 

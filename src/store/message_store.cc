@@ -373,7 +373,8 @@ Status MessageStore::checkDiskSpace() {
   if (check) {
     auto used = fs_->usedRatio(options_.root_dir);
     const bool full = used && *used > options_.disk_full_ratio;
-    if (disk_full_.exchange(full) != full) {
+    disk_full_.store(full, std::memory_order_relaxed);
+    if (over_ratio_.exchange(full) != full) {
       if (full) {
         RRPC_LOG(kError, "store", "disk {:.1f}% used, over the {:.1f}% limit: refusing puts until space returns",
                  *used * 100, options_.disk_full_ratio * 100);
@@ -383,7 +384,7 @@ Status MessageStore::checkDiskSpace() {
       }
     }
   }
-  if (!disk_full_.load(std::memory_order_relaxed)) return Status::ok();
+  if (!over_ratio_.load(std::memory_order_relaxed)) return Status::ok();
   refused_disk_full_.fetch_add(1, std::memory_order_relaxed);
   auto used = fs_->usedRatio(options_.root_dir);
   return diskFullStatus(used ? *used : 1.0);
@@ -518,6 +519,9 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     setError(status);
   } else {
     dispatched_offset_.store(commit_log_->writtenOffset(), std::memory_order_release);
+    if (disk_full_.load(std::memory_order_relaxed) && !over_ratio_.load(std::memory_order_relaxed)) {
+      disk_full_.store(false, std::memory_order_relaxed);  // space came back after an ENOSPC
+    }
     latest_timestamp_.store(timestamp, std::memory_order_relaxed);
     std::shared_ptr<MessageArrivedListener> listener;
     {

@@ -212,7 +212,8 @@ class MessageStore {
 
   /// The sticky error that stopped writes (a failed fsync or an unexpected write error); OK while writable.
   Status writeError() const;
-  /// The last disk check found the disk over disk_full_ratio, or a write hit ENOSPC since.
+  /// The last disk check found the disk over disk_full_ratio, or the last write hit ENOSPC. Only the first
+  /// refuses puts without trying them: after an ENOSPC the next put tries again.
   bool diskFull() const { return disk_full_.load(std::memory_order_relaxed); }
   /// Puts refused because the disk was full / descriptors ran out (each one retried later by its sender).
   uint64_t putsRefusedDiskFull() const { return refused_disk_full_.load(std::memory_order_relaxed); }
@@ -284,7 +285,8 @@ class MessageStore {
   std::atomic<int64_t> dispatched_offset_{0};  // every record below has its consume-queue entry
   std::atomic<int64_t> latest_timestamp_{0};   // store timestamp of the newest appended message
   std::atomic<uint64_t> corrupt_entries_skipped_{0};
-  std::atomic<bool> disk_full_{false};
+  std::atomic<bool> disk_full_{false};   // over the ratio, or the last write hit ENOSPC (stats)
+  std::atomic<bool> over_ratio_{false};  // the last disk check found usage over disk_full_ratio: puts refused
   std::atomic<int64_t> next_disk_check_ms_{0};  // steady clock
   std::atomic<uint64_t> refused_disk_full_{0};
   std::atomic<uint64_t> refused_out_of_files_{0};
