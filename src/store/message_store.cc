@@ -344,7 +344,8 @@ void MessageStore::setError(const Status& s) {
   std::lock_guard lock(queue_mu_);
   if (error_.isOk()) {
     RRPC_LOG(kError, "store", "store write failed; refusing every put until restart: {}", s.toString());
-    error_ = s;
+    // Internal whatever the errno: an fsync that failed with ENOSPC must not read as a passing full disk.
+    error_ = Status::internal("the store stopped writing until restart after: " + s.toString());
   }
 }
 
@@ -428,6 +429,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     std::lock_guard lock(queue_mu_);
     status = error_;
   }
+  const bool was_writable = status.isOk();
   std::vector<Result<PutResult>> results;
   std::vector<RecordInfo> records;
   std::vector<std::string> record_bytes;  // records[i] as written, for the arrival listener
@@ -492,7 +494,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     auto queue = findOrCreateQueue(records[i].topic, records[i].queue_id);
     status = queue ? (*queue)->prepare(records[i].queue_offset) : queue.status();
   }
-  bool undoable = true;  // nothing was declared durable or indexed yet
+  bool undoable = was_writable;  // nothing was declared durable or indexed yet
   if (status.isOk()) status = commit_log_->commitPending();
   if (status.isOk() && options_.flush_mode == FlushMode::kSync) {
     status = commit_log_->sync().status();
@@ -517,6 +519,8 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     }
   } else if (!status.isOk()) {
     setError(status);
+    std::lock_guard lock(queue_mu_);
+    status = error_;  // the callers learn that the store stopped, not only what failed
   } else {
     dispatched_offset_.store(commit_log_->writtenOffset(), std::memory_order_release);
     if (disk_full_.load(std::memory_order_relaxed) && !over_ratio_.load(std::memory_order_relaxed)) {

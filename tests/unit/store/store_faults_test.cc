@@ -352,6 +352,20 @@ TEST_F(StoreFaultTest, ACommitLogFsyncErrorStopsWritesUntilRestart) {
   EXPECT_TRUE(store->putMessage(makeMessage("T", 0, "d")).isOk());
 }
 
+// Some filesystems (thin provisioning, NFS) fail fsync with ENOSPC: still a failed fsync, not a passing full disk.
+TEST_F(StoreFaultTest, AnFsyncFailingWithEnospcStopsWritesToo) {
+  auto store = open(options(FlushMode::kSync));
+  ASSERT_NE(store, nullptr);
+  fs_->addFault(FsFault{FsOp::kSync, ENOSPC, "commitlog", 0, 1});
+  auto failed = store->putMessage(makeMessage("T", 0, "a"));
+  ASSERT_FALSE(failed.isOk());
+  EXPECT_FALSE(isDiskFullError(failed.status())) << failed.status().toString();
+  auto later = store->putMessage(makeMessage("T", 0, "b"));
+  ASSERT_FALSE(later.isOk());
+  EXPECT_FALSE(isDiskFullError(later.status())) << later.status().toString();
+  EXPECT_NE(later.status().message().find("until restart"), std::string::npos) << later.status().toString();
+}
+
 // A consume-queue fsync failure used to be retried by the next flush, and the checkpoint then moved past
 // entries that never reached the disk.
 TEST_F(StoreFaultTest, AConsumeQueueFsyncErrorIsNeverRetriedAndTheCheckpointStays) {
