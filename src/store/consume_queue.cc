@@ -195,7 +195,17 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
       return Status::corrupt("consume queue " + dir_ + ": entry " + std::to_string(queue_offset) +
                              " after max offset " + std::to_string(max));
     }
-    if (Status s = removeAllLocked(); !s) return s;
+    // The queue (re)starts here. The file for this entry stays: prepare() may have just created it.
+    pending_.clear();
+    const int64_t keep = queue_offset / per_file_ * per_file_;
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      if (it->first == keep) {
+        ++it;
+        continue;
+      }
+      if (Status s = fs_->remove(pathOf(it->first)); !s) return s;
+      it = segments_.erase(it);
+    }
     min_offset_.store(queue_offset, std::memory_order_release);
   }
   const int64_t first = queue_offset / per_file_ * per_file_;
