@@ -3,8 +3,10 @@
 // and a store that opens and serves reads on a full disk. All on the fault-injection filesystem (label "fault").
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fault_injection_fs.h"
@@ -122,6 +124,33 @@ TEST(FileCacheFaultTest, AFailedFsyncWhenClosingIsStickyForEveryFile) {
   ASSERT_TRUE((*c)->write(0, "y").isOk());
   EXPECT_FALSE((*c)->sync().isOk());
   EXPECT_FALSE((*a)->sync().isOk());
+}
+
+TEST(FileCacheFaultTest, ConcurrentUseOfMoreFilesThanDescriptors) {
+  auto fs = std::make_shared<FaultInjectionFs>();
+  CachingFileSystem cache(fs, 3);
+  constexpr int kFiles = 12;
+  std::vector<std::unique_ptr<File>> files;
+  for (int i = 0; i < kFiles; ++i) files.push_back(cache.open(path(i)).value());
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 200; ++round) {
+        const int i = (t * 3 + round) % kFiles;
+        const std::string text = "t" + std::to_string(t) + "r" + std::to_string(round);
+        // Each thread writes its own 16-byte slot of the file and reads it back; sync now and then.
+        if (!files[i]->write(t * 16, text).isOk()) ++errors;
+        std::string out;
+        if (!files[i]->read(t * 16, text.size(), &out).isOk() || out != text) ++errors;
+        if (round % 50 == 0 && !files[i]->sync().isOk()) ++errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_LE(fs->peakOpenFiles(), 3 + 4);  // the bound, plus files in use by the 4 threads at once
+  for (auto& f : files) EXPECT_TRUE(f->sync().isOk());
 }
 
 // ---- the store --------------------------------------------------------------------------------------------
