@@ -19,6 +19,7 @@
 
 #include "../unit/store/fault_injection_fs.h"
 #include "broker/broker_server.h"
+#include "common/status.h"
 #include "rocketrpc/errors.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
@@ -169,12 +170,18 @@ TEST(BrokerFaultsTest, ADiskFullDuringASendRunIsRefusedClearlyAndWritesResumeWit
   EXPECT_EQ(refused.size(), 100u);
   EXPECT_EQ(acked.size(), 200u);
 
-  // Power loss, then a restart on the same (simulated) disk: every acknowledged message is there, no refused one.
+  // Power loss, then a restart on the same (simulated) disk, now full: the broker starts (recovery writes
+  // nothing it needs), serves every acknowledged message and no refused one, and refuses sends until space
+  // returns.
   server->shutdown();
   fs->crash();
+  fs->addFault({store::testing::FsOp::kWrite, ENOSPC, ""});
+  fs->addFault({store::testing::FsOp::kOpen, ENOSPC, ".tmp"});
+  fs->setUsedRatio([] { return 1.0; });
   server = std::make_unique<broker::BrokerServer>(config);
   server->setStoreFileSystem(fs);
-  ASSERT_TRUE(server->start().isOk());
+  const Status started = server->start();
+  ASSERT_TRUE(started.isOk()) << started.toString();
   Collector sink;
   PushConsumerOptions co;
   co.namesrv_addr = server->address();
@@ -188,6 +195,29 @@ TEST(BrokerFaultsTest, ADiskFullDuringASendRunIsRefusedClearlyAndWritesResumeWit
   std::this_thread::sleep_for(500ms);  // anything more would arrive now
   consumer.shutdown();
   EXPECT_EQ(sink.bodies(), acked);
+
+  po.namesrv_addr = server->address();  // the restarted broker listens on another port
+  Producer again(po);
+  again.start();
+  try {
+    again.send(Message(topic, "while full"));
+    ADD_FAILURE() << "a send on a full disk was accepted";
+  } catch (const MQException& e) {
+    EXPECT_EQ(e.responseCode(), 14) << e.what();
+  }
+  fs->clearFaults();
+  fs->setUsedRatio([] { return 0.5; });
+  // The store looks at the disk usage at most once a second: sends work again within about that.
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        try {
+          return again.send(Message(topic, "after space returned")).status == SendStatus::kSendOk;
+        } catch (const MQException&) {
+          return false;
+        }
+      },
+      10s));
+  again.shutdown();
   server->shutdown();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
