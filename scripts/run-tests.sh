@@ -197,7 +197,7 @@ if has_stage apache5; then
   log "integration + interop: Apache RocketMQ 5.3.x, one broker"
   start_cluster 5.3
   run_ctest apache5 --test-dir build/debug -L 'integration|interop' \
-    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls)|ServerThatLeft|SecureApache' \
+    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls|Faults)|ServerThatLeft|SecureApache' \
     --timeout 600
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
@@ -208,7 +208,7 @@ if has_stage apache55; then
   log "integration + interop: Apache RocketMQ 5.5.0, one broker"
   start_cluster 5.5
   run_ctest apache55 --test-dir build/debug -L 'integration|interop' \
-    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls)|SecureApache' --timeout 600
+    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls|Faults)|SecureApache' --timeout 600
   stop_cluster
 fi
 

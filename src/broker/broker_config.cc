@@ -158,6 +158,21 @@ const std::vector<ConfigProperty>& configProperties() {
        "A connection whose write queue stays over maxWriteQueueBytesPerConnection with no write completing "
        "this long is closed, ms (100..3600000).",
        &BrokerConfig::write_stall_timeout_millis},
+      {"maxOpenFiles",
+       "Store files (commit-log segments, consume-queue files) kept open at most (16..1048576); idle ones are "
+       "closed least recently used first and reopened on demand. At start the soft RLIMIT_NOFILE is raised to "
+       "the hard limit, and the bound is lowered to half of it when that is smaller (the rest is for "
+       "connections).",
+       &BrokerConfig::max_open_files},
+      {"diskMaxUsedSpaceRatio",
+       "Disk usage, percent (10..95), over which retention deletes the oldest commit-log segments whatever their "
+       "age (Apache's key).",
+       &BrokerConfig::disk_max_used_space_ratio},
+      {"diskSpaceWarningLevelRatio",
+       "Disk usage, percent (10..99), over which sends are refused with SERVICE_NOT_AVAILABLE (14, \"the broker's "
+       "disk is full\"), as after ENOSPC; they are accepted again by themselves once usage drops below it "
+       "(Apache's rocketmq.broker.diskSpaceWarningLevelRatio, 0.90 there).",
+       &BrokerConfig::disk_space_warning_level_ratio},
   };
   return kTable;
 }
@@ -302,7 +317,10 @@ Status BrokerConfig::validate() const {
                          int64_t{1} << 36),
                    range("writeStallTimeoutMillis", write_stall_timeout_millis, 100, 3600000),
                    range("waitTimeMillsInSendQueue", wait_time_mills_in_send_queue, 0, 600000),
-                   range("maxSendQueueBytes", max_send_queue_bytes, 1024 * 1024, int64_t{1} << 36)}) {
+                   range("maxSendQueueBytes", max_send_queue_bytes, 1024 * 1024, int64_t{1} << 36),
+                   range("maxOpenFiles", max_open_files, 16, 1048576),
+                   range("diskMaxUsedSpaceRatio", disk_max_used_space_ratio, 10, 95),
+                   range("diskSpaceWarningLevelRatio", disk_space_warning_level_ratio, 10, 99)}) {
     if (!s.isOk()) return s;
   }
   if (flush_disk_type != "SYNC_FLUSH" && flush_disk_type != "ASYNC_FLUSH")

@@ -78,6 +78,10 @@ struct BrokerConfig {
   int64_t wait_time_mills_in_send_queue = 200;
   // Message bodies queued for the store writer; a send that would pass it is answered SYSTEM_BUSY.
   int64_t max_send_queue_bytes = 128LL * 1024 * 1024;
+  // Files and disks of the store (docs/design/broker.md "Files and disks").
+  int64_t max_open_files = 1024;
+  int64_t disk_max_used_space_ratio = 75;
+  int64_t disk_space_warning_level_ratio = 90;
 
   /// The I/O thread count: serverSelectorThreads, or when 0 one per 4 hardware threads (1..8). Requests are
   /// processed on these threads, and a frame for a connection of another thread costs a cross-thread wake-up,

@@ -1,6 +1,10 @@
 #include "broker/broker_server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <sstream>
 
 #include "broker/acl/acl_guard.h"
@@ -30,6 +34,28 @@ namespace {
 constexpr int32_t kGetBrokerRuntimeInfo = 28;
 constexpr std::chrono::milliseconds kRegisterTimeout{24000};
 constexpr std::chrono::milliseconds kClientScanInterval{10000};
+
+// Every store file and connection takes a descriptor: raises the soft RLIMIT_NOFILE to the hard limit (a
+// 1,024-file soft default would cap a broker with thousands of queues). Returns the soft limit in force.
+int64_t raiseFileLimit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+  if (rl.rlim_cur != rl.rlim_max) {
+    const rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      RRPC_LOG(kInfo, "broker", "raised the soft RLIMIT_NOFILE from {} to the hard limit {}",
+               static_cast<uint64_t>(before), static_cast<uint64_t>(rl.rlim_cur));
+    } else {
+      RRPC_LOG(kWarn, "broker", "cannot raise the soft RLIMIT_NOFILE {} to the hard limit {}: {}",
+               static_cast<uint64_t>(before), static_cast<uint64_t>(rl.rlim_max), std::strerror(errno));
+      rl.rlim_cur = before;
+    }
+  } else {
+    RRPC_LOG(kInfo, "broker", "RLIMIT_NOFILE is {} (soft = hard)", static_cast<uint64_t>(rl.rlim_cur));
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? INT64_MAX : static_cast<int64_t>(rl.rlim_cur);
+}
 
 int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -103,6 +129,7 @@ Status BrokerServer::start() {
   store_lock_ = std::move(*store_lock);
   store::MessageStoreOptions so;
   so.root_dir = root;
+  so.fs = store_fs_;
   so.commit_log_segment_size = config_.maped_file_size_commit_log;
   so.max_message_size = static_cast<int32_t>(std::min<int64_t>(config_.max_message_size + 64 * 1024,
                                                                config_.maped_file_size_commit_log - 8));
@@ -113,6 +140,18 @@ Status BrokerServer::start() {
   so.store_host = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
   so.max_queue_wait = std::chrono::milliseconds(config_.wait_time_mills_in_send_queue);
   so.max_queued_bytes = config_.max_send_queue_bytes;
+  so.disk_max_used_ratio = static_cast<double>(config_.disk_max_used_space_ratio) / 100;
+  so.disk_full_ratio = static_cast<double>(config_.disk_space_warning_level_ratio) / 100;
+  // Half the descriptors at most for store files: the rest serve connections. The cache closes idle files and
+  // retries when EMFILE comes anyway.
+  const int64_t fd_limit = raiseFileLimit();
+  int64_t max_open = config_.max_open_files;
+  if (fd_limit > 0) max_open = std::min(max_open, std::max<int64_t>(16, fd_limit / 2));
+  if (max_open != config_.max_open_files) {
+    RRPC_LOG(kInfo, "broker", "store keeps at most {} files open (maxOpenFiles {}, RLIMIT_NOFILE {})", max_open,
+             config_.max_open_files, fd_limit);
+  }
+  so.max_open_files = static_cast<size_t>(max_open);
   auto opened = store::MessageStore::open(so);
   if (!opened.isOk()) return opened.status().withContext("open store " + root);
   ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
@@ -346,6 +385,23 @@ std::string BrokerServer::metricsText() const {
              "# TYPE rocketrpc_broker_store_corrupt_entries_skipped_total counter\n"
              "rocketrpc_broker_store_corrupt_entries_skipped_total " +
              std::to_string(ctx_->store->corruptEntriesSkipped()) + "\n";
+    const auto& st = *ctx_->store;
+    extra += "# HELP rocketrpc_broker_store_writable 1 while the store accepts writes; 0 after a failed fsync or "
+             "write error (until restart).\n# TYPE rocketrpc_broker_store_writable gauge\n"
+             "rocketrpc_broker_store_writable " +
+             std::string(st.writeError().isOk() ? "1" : "0") + "\n";
+    extra += "# HELP rocketrpc_broker_store_disk_full 1 while sends are refused for a full disk.\n"
+             "# TYPE rocketrpc_broker_store_disk_full gauge\nrocketrpc_broker_store_disk_full " +
+             std::string(st.diskFull() ? "1" : "0") + "\n";
+    extra += "# HELP rocketrpc_broker_store_puts_refused_total Puts refused for a passing reason (reason: disk_full "
+             "or out_of_files); the sender may retry.\n# TYPE rocketrpc_broker_store_puts_refused_total counter\n"
+             "rocketrpc_broker_store_puts_refused_total{reason=\"disk_full\"} " +
+             std::to_string(st.putsRefusedDiskFull()) +
+             "\nrocketrpc_broker_store_puts_refused_total{reason=\"out_of_files\"} " +
+             std::to_string(st.putsRefusedOutOfFiles()) + "\n";
+    extra += "# HELP rocketrpc_broker_store_open_files Store files holding a descriptor (bounded by maxOpenFiles).\n"
+             "# TYPE rocketrpc_broker_store_open_files gauge\nrocketrpc_broker_store_open_files " +
+             std::to_string(st.openFiles()) + "\n";
   }
   return ctx_->metrics.render(extra);
 }

@@ -25,6 +25,7 @@ class NameServer;
 }
 namespace store {
 class DirectoryLock;
+class FileSystem;
 }
 }  // namespace rocketrpc
 
@@ -66,6 +67,9 @@ class BrokerServer {
   acl::AclGuard* aclGuard() { return acl_.get(); }
   /// Prometheus text of the counters.
   std::string metricsText() const;
+  /// Test seam, before start(): the filesystem the store's files live on (default: the POSIX one). The fault
+  /// tests give it one that fails chosen calls (ENOSPC, EIO, EMFILE).
+  void setStoreFileSystem(std::shared_ptr<store::FileSystem> fs) { store_fs_ = std::move(fs); }
 
  private:
   void onConnectionClosed(const std::string& remote_addr);
@@ -82,6 +86,7 @@ class BrokerServer {
   std::unique_ptr<ScheduleMessageService> schedule_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   std::shared_ptr<acl::AclGuard> acl_;  // null when aclEnable=false
+  std::shared_ptr<store::FileSystem> store_fs_;  // null: POSIX
   uint16_t port_ = 0;
   std::mutex lifecycle_mu_;
   bool started_ = false;

@@ -134,7 +134,7 @@ Result<int64_t> CommitLog::recover(int64_t from, const std::function<void(const 
     std::lock_guard lock(segments_mu_);
     segments_ = segments;
   }
-  active_ = segments.empty() ? nullptr : segments.back();
+  setActive(segments.empty() ? nullptr : segments.back());
   write_offset_ = pending_start_ = end;
   pending_.clear();
   written_.store(end, std::memory_order_release);
@@ -188,7 +188,7 @@ Result<int64_t> CommitLog::append(std::string& record) {
   if (active_ == nullptr || write_offset_ >= active_->base + segment_size_) {
     auto seg = createSegment(write_offset_);
     if (!seg) return seg.status();
-    active_ = std::move(*seg);
+    setActive(std::move(*seg));
     pending_start_ = write_offset_;
   }
   const int64_t offset = write_offset_;
@@ -196,6 +196,41 @@ Result<int64_t> CommitLog::append(std::string& record) {
   pending_ += record;
   write_offset_ += size;
   return offset;
+}
+
+void CommitLog::setActive(std::shared_ptr<Segment> seg) {
+  if (active_ != nullptr) active_->file->keepOpen(false);
+  active_ = std::move(seg);
+  if (active_ != nullptr) active_->file->keepOpen(true);
+}
+
+Status CommitLog::rollback(int64_t end) {
+  pending_.clear();
+  write_offset_ = pending_start_ = end;
+  std::vector<std::shared_ptr<Segment>> doomed;
+  std::shared_ptr<Segment> last;
+  {
+    std::lock_guard lock(segments_mu_);
+    while (segments_.size() > 1 && segments_.back()->base > end) {
+      doomed.push_back(segments_.back());
+      segments_.pop_back();
+    }
+    if (!segments_.empty()) last = segments_.back();
+  }
+  if (written_.load(std::memory_order_acquire) > end) written_.store(end, std::memory_order_release);
+  {
+    std::lock_guard sync_lock(sync_mu_);
+    if (flushed_.load(std::memory_order_acquire) > end) flushed_.store(end, std::memory_order_release);
+  }
+  setActive(last);
+  for (const auto& seg : doomed) {
+    if (Status s = fs_->remove(seg->path); !s) return s;
+  }
+  if (last != nullptr && end - last->base < segment_size_) {
+    // Whatever part of the failed write reached the file must not look like records to a recovery.
+    if (Status s = last->file->truncate(end - last->base); !s) return s;
+  }
+  return Status::ok();
 }
 
 Status CommitLog::commitPending() {

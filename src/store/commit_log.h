@@ -65,9 +65,15 @@ class CommitLog {
   /// blank marker) when it does not fit, and patches its PHYSICALOFFSET. Returns that offset. Nothing is
   /// readable until commitPending(). InvalidArgument when the record can never fit a segment.
   Result<int64_t> append(std::string& record);
-  /// Writes the buffered records; afterwards they are readable. An error leaves the log unusable.
+  /// Writes the buffered records; afterwards they are readable. After an error, rollback() (or nothing more).
   Status commitPending();
-  /// Makes everything committed so far durable; returns the durable end offset.
+  /// Undoes appends back to `end` (a record boundary at or after the last sync; the writtenOffset() before the
+  /// appends): drops buffered records, truncates the segment holding `end` there and deletes segments created
+  /// after it. For a write that failed for a reason that may pass (full disk, no file descriptors): the log
+  /// is usable again. An error here leaves it unusable.
+  Status rollback(int64_t end);
+  /// Makes everything committed so far durable; returns the durable end offset. An error must not be retried
+  /// (fsyncgate): the store stops writing.
   Result<int64_t> sync();
 
   /// Copies `size` bytes at `offset` to the end of *out; NotFound outside [minOffset, writtenOffset).
@@ -104,6 +110,8 @@ class CommitLog {
   };
 
   std::shared_ptr<Segment> findSegment(int64_t offset) const;
+  // Makes `seg` the segment appends go to; its descriptor stays open (file_cache.h), the previous one's may close.
+  void setActive(std::shared_ptr<Segment> seg);
   Result<std::shared_ptr<Segment>> createSegment(int64_t base);
   // Scans one segment from its start; returns the end of its valid data (absolute offset) and whether it
   // ended with a valid blank marker.

@@ -195,19 +195,25 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
       return Status::corrupt("consume queue " + dir_ + ": entry " + std::to_string(queue_offset) +
                              " after max offset " + std::to_string(max));
     }
-    if (Status s = removeAllLocked(); !s) return s;
+    // The queue (re)starts here. The file for this entry stays: prepare() may have just created it.
+    pending_.clear();
+    const int64_t keep = queue_offset / per_file_ * per_file_;
+    for (auto it = segments_.begin(); it != segments_.end();) {
+      if (it->first == keep) {
+        ++it;
+        continue;
+      }
+      if (Status s = fs_->remove(pathOf(it->first)); !s) return s;
+      it = segments_.erase(it);
+    }
     min_offset_.store(queue_offset, std::memory_order_release);
   }
   const int64_t first = queue_offset / per_file_ * per_file_;
   auto it = segments_.find(first);
   if (it == segments_.end()) {
-    if (Status s = writePendingLocked(); !s) return s;  // the buffer belongs to the previous file
-    if (Status s = fs_->createDirs(dir_); !s) return s;
-    auto file = fs_->open(pathOf(first));
-    if (!file) return file.status();
-    if (Status s = (*file)->truncate(0); !s) return s;
-    if (Status s = fs_->syncDir(dir_); !s) return s;
-    it = segments_.emplace(first, Segment{std::move(*file), false}).first;
+    auto created = createFileLocked(first);
+    if (!created) return created.status();
+    it = *created;
   }
   if (queue_offset >= max) {
     // Append: buffer the entry (readers see it at once through readLocked); written by sync(), when the
@@ -221,7 +227,11 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
     appendBig64(pending_, entry.tags_code);
     it->second.dirty = true;
     max_offset_.store(queue_offset + 1, std::memory_order_release);
-    if (pending_.size() >= kMaxPendingBytes) return writePendingLocked();
+    if (pending_.size() >= kMaxPendingBytes) {
+      // On a full disk or without descriptors the entries stay buffered (and readable); sync() retries.
+      Status s = writePendingLocked();
+      if (!s && !isDiskFullError(s) && !isOutOfFilesError(s)) return s;
+    }
     return Status::ok();
   }
   std::string bytes;
@@ -230,6 +240,24 @@ Status ConsumeQueue::put(int64_t queue_offset, const CqEntry& entry) {
   appendBig64(bytes, entry.tags_code);
   if (Status s = it->second.file->write((queue_offset - first) * kCqEntrySize, bytes); !s) return s;
   it->second.dirty = true;
+  return Status::ok();
+}
+
+Result<std::map<int64_t, ConsumeQueue::Segment>::iterator> ConsumeQueue::createFileLocked(int64_t first) {
+  if (Status s = writePendingLocked(); !s) return s;  // the buffer belongs to the previous file
+  if (Status s = fs_->createDirs(dir_); !s) return s;
+  auto file = fs_->open(pathOf(first));
+  if (!file) return file.status();
+  if (Status s = (*file)->truncate(0); !s) return s;
+  if (Status s = fs_->syncDir(dir_); !s) return s;
+  return segments_.emplace(first, Segment{std::move(*file), false}).first;
+}
+
+Status ConsumeQueue::prepare(int64_t queue_offset) {
+  std::lock_guard lock(mu_);
+  const int64_t first = queue_offset / per_file_ * per_file_;
+  if (segments_.count(first) == 0) return createFileLocked(first).status();
+  if (!pending_.empty() && pending_from_ / per_file_ != queue_offset / per_file_) return writePendingLocked();
   return Status::ok();
 }
 
@@ -250,7 +278,8 @@ Result<CqEntry> ConsumeQueue::get(int64_t queue_offset) const {
   return entryLocked(queue_offset);
 }
 
-Status ConsumeQueue::sync() {
+Status ConsumeQueue::sync(bool* fsync_failed) {
+  if (fsync_failed != nullptr) *fsync_failed = false;
   std::vector<std::shared_ptr<File>> dirty;
   {
     std::lock_guard lock(mu_);
@@ -262,6 +291,7 @@ Status ConsumeQueue::sync() {
   }
   for (const auto& file : dirty) {
     if (Status s = file->sync(); !s) {
+      if (fsync_failed != nullptr) *fsync_failed = true;
       std::lock_guard lock(mu_);
       for (auto& [first, seg] : segments_) seg.dirty = true;
       return s;

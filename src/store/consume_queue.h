@@ -46,11 +46,18 @@ class ConsumeQueue {
   /// stale entry seen by re-dispatch) is overwritten. Above maxOffset of an empty queue: the queue (re)starts
   /// there. Above maxOffset otherwise: Corrupt (a gap).
   Status put(int64_t queue_offset, const CqEntry& entry);
+  /// Creates (or opens) the file that entry `queue_offset` goes to, and writes buffered entries of an earlier
+  /// file, so that a following put() of that entry only buffers it. The store calls it before writing a
+  /// message to the commit log: running out of disk or descriptors then refuses the message instead of
+  /// leaving a stored message without its entry.
+  Status prepare(int64_t queue_offset);
   /// Appends up to `max_count` entries starting at `from` to *out; stops at maxOffset and at a file end.
   /// Nothing when `from` is below minOffset.
   Status read(int64_t from, int64_t max_count, std::vector<CqEntry>* out) const;
   Result<CqEntry> get(int64_t queue_offset) const;
-  Status sync();
+  /// Writes the buffered entries and fsyncs the written files. *fsync_failed tells a failed fsync (never to be
+  /// retried: the store stops writing) from a failed write (which may be retried).
+  Status sync(bool* fsync_failed = nullptr);
   /// Deletes every file; the queue becomes empty at offset 0.
   Status destroy();
 
@@ -70,6 +77,8 @@ class ConsumeQueue {
   Result<CqEntry> entryLocked(int64_t index) const;
   std::string pathOf(int64_t first_index) const;
   Status removeAllLocked();
+  // Creates the (empty) file starting at entry `first`; writes the buffered entries first.
+  Result<std::map<int64_t, Segment>::iterator> createFileLocked(int64_t first);
 
   const std::shared_ptr<FileSystem> fs_;
   const std::string dir_;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace rocketrpc::store {
 
@@ -23,7 +24,7 @@ class PosixFile final : public File {
       const ssize_t n = ::pwrite(fd_, data.data(), data.size(), offset);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return statusFromErrno(errno, "pwrite " + path_);
+        return fsErrorStatus(errno, "pwrite " + path_);
       }
       data.remove_prefix(static_cast<size_t>(n));
       offset += n;
@@ -38,7 +39,7 @@ class PosixFile final : public File {
       const ssize_t r = ::pread(fd_, out->data() + done, n - done, offset + static_cast<int64_t>(done));
       if (r < 0) {
         if (errno == EINTR) continue;
-        return statusFromErrno(errno, "pread " + path_);
+        return fsErrorStatus(errno, "pread " + path_);
       }
       if (r == 0) break;
       done += static_cast<size_t>(r);
@@ -48,18 +49,18 @@ class PosixFile final : public File {
   }
 
   Status sync() override {
-    if (::fdatasync(fd_) != 0) return statusFromErrno(errno, "fdatasync " + path_);
+    if (::fdatasync(fd_) != 0) return fsErrorStatus(errno, "fdatasync " + path_);
     return Status::ok();
   }
 
   Status truncate(int64_t size) override {
-    if (::ftruncate(fd_, size) != 0) return statusFromErrno(errno, "ftruncate " + path_);
+    if (::ftruncate(fd_, size) != 0) return fsErrorStatus(errno, "ftruncate " + path_);
     return Status::ok();
   }
 
   Result<int64_t> size() const override {
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) return statusFromErrno(errno, "fstat " + path_);
+    if (::fstat(fd_, &st) != 0) return fsErrorStatus(errno, "fstat " + path_);
     return static_cast<int64_t>(st.st_size);
   }
 
@@ -72,7 +73,16 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<File>> open(const std::string& path) override {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return statusFromErrno(errno, "open " + path);
+    if (fd < 0) return fsErrorStatus(errno, "open " + path);
+    return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
+  }
+
+  Result<std::unique_ptr<File>> openExisting(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Status::notFound(path + " does not exist");
+      return fsErrorStatus(errno, "open " + path);
+    }
     return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
   }
 
@@ -86,7 +96,7 @@ class PosixFileSystem final : public FileSystem {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
       if (errno == ENOENT) return names;
-      return statusFromErrno(errno, "opendir " + dir);
+      return fsErrorStatus(errno, "opendir " + dir);
     }
     while (const dirent* e = ::readdir(d)) {
       const std::string_view name(e->d_name);
@@ -101,42 +111,46 @@ class PosixFileSystem final : public FileSystem {
       if (pos != dir.size() && dir[pos] != '/') continue;
       const std::string prefix = dir.substr(0, pos);
       if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
-        return statusFromErrno(errno, "mkdir " + prefix);
+        return fsErrorStatus(errno, "mkdir " + prefix);
     }
     return Status::ok();
   }
 
   Status remove(const std::string& path) override {
-    if (::remove(path.c_str()) != 0 && errno != ENOENT) return statusFromErrno(errno, "remove " + path);
+    if (::remove(path.c_str()) != 0 && errno != ENOENT) return fsErrorStatus(errno, "remove " + path);
     return Status::ok();
   }
 
   Status rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) return statusFromErrno(errno, "rename " + from);
+    if (::rename(from.c_str(), to.c_str()) != 0) return fsErrorStatus(errno, "rename " + from);
     return Status::ok();
   }
 
   Status syncDir(const std::string& dir) override {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return statusFromErrno(errno, "open dir " + dir);
+    if (fd < 0) return fsErrorStatus(errno, "open dir " + dir);
     const int rc = ::fsync(fd);
     const int err = errno;
     ::close(fd);
-    if (rc != 0) return statusFromErrno(err, "fsync dir " + dir);
+    if (rc != 0) return fsErrorStatus(err, "fsync dir " + dir);
     return Status::ok();
   }
 
   Result<int64_t> modifiedTimeMs(const std::string& path) override {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return statusFromErrno(errno, "stat " + path);
+    if (::stat(path.c_str(), &st) != 0) return fsErrorStatus(errno, "stat " + path);
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
   }
 
   Result<double> usedRatio(const std::string& path) override {
     struct statvfs st {};
-    if (::statvfs(path.c_str(), &st) != 0) return statusFromErrno(errno, "statvfs " + path);
-    if (st.f_blocks == 0) return 0.0;
-    return 1.0 - static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
+    if (::statvfs(path.c_str(), &st) != 0) return fsErrorStatus(errno, "statvfs " + path);
+    // As df's Use%: blocks reserved for root count neither as used nor as available (1 - bavail/blocks would
+    // call a disk with large reserves nearly full while writes still have room).
+    const double used = static_cast<double>(st.f_blocks - st.f_bfree);
+    const double usable = used + static_cast<double>(st.f_bavail);
+    if (usable <= 0) return 0.0;
+    return used / usable;
   }
 };
 
@@ -147,6 +161,16 @@ std::string parentDir(const std::string& path) {
 }
 
 }  // namespace
+
+Status fsErrorStatus(int err, std::string_view context) {
+  if (err == EMFILE || err == ENFILE || err == ENOSPC || err == EDQUOT) {
+    std::string m(context);
+    m += ": ";
+    m += std::strerror(err);
+    return Status(StatusCode::kOverLimit, std::move(m), err);
+  }
+  return statusFromErrno(err, context);
+}
 
 std::shared_ptr<FileSystem> posixFileSystem() {
   static const auto fs = std::make_shared<PosixFileSystem>();

@@ -3,6 +3,7 @@
 // loses unsynced data on a simulated crash (tests/unit/store/fault_injection_fs.h).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,7 +16,8 @@
 namespace rocketrpc::store {
 
 /// An open file addressed by offset (no file position). Thread-safe: concurrent writes of disjoint ranges,
-/// reads, and sync() may overlap. Stays usable after its path is removed.
+/// reads, and sync() may overlap. A POSIX file stays usable after its path is removed; one from the
+/// descriptor cache (file_cache.h) answers NotFound once its descriptor was closed and the path is gone.
 class File {
  public:
   virtual ~File() = default;
@@ -27,6 +29,8 @@ class File {
   virtual Status sync() = 0;
   virtual Status truncate(int64_t size) = 0;
   virtual Result<int64_t> size() const = 0;
+  /// Hint to a descriptor cache: keep this file's descriptor open (the active commit-log segment).
+  virtual void keepOpen(bool keep) { (void)keep; }
 };
 
 /// Thread-safe.
@@ -35,6 +39,12 @@ class FileSystem {
   virtual ~FileSystem() = default;
   /// Opens `path` for reading and writing, creating an empty file when absent. The parent must exist.
   virtual Result<std::unique_ptr<File>> open(const std::string& path) = 0;
+  /// Opens an existing `path` for reading and writing; NotFound when absent (the descriptor cache reopens
+  /// closed files with it, never recreating a deleted one).
+  virtual Result<std::unique_ptr<File>> openExisting(const std::string& path) {
+    if (!exists(path)) return Status::notFound(path + " does not exist");
+    return open(path);
+  }
   virtual bool exists(const std::string& path) = 0;
   /// Entry names (not paths) in `dir`; a missing directory lists as empty.
   virtual Result<std::vector<std::string>> list(const std::string& dir) = 0;
@@ -48,9 +58,22 @@ class FileSystem {
   virtual Status syncDir(const std::string& dir) = 0;
   /// Last modification time of a file, ms since the Unix epoch.
   virtual Result<int64_t> modifiedTimeMs(const std::string& path) = 0;
-  /// Used fraction (0..1) of the filesystem holding `path`.
+  /// Used fraction (0..1) of the filesystem holding `path`, as df reports it (Use%: reserved blocks excluded).
   virtual Result<double> usedRatio(const std::string& path) = 0;
 };
+
+/// The Status of a failed file operation: statusFromErrno's, except that running out of descriptors (EMFILE,
+/// ENFILE) or space (ENOSPC, EDQUOT) gives kOverLimit with the errno in remoteCode(), so that the store can
+/// refuse one put and carry on (the helpers below tell them apart). Every FileSystem reports errno this way.
+Status fsErrorStatus(int err, std::string_view context);
+/// The process or the system ran out of file descriptors: the operation may work later.
+inline bool isOutOfFilesError(const Status& s) {
+  return s.code() == StatusCode::kOverLimit && (s.remoteCode() == EMFILE || s.remoteCode() == ENFILE);
+}
+/// The disk (or the user's quota) is full: writes may work once space returns.
+inline bool isDiskFullError(const Status& s) {
+  return s.code() == StatusCode::kOverLimit && (s.remoteCode() == ENOSPC || s.remoteCode() == EDQUOT);
+}
 
 /// The real filesystem (POSIX calls; fdatasync for File::sync, fsync of the directory for syncDir).
 std::shared_ptr<FileSystem> posixFileSystem();

@@ -1,6 +1,8 @@
 #include "store/message_store.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <future>
 #include <limits>
 #include <set>
@@ -78,7 +80,9 @@ bool isStoreBusy(const Status& status) {
 // ---- lifecycle -------------------------------------------------------------------------------------------
 
 MessageStore::MessageStore(MessageStoreOptions options)
-    : options_(std::move(options)), fs_(options_.fs) {}
+    : options_(std::move(options)),
+      fs_(options_.fs),
+      fd_cache_(std::dynamic_pointer_cast<CachingFileSystem>(options_.fs)) {}
 
 Result<std::unique_ptr<MessageStore>> MessageStore::open(MessageStoreOptions options) {
   if (options.root_dir.empty()) return Status::invalidArgument("store root_dir is empty");
@@ -92,10 +96,16 @@ Result<std::unique_ptr<MessageStore>> MessageStore::open(MessageStoreOptions opt
   if (options.disk_max_used_ratio <= 0 || options.disk_max_used_ratio > 1) {
     return Status::invalidArgument("disk_max_used_ratio must be in (0, 1]");
   }
+  if (options.disk_full_ratio <= 0 || options.disk_full_ratio > 1) {
+    return Status::invalidArgument("disk_full_ratio must be in (0, 1]");
+  }
   if (!remoting::createOffsetMessageId(options.store_host, 0)) {
     return Status::invalidArgument("bad store_host '" + options.store_host + "'");
   }
   if (!options.fs) options.fs = posixFileSystem();
+  if (options.max_open_files > 0) {
+    options.fs = std::make_shared<CachingFileSystem>(std::move(options.fs), options.max_open_files);
+  }
   if (!options.clock) options.clock = systemClockMs;
   std::unique_ptr<MessageStore> store(new MessageStore(std::move(options)));
   if (Status s = store->recover(); !s) {
@@ -213,7 +223,14 @@ Status MessageStore::recover() {
 
   offsets_ = std::make_unique<ConsumerOffsetTable>(fs_, joinPath(root, "config/consumerOffset.json"));
   if (Status s = offsets_->load(); !s) return s;
-  return flush();
+  Status flushed = flush();
+  if (!flushed && (isDiskFullError(flushed) || isOutOfFilesError(flushed))) {
+    // The old checkpoint still bounds what the next recovery trusts: serve reads now, write when space returns.
+    RRPC_LOG(kWarn, "store", "recovered {} without writing a checkpoint: {}", root, flushed.toString());
+    if (isDiskFullError(flushed)) disk_full_.store(true, std::memory_order_relaxed);
+    return Status::ok();
+  }
+  return flushed;
 }
 
 std::string MessageStore::queueDir(const std::string& topic, int32_t queue_id) const {
@@ -278,6 +295,7 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
       bad = Status::invalidArgument("bad store host '" + msg.storeHost() + "'");
     }
   }
+  if (bad.isOk()) bad = checkDiskSpace();
   int64_t bytes = 0;
   for (const MessageExt& msg : msgs) bytes += static_cast<int64_t>(msg.body().size());
   if (bad.isOk()) {
@@ -336,9 +354,58 @@ bool MessageStore::takeGroup(std::vector<PutRequest>* group, std::vector<PutRequ
 void MessageStore::setError(const Status& s) {
   std::lock_guard lock(queue_mu_);
   if (error_.isOk()) {
-    RRPC_LOG(kError, "store", "store write failed; refusing further puts: {}", s.toString());
-    error_ = s;
+    RRPC_LOG(kError, "store", "store write failed; refusing every put until restart: {}", s.toString());
+    // Internal whatever the errno: an fsync that failed with ENOSPC must not read as a passing full disk.
+    error_ = Status::internal("the store stopped writing until restart after: " + s.toString());
   }
+}
+
+Status MessageStore::writeError() const {
+  std::lock_guard lock(queue_mu_);
+  return error_;
+}
+
+size_t MessageStore::openFiles() const { return fd_cache_ ? fd_cache_->openCount() : 0; }
+size_t MessageStore::maxOpenFiles() const { return fd_cache_ ? fd_cache_->maxOpen() : 0; }
+
+Status MessageStore::diskFullStatus(double used) const {
+  char text[160];
+  std::snprintf(text, sizeof text, "disk full: %.1f%% used, over the %.1f%% limit; puts resume when space returns",
+                used * 100, options_.disk_full_ratio * 100);
+  return Status(StatusCode::kOverLimit, text, ENOSPC);
+}
+
+Status MessageStore::checkDiskSpace() {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  int64_t due = next_disk_check_ms_.load(std::memory_order_relaxed);
+  const bool check = now_ms >= due && next_disk_check_ms_.compare_exchange_strong(
+                                          due, now_ms + options_.disk_check_interval.count());
+  if (check) {
+    auto used = fs_->usedRatio(options_.root_dir);
+    const bool full = used && *used > options_.disk_full_ratio;
+    disk_full_.store(full, std::memory_order_relaxed);
+    if (over_ratio_.exchange(full) != full) {
+      if (full) {
+        RRPC_LOG(kError, "store", "disk {:.1f}% used, over the {:.1f}% limit: refusing puts until space returns",
+                 *used * 100, options_.disk_full_ratio * 100);
+      } else {
+        RRPC_LOG(kInfo, "store", "disk usage below the {:.1f}% limit again: accepting puts",
+                 options_.disk_full_ratio * 100);
+      }
+    }
+  }
+  if (!over_ratio_.load(std::memory_order_relaxed)) return Status::ok();
+  refused_disk_full_.fetch_add(1, std::memory_order_relaxed);
+  auto used = fs_->usedRatio(options_.root_dir);
+  return diskFullStatus(used ? *used : 1.0);
+}
+
+bool MessageStore::isTransientWriteError(const Status& s) const {
+  if (!isDiskFullError(s) && !isOutOfFilesError(s)) return false;
+  // A descriptor the cache closed failed its fsync: nothing is known durable any more.
+  return !fd_cache_ || fd_cache_->syncError().isOk();
 }
 
 void MessageStore::appenderLoop() {
@@ -374,10 +441,13 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     std::lock_guard lock(queue_mu_);
     status = error_;
   }
+  const bool was_writable = status.isOk();
   std::vector<Result<PutResult>> results;
   std::vector<RecordInfo> records;
   std::vector<std::string> record_bytes;  // records[i] as written, for the arrival listener
   int64_t timestamp = 0;
+  const int64_t group_start = commit_log_->writtenOffset();
+  std::map<QueueKey, int64_t> saved_next;  // next_queue_offset_ before the group, restored when it is undone
   for (PutRequest& req : group) {
     if (!status.isOk()) break;
     timestamp = last_store_timestamp_ = std::max(now(), last_store_timestamp_);
@@ -424,16 +494,50 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
       result.message_count += 1;
       result.offset_msg_ids.push_back(remoting::createOffsetMessageId(msg.storeHost(), *offset).value());
     }
-    for (const auto& [key, next] : offsets) next_queue_offset_[key] = next;
+    for (const auto& [key, next] : offsets) {
+      saved_next.emplace(key, next_queue_offset_[key]);
+      next_queue_offset_[key] = next;
+    }
     results.emplace_back(std::move(result));
   }
+  // Files the entries go to are created before the records are written: a full disk or a lack of descriptors
+  // then refuses the group instead of leaving stored messages without entries.
+  for (size_t i = 0; i < records.size() && status.isOk(); ++i) {
+    auto queue = findOrCreateQueue(records[i].topic, records[i].queue_id);
+    status = queue ? (*queue)->prepare(records[i].queue_offset) : queue.status();
+  }
+  bool undoable = was_writable;  // nothing was declared durable or indexed yet
   if (status.isOk()) status = commit_log_->commitPending();
-  if (status.isOk() && options_.flush_mode == FlushMode::kSync) status = commit_log_->sync().status();
+  if (status.isOk() && options_.flush_mode == FlushMode::kSync) {
+    status = commit_log_->sync().status();
+    undoable = false;  // a failed fsync: fsyncgate, never retried
+  }
+  if (status.isOk()) undoable = false;
   for (size_t i = 0; i < records.size() && status.isOk(); ++i) status = dispatch(records[i]);
-  if (!status.isOk()) {
+  if (!status.isOk() && undoable && isTransientWriteError(status)) {
+    // Undo the group (its records and queue offsets) and refuse it; the next put tries again.
+    if (Status s = commit_log_->rollback(group_start); !s) {
+      setError(s);
+    } else {
+      for (const auto& [key, next] : saved_next) next_queue_offset_[key] = next;
+      if (isDiskFullError(status)) {
+        disk_full_.store(true, std::memory_order_relaxed);
+        refused_disk_full_.fetch_add(group.size(), std::memory_order_relaxed);
+      } else {
+        refused_out_of_files_.fetch_add(group.size(), std::memory_order_relaxed);
+      }
+      static log::RateLimiter limiter(std::chrono::seconds(10));
+      RRPC_LOG_LIMITED(limiter, kWarn, "store", "put refused, will work again later: {}", status.toString());
+    }
+  } else if (!status.isOk()) {
     setError(status);
+    std::lock_guard lock(queue_mu_);
+    status = error_;  // the callers learn that the store stopped, not only what failed
   } else {
     dispatched_offset_.store(commit_log_->writtenOffset(), std::memory_order_release);
+    if (disk_full_.load(std::memory_order_relaxed) && !over_ratio_.load(std::memory_order_relaxed)) {
+      disk_full_.store(false, std::memory_order_relaxed);  // space came back after an ENOSPC
+    }
     latest_timestamp_.store(timestamp, std::memory_order_relaxed);
     std::shared_ptr<MessageArrivedListener> listener;
     {
@@ -509,7 +613,13 @@ Status MessageStore::flush() {
     for (const auto& [key, queue] : queues_) queues.push_back(queue);
   }
   for (const auto& queue : queues) {
-    if (Status s = queue->sync(); !s) return s;
+    bool fsync_failed = false;
+    if (Status s = queue->sync(&fsync_failed); !s) {
+      // A failed fsync is never retried (the pages it lost would not be written again): stop writing, and
+      // never let the checkpoint cover these entries.
+      if (fsync_failed || !isTransientWriteError(s)) setError(s);
+      return s;
+    }
   }
   return writeCheckpoint(*fs_, joinPath(options_.root_dir, "checkpoint"),
                          Checkpoint{*flushed, std::min(dispatched, *flushed), timestamp});

@@ -27,6 +27,7 @@
 #include "store/commit_log.h"
 #include "store/consume_queue.h"
 #include "store/consumer_offset_table.h"
+#include "store/file_cache.h"
 #include "store/file_system.h"
 
 namespace rocketrpc::store {
@@ -58,6 +59,16 @@ struct MessageStoreOptions {
   /// When the filesystem is fuller than this fraction (0..1], the oldest segments go regardless of age.
   /// Default 0.75.
   double disk_max_used_ratio = 0.75;
+  /// Puts are refused (as from a full disk, see isDiskFullError) while the filesystem is fuller than this
+  /// fraction (0..1]; they resume by themselves once it is not. Default 0.90 (Apache's
+  /// diskSpaceWarningLevelRatio).
+  double disk_full_ratio = 0.90;
+  /// How often a put looks at the disk usage (statvfs). Default 1 s; zero: at every put.
+  std::chrono::milliseconds disk_check_interval{1000};
+  /// Bound of the file-descriptor cache (file_cache.h): commit-log segments and consume-queue files kept
+  /// open at most; idle ones are closed least recently used first and reopened on demand. Default 1024;
+  /// zero: no cache (every file stays open, as fs gives it).
+  size_t max_open_files = 1024;
   /// Period of retention checks and of consumer-offset persistence. Default 10 s.
   std::chrono::milliseconds clean_interval{10000};
   /// Store timestamps and retention ages use this clock (ms since the Unix epoch). Default: system clock.
@@ -153,7 +164,14 @@ class MessageArrivedListener {
 ///    background thread). Recovery always yields a prefix of the appended messages.
 ///  - In both modes, consume queues and the checkpoint are flushed in the background and rebuilt from the
 ///    commit log on recovery; consumer offsets are persisted every clean_interval and at close.
-/// A write or fsync error makes the store refuse further puts (reads continue); reopen to recover.
+/// Errors: a put that fails because the disk is full (ENOSPC, EDQUOT, or usage over disk_full_ratio) or the
+/// process is out of file descriptors (EMFILE, ENFILE) is refused with that error (isDiskFullError /
+/// isOutOfFilesError on its Status) and undone (its records are truncated away, its queue offsets reused):
+/// later puts work again once space or descriptors are back, without a restart. Any other write error, and
+/// any failed fsync (commit log or consume queue; never retried, see fsyncgate), makes the store refuse every
+/// further put until it is reopened (writeError()); reads continue, and the checkpoint never moves again, so it
+/// never covers data that did not reach the disk. Recovery needs no free space: on a full disk the store opens
+/// (without writing a checkpoint) and serves reads.
 class MessageStore {
  public:
   /// Recovers the directory (see docs/design/commitlog-format.md, "Recovery") and starts the threads.
@@ -204,6 +222,18 @@ class MessageStore {
   uint64_t corruptEntriesSkipped() const { return corrupt_entries_skipped_.load(std::memory_order_relaxed); }
   Status persistConsumerOffsets() { return offsets_->persist(); }
 
+  /// The sticky error that stopped writes (a failed fsync or an unexpected write error); OK while writable.
+  Status writeError() const;
+  /// The last disk check found the disk over disk_full_ratio, or the last write hit ENOSPC. Only the first
+  /// refuses puts without trying them: after an ENOSPC the next put tries again.
+  bool diskFull() const { return disk_full_.load(std::memory_order_relaxed); }
+  /// Puts refused because the disk was full / descriptors ran out (each one retried later by its sender).
+  uint64_t putsRefusedDiskFull() const { return refused_disk_full_.load(std::memory_order_relaxed); }
+  uint64_t putsRefusedOutOfFiles() const { return refused_out_of_files_.load(std::memory_order_relaxed); }
+  /// File descriptors the store's cache holds open now, and its bound (0, 0 without a cache).
+  size_t openFiles() const;
+  size_t maxOpenFiles() const;
+
   /// Registers (or clears, with nullptr) the arrival listener.
   void setMessageArrivedListener(std::shared_ptr<MessageArrivedListener> listener);
 
@@ -241,6 +271,11 @@ class MessageStore {
   void processGroupGuarded(std::vector<PutRequest>& group);
   void serviceLoop();
   void setError(const Status& s);
+  // Refuses puts while the disk is over disk_full_ratio (checked at most every disk_check_interval).
+  Status checkDiskSpace();
+  Status diskFullStatus(double used) const;
+  // A failed put that undoing makes harmless: a full disk or exhausted descriptors, with no failed fsync.
+  bool isTransientWriteError(const Status& s) const;
   int64_t now() const { return options_.clock(); }
   std::shared_ptr<ConsumeQueue> findQueue(const std::string& topic, int32_t queue_id) const;
   Result<std::shared_ptr<ConsumeQueue>> findOrCreateQueue(const std::string& topic, int32_t queue_id);
@@ -249,6 +284,7 @@ class MessageStore {
 
   const MessageStoreOptions options_;
   const std::shared_ptr<FileSystem> fs_;
+  const std::shared_ptr<CachingFileSystem> fd_cache_;  // fs_ itself when max_open_files > 0, else null
   std::unique_ptr<CommitLog> commit_log_;
   std::unique_ptr<ConsumerOffsetTable> offsets_;
 
@@ -262,8 +298,13 @@ class MessageStore {
   std::atomic<int64_t> dispatched_offset_{0};  // every record below has its consume-queue entry
   std::atomic<int64_t> latest_timestamp_{0};   // store timestamp of the newest appended message
   std::atomic<uint64_t> corrupt_entries_skipped_{0};
+  std::atomic<bool> disk_full_{false};   // over the ratio, or the last write hit ENOSPC (stats)
+  std::atomic<bool> over_ratio_{false};  // the last disk check found usage over disk_full_ratio: puts refused
+  std::atomic<int64_t> next_disk_check_ms_{0};  // steady clock
+  std::atomic<uint64_t> refused_disk_full_{0};
+  std::atomic<uint64_t> refused_out_of_files_{0};
 
-  std::mutex queue_mu_;
+  mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<PutRequest> requests_;  // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_

@@ -6,6 +6,7 @@
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/protocol/route_data.h"
+#include "store/file_system.h"
 
 namespace rocketrpc::broker {
 
@@ -153,6 +154,19 @@ void fillStoreError(RemotingCommand& response, const Status& status) {
     // Nothing was stored: the producer backs off or sends to another broker (Apache's wording, unprefixed).
     response.code = resp::kSystemBusy;
     response.remark = status.message();
+    return;
+  }
+  // Passing conditions, answered as Apache does; the sender retries (another broker, or later).
+  if (store::isDiskFullError(status)) {
+    response.code = resp::kServiceNotAvailable;
+    response.remark = "service not available now. It may be caused by one of the following reasons: the broker's "
+                      "disk is full [" + status.message() + "], messages are put to the slave, message store has "
+                      "been shut down, etc.";
+    return;
+  }
+  if (store::isOutOfFilesError(status)) {
+    response.code = resp::kSystemBusy;
+    response.remark = "[STORE_FILES_EXHAUSTED]broker busy, out of file descriptors, try later: " + status.message();
     return;
   }
   switch (status.code()) {

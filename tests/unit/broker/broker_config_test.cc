@@ -109,6 +109,24 @@ TEST(BrokerConfigTest, SendBackpressureKeysHaveDefaultsAndRanges) {
   EXPECT_FALSE(c.validate().isOk());
 }
 
+TEST(BrokerConfigTest, StoreFileAndDiskKeysHaveDefaultsAndRanges) {
+  BrokerConfig c;
+  const std::string help = describeConfig();
+  for (const char* key : {"maxOpenFiles = 1024", "diskMaxUsedSpaceRatio = 75", "diskSpaceWarningLevelRatio = 90"}) {
+    EXPECT_NE(help.find(key), std::string::npos) << key;
+  }
+  ASSERT_TRUE(applyConfigText(c, "maxOpenFiles=16\ndiskMaxUsedSpaceRatio=95\ndiskSpaceWarningLevelRatio=99\n").isOk());
+  EXPECT_TRUE(c.validate().isOk());
+  for (const char* bad : {"maxOpenFiles=15", "diskMaxUsedSpaceRatio=96", "diskSpaceWarningLevelRatio=100",
+                          "diskSpaceWarningLevelRatio=9"}) {
+    BrokerConfig b;
+    ASSERT_TRUE(applyConfigText(b, bad).isOk());
+    Status s = b.validate();
+    EXPECT_FALSE(s.isOk()) << bad;
+    EXPECT_NE(s.message().find(std::string(bad).substr(0, std::string(bad).find('='))), std::string::npos) << s.toString();
+  }
+}
+
 TEST(BrokerConfigTest, DelayLevelsParse) {
   auto levels = parseDelayLevels("1s 5s 1m 2h 1d");
   ASSERT_TRUE(levels.isOk());

@@ -1,20 +1,37 @@
 // An in-memory FileSystem that models durability: each file remembers its content at the last sync, and
 // crash() reverts every file to it (a file never synced disappears), optionally keeping a random prefix of
 // the unsynced tail (a torn write). Directory operations are durable at once. Also counts syncs, fails writes
-// on demand and reports a settable disk usage. Thread-safe.
+// on demand, fails chosen calls with a chosen errno (ENOSPC, EIO, EMFILE: addFault), limits the open files like
+// RLIMIT_NOFILE (setMaxOpenFiles) and reports a settable disk usage. Thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "store/file_system.h"
 
 namespace rocketrpc::store::testing {
+
+/// The calls addFault() can fail.
+enum class FsOp { kOpen, kWrite, kSync, kTruncate, kRename, kRemove, kCreateDirs, kSyncDir };
+
+/// Fails calls of `op` on paths containing `path_contains` with errno `err` (as fsErrorStatus reports it):
+/// the first `skip` matching calls pass, then `count` fail (-1: all of them).
+struct FsFault {
+  FsOp op = FsOp::kWrite;
+  int err = 0;
+  std::string path_contains;
+  int64_t skip = 0;
+  int64_t count = -1;
+};
 
 class FaultInjectionFs final : public FileSystem {
  public:
@@ -26,12 +43,16 @@ class FaultInjectionFs final : public FileSystem {
   Result<std::unique_ptr<File>> open(const std::string& path) override {
     std::lock_guard lock(state_->mu);
     if (state_->fail) return Status::internal("injected failure: open " + path);
+    if (Status s = state_->fault(FsOp::kOpen, path); !s) return s;
+    if (state_->max_open >= 0 && state_->open_files >= state_->max_open) {
+      return fsErrorStatus(EMFILE, "open " + path);
+    }
     auto& node = state_->files[path];
     if (!node) {
       node = std::make_shared<Node>();
       node->mtime = state_->now();
     }
-    return std::unique_ptr<File>(std::make_unique<MemFile>(state_, node));
+    return std::unique_ptr<File>(std::make_unique<MemFile>(state_, node, path));
   }
 
   bool exists(const std::string& path) override {
@@ -54,6 +75,7 @@ class FaultInjectionFs final : public FileSystem {
 
   Status createDirs(const std::string& dir) override {
     std::lock_guard lock(state_->mu);
+    if (Status s = state_->fault(FsOp::kCreateDirs, dir); !s) return s;
     for (size_t pos = 1; pos <= dir.size(); ++pos) {
       if (pos == dir.size() || dir[pos] == '/') state_->dirs.insert(dir.substr(0, pos));
     }
@@ -63,6 +85,7 @@ class FaultInjectionFs final : public FileSystem {
   Status remove(const std::string& path) override {
     std::lock_guard lock(state_->mu);
     if (state_->fail) return Status::internal("injected failure: remove " + path);
+    if (Status s = state_->fault(FsOp::kRemove, path); !s) return s;
     state_->files.erase(path);
     state_->dirs.erase(path);
     return Status::ok();
@@ -71,6 +94,7 @@ class FaultInjectionFs final : public FileSystem {
   Status rename(const std::string& from, const std::string& to) override {
     std::lock_guard lock(state_->mu);
     if (state_->fail) return Status::internal("injected failure: rename " + from);
+    if (Status s = state_->fault(FsOp::kRename, to); !s) return s;
     auto it = state_->files.find(from);
     if (it == state_->files.end()) return Status::notFound(from);
     state_->files[to] = it->second;
@@ -78,7 +102,10 @@ class FaultInjectionFs final : public FileSystem {
     return Status::ok();
   }
 
-  Status syncDir(const std::string&) override { return Status::ok(); }
+  Status syncDir(const std::string& dir) override {
+    std::lock_guard lock(state_->mu);
+    return state_->fault(FsOp::kSyncDir, dir);
+  }
 
   Result<int64_t> modifiedTimeMs(const std::string& path) override {
     std::lock_guard lock(state_->mu);
@@ -123,6 +150,41 @@ class FaultInjectionFs final : public FileSystem {
     }
   }
 
+  void addFault(FsFault fault) {
+    std::lock_guard lock(state_->mu);
+    state_->faults.push_back(std::move(fault));
+  }
+  void clearFaults() {
+    std::lock_guard lock(state_->mu);
+    state_->faults.clear();
+  }
+  /// Calls failed by addFault() so far.
+  int64_t faultsHit() const {
+    std::lock_guard lock(state_->mu);
+    return state_->faults_hit;
+  }
+
+  /// Open files (File objects alive) beyond `n` fail to open with EMFILE; -1: no limit.
+  void setMaxOpenFiles(int64_t n) {
+    std::lock_guard lock(state_->mu);
+    state_->max_open = n;
+  }
+  int64_t openFiles() const {
+    std::lock_guard lock(state_->mu);
+    return state_->open_files;
+  }
+  int64_t peakOpenFiles() const {
+    std::lock_guard lock(state_->mu);
+    return state_->peak_open_files;
+  }
+
+  /// Whole current (not necessarily durable) content of a file; empty when missing.
+  std::string contents(const std::string& path) const {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->files.find(path);
+    return it == state_->files.end() ? std::string() : it->second->data;
+  }
+
   int64_t syncCount() const {
     std::lock_guard lock(state_->mu);
     return state_->syncs;
@@ -155,22 +217,53 @@ class FaultInjectionFs final : public FileSystem {
     std::function<double()> used_ratio;
     bool fail = false;
     int64_t syncs = 0;
+    std::vector<FsFault> faults;
+    int64_t faults_hit = 0;
+    int64_t max_open = -1;
+    int64_t open_files = 0;
+    int64_t peak_open_files = 0;
     int64_t now() const { return clock ? clock() : 0; }
+    // mu held.
+    Status fault(FsOp op, const std::string& path) {
+      for (FsFault& f : faults) {
+        if (f.op != op || path.find(f.path_contains) == std::string::npos) continue;
+        if (f.skip > 0) {
+          --f.skip;
+          continue;
+        }
+        if (f.count == 0) continue;
+        if (f.count > 0) --f.count;
+        ++faults_hit;
+        return fsErrorStatus(f.err, "injected: " + path);
+      }
+      return Status::ok();
+    }
   };
 
   class MemFile final : public File {
    public:
-    MemFile(std::shared_ptr<State> state, std::shared_ptr<Node> node)
-        : state_(std::move(state)), node_(std::move(node)) {}
+    MemFile(std::shared_ptr<State> state, std::shared_ptr<Node> node, std::string path)
+        : state_(std::move(state)), node_(std::move(node)), path_(std::move(path)) {
+      // Constructed under state_->mu (open()).
+      state_->peak_open_files = std::max(state_->peak_open_files, ++state_->open_files);
+    }
+    ~MemFile() override {
+      std::lock_guard lock(state_->mu);
+      --state_->open_files;
+    }
 
     Status write(int64_t offset, std::string_view data) override {
       std::lock_guard lock(state_->mu);
       if (state_->fail) return Status::internal("injected failure: write");
+      Status s = state_->fault(FsOp::kWrite, path_);
+      // A disk that fills up mid-write keeps what fitted (pwrite writes a prefix, the retry fails).
+      if (!s && !isDiskFullError(s)) return s;
+      if (!s) data = data.substr(0, data.size() / 2);
       auto& d = node_->data;
       if (d.size() < offset + data.size()) d.resize(offset + data.size(), '\0');
       d.replace(static_cast<size_t>(offset), data.size(), data);
       node_->mtime = state_->now();
-      return Status::ok();
+      return s;
     }
     Status read(int64_t offset, size_t n, std::string* out) const override {
       std::lock_guard lock(state_->mu);
@@ -182,6 +275,7 @@ class FaultInjectionFs final : public FileSystem {
     Status sync() override {
       std::lock_guard lock(state_->mu);
       if (state_->fail) return Status::internal("injected failure: sync");
+      if (Status s = state_->fault(FsOp::kSync, path_); !s) return s;
       node_->durable = node_->data;
       node_->synced = true;
       ++state_->syncs;
@@ -190,6 +284,7 @@ class FaultInjectionFs final : public FileSystem {
     Status truncate(int64_t size) override {
       std::lock_guard lock(state_->mu);
       if (state_->fail) return Status::internal("injected failure: truncate");
+      if (Status s = state_->fault(FsOp::kTruncate, path_); !s) return s;
       node_->data.resize(static_cast<size_t>(size), '\0');
       node_->mtime = state_->now();
       return Status::ok();
@@ -202,6 +297,7 @@ class FaultInjectionFs final : public FileSystem {
    private:
     std::shared_ptr<State> state_;
     std::shared_ptr<Node> node_;
+    const std::string path_;  // as opened (a rename later does not change it)
   };
 
   std::shared_ptr<State> state_;
