@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/thread_guard.h"
 #include "namesrv/name_server.h"
+#include "remoting/metrics_http_server.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/transport.h"
@@ -98,6 +99,7 @@ Status BrokerServer::start() {
 
   ctx_ = std::make_shared<BrokerContext>();
   ctx_->config = config_;
+  ctx_->metrics.topics.setMaxTopics(static_cast<size_t>(config_.metrics_max_topics));
   ctx_->clock = systemNowMs;
   ctx_->delay_levels_ms = *parseDelayLevels(config_.message_delay_level);
 
@@ -116,6 +118,9 @@ Status BrokerServer::start() {
   so.clean_interval = std::chrono::milliseconds(config_.flush_consumer_offset_interval);
   so.file_retention = std::chrono::hours(config_.file_reserved_time);
   so.store_host = config_.brokerAddr(static_cast<uint16_t>(config_.listen_port));
+  so.on_commit_log_sync = [h = ctx_->metrics.store_fsync_seconds](std::chrono::steady_clock::duration d) {
+    h->record(d);
+  };
   auto opened = store::MessageStore::open(so);
   if (!opened.isOk()) return opened.status().withContext("open store " + root);
   ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
@@ -183,6 +188,7 @@ Status BrokerServer::start() {
     server_->registerHandler(entry.code, door([ctx, code = entry.code, handler = entry.factory(ctx_)](
                                                   RemotingCommand request, remoting::Responder responder) {
       ctx->metrics.countRequest(code);
+      const auto started = std::chrono::steady_clock::now();
       // The door: no processor sees a name that breaks the rules (remoting/protocol/names.h).
       if (Status s = checkRequestNames(request); !s.isOk()) {
         ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
@@ -198,6 +204,7 @@ Status BrokerServer::start() {
             stub, remoting::response_code::kSystemError,
             "internal error processing request code " + std::to_string(code)));
       }
+      ctx->metrics.recordRequest(code, started);
     }));
   }
   server_->setCloseListener([this](const std::string& addr) {
@@ -249,8 +256,9 @@ Status BrokerServer::start() {
   });
 
   if (config_.metrics_port > 0) {
-    metrics_http_ = std::make_unique<MetricsHttpServer>([this] { return metricsText(); });
-    if (Status s = metrics_http_->start(static_cast<uint16_t>(config_.metrics_port)); !s.isOk()) return s;
+    metrics_http_ = std::make_unique<remoting::MetricsHttpServer>([this] { return metricsText(); });
+    if (Status s = metrics_http_->start("127.0.0.1", static_cast<uint16_t>(config_.metrics_port)); !s.isOk())
+      return s;
   }
   RRPC_LOG(kInfo, "broker", "broker {} of cluster {} serving at {} (store {}, {})", config_.broker_name,
            config_.broker_cluster_name, ctx_->broker_addr, root, config_.flush_disk_type);
@@ -313,22 +321,29 @@ uint16_t BrokerServer::metricsPort() const { return metrics_http_ ? metrics_http
 std::string BrokerServer::metricsText() const {
   if (!ctx_) return {};
   std::string extra;
-  extra += "# TYPE rocketrpc_broker_producers gauge\nrocketrpc_broker_producers " +
-           std::to_string(ctx_->clients.producerCount()) + "\n";
-  extra += "# TYPE rocketrpc_broker_consumers gauge\nrocketrpc_broker_consumers " +
-           std::to_string(ctx_->clients.consumerCount()) + "\n";
-  extra += "# HELP rocketrpc_broker_caught_exceptions_total Exceptions caught at the top of a thread, task or "
-           "request handler (each one a bug; the broker went on serving).\n"
-           "# TYPE rocketrpc_broker_caught_exceptions_total counter\nrocketrpc_broker_caught_exceptions_total " +
-           std::to_string(caughtExceptionCount()) + "\n";
+  auto gauge = [&extra](const char* name, const char* help, int64_t value) {
+    prom::family(extra, name, "gauge", help);
+    prom::sample(extra, name, {}, value);
+  };
+  gauge("rocketrpc_broker_producers", "Producer connections registered by heartbeat.",
+        static_cast<int64_t>(ctx_->clients.producerCount()));
+  gauge("rocketrpc_broker_consumers", "Consumer connections registered by heartbeat.",
+        static_cast<int64_t>(ctx_->clients.consumerCount()));
+  prom::family(
+      extra, "rocketrpc_broker_caught_exceptions_total", "counter",
+      "Exceptions caught at the top of a thread, task or request handler (each one a bug; the broker went "
+      "on serving).");
+  prom::sample(extra, "rocketrpc_broker_caught_exceptions_total", {},
+               static_cast<int64_t>(caughtExceptionCount()));
   if (ctx_->store) {
-    extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
-             std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";
-    extra += "# HELP rocketrpc_broker_store_corrupt_entries_skipped_total Messages pulls skipped because their "
-             "consume-queue entry or commit-log record was damaged on disk.\n"
-             "# TYPE rocketrpc_broker_store_corrupt_entries_skipped_total counter\n"
-             "rocketrpc_broker_store_corrupt_entries_skipped_total " +
-             std::to_string(ctx_->store->corruptEntriesSkipped()) + "\n";
+    gauge("rocketrpc_broker_commitlog_max_offset", "Commit-log bytes written (the next physical offset).",
+          ctx_->store->commitLogMaxOffset());
+    prom::family(
+        extra, "rocketrpc_broker_store_corrupt_entries_skipped_total", "counter",
+        "Messages pulls skipped because their consume-queue entry or commit-log record was damaged on disk.");
+    prom::sample(extra, "rocketrpc_broker_store_corrupt_entries_skipped_total", {},
+                 static_cast<int64_t>(ctx_->store->corruptEntriesSkipped()));
+    extra += renderConsumerLag(*ctx_->store, static_cast<size_t>(config_.metrics_max_topics));
   }
   return ctx_->metrics.render(extra);
 }

@@ -26,6 +26,9 @@ class NameServer;
 namespace store {
 class DirectoryLock;
 }
+namespace remoting {
+class MetricsHttpServer;
+}
 }  // namespace rocketrpc
 
 namespace rocketrpc::broker {
@@ -36,7 +39,6 @@ class AclGuard;
 }
 class PullRequestHoldService;
 class ScheduleMessageService;
-class MetricsHttpServer;
 
 class BrokerServer {
  public:
@@ -80,7 +82,7 @@ class BrokerServer {
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<ScheduleMessageService> schedule_;
-  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<remoting::MetricsHttpServer> metrics_http_;
   std::shared_ptr<acl::AclGuard> acl_;  // null when aclEnable=false
   uint16_t port_ = 0;
   std::mutex lifecycle_mu_;

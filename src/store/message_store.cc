@@ -415,7 +415,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
     results.emplace_back(std::move(result));
   }
   if (status.isOk()) status = commit_log_->commitPending();
-  if (status.isOk() && options_.flush_mode == FlushMode::kSync) status = commit_log_->sync().status();
+  if (status.isOk() && options_.flush_mode == FlushMode::kSync) status = syncCommitLog().status();
   for (size_t i = 0; i < records.size() && status.isOk(); ++i) status = dispatch(records[i]);
   if (!status.isOk()) {
     setError(status);
@@ -476,6 +476,15 @@ void MessageStore::serviceLoop() {
   }
 }
 
+Result<int64_t> MessageStore::syncCommitLog() {
+  const int64_t before = commit_log_->flushedOffset();
+  const auto start = std::chrono::steady_clock::now();
+  auto synced = commit_log_->sync();
+  if (options_.on_commit_log_sync && synced && *synced > before)
+    options_.on_commit_log_sync(std::chrono::steady_clock::now() - start);
+  return synced;
+}
+
 Status MessageStore::flush() {
   std::lock_guard flush_lock(flush_mu_);
   {
@@ -485,7 +494,7 @@ Status MessageStore::flush() {
   }
   const int64_t dispatched = dispatched_offset_.load(std::memory_order_acquire);
   const int64_t timestamp = latest_timestamp_.load(std::memory_order_relaxed);
-  auto flushed = commit_log_->sync();
+  auto flushed = syncCommitLog();
   if (!flushed) {
     setError(flushed.status());
     return flushed.status();

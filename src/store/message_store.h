@@ -64,6 +64,9 @@ struct MessageStoreOptions {
   std::function<int64_t()> clock;
   /// STOREHOST written for messages that do not carry one. Default "127.0.0.1:10911".
   std::string store_host = "127.0.0.1:10911";
+  /// Called after each commit-log fsync that made new bytes durable, with its duration (the broker's
+  /// rocketrpc_broker_store_fsync_seconds). Runs on the syncing thread; must be cheap. Default: none.
+  std::function<void(std::chrono::steady_clock::duration)> on_commit_log_sync;
 };
 
 struct PutResult {
@@ -210,6 +213,8 @@ class MessageStore {
   Status close();
 
  private:
+  /// commit_log_->sync(), timed for options_.on_commit_log_sync.
+  Result<int64_t> syncCommitLog();
   struct PutRequest {
     std::vector<MessageExt> msgs;
     std::function<void(Result<PutResult>)> done;
