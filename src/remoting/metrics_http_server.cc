@@ -9,7 +9,9 @@ namespace rocketrpc::remoting {
 
 namespace {
 constexpr size_t kMaxRequestHead = 8192;  // a scraper's GET is a few hundred bytes
-}
+constexpr int kMaxConnections = 16;       // scrapes at once; more are closed at accept
+constexpr std::chrono::seconds kExchangeTimeout{10};
+}  // namespace
 
 HttpAnswer answerMetricsRequest(std::string_view request_head, const std::function<std::string()>& body) {
   // Request line: METHOD SP target SP version. The query string does not select anything.
@@ -39,40 +41,65 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpS
  public:
   explicit Impl(std::function<std::string()> body) : body_(std::move(body)), acceptor_(io_) {}
 
+  // One scrape: the socket, its deadline, the request head read so far. Loop-confined.
+  struct Exchange {
+    explicit Exchange(asio::io_context& io) : socket(io), deadline(io) {}
+    asio::ip::tcp::socket socket;
+    asio::steady_timer deadline;
+    std::string head;
+  };
+
   void accept() {
     auto self = shared_from_this();
-    auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
-    acceptor_.async_accept(*socket, [self, socket](std::error_code ec) {
+    auto ex = std::make_shared<Exchange>(io_);
+    acceptor_.async_accept(ex->socket, [self, ex](std::error_code ec) {
       if (ec) return;  // acceptor closed
-      self->readHead(socket, std::make_shared<std::string>());
       self->accept();
+      if (self->open_ >= kMaxConnections) {  // a stuck scraper (or a flood) cannot pile up sockets
+        std::error_code ignored;
+        ex->socket.close(ignored);
+        return;
+      }
+      ++self->open_;
+      // The whole exchange, a slow reader of the answer included, gets kExchangeTimeout.
+      ex->deadline.expires_after(kExchangeTimeout);
+      ex->deadline.async_wait([ex](std::error_code timer_ec) {
+        if (timer_ec) return;  // cancelled: the exchange finished
+        std::error_code ignored;
+        ex->socket.close(ignored);
+      });
+      self->readHead(ex);
     });
   }
 
+  void finish(const std::shared_ptr<Exchange>& ex) {
+    ex->deadline.cancel();
+    std::error_code ignored;
+    ex->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    ex->socket.close(ignored);
+    --open_;
+  }
+
   // Reads until the end of the request head (or kMaxRequestHead bytes), then answers and closes.
-  void readHead(const std::shared_ptr<asio::ip::tcp::socket>& socket,
-                const std::shared_ptr<std::string>& head) {
+  void readHead(const std::shared_ptr<Exchange>& ex) {
     auto chunk = std::make_shared<std::array<char, 1024>>();
     auto self = shared_from_this();
-    socket->async_read_some(asio::buffer(*chunk), [self, socket, head, chunk](std::error_code ec, size_t n) {
-      if (ec) return;
-      head->append(chunk->data(), n);
-      if (head->find("\r\n\r\n") == std::string::npos && head->find("\n\n") == std::string::npos &&
-          head->size() < kMaxRequestHead) {
-        self->readHead(socket, head);
+    ex->socket.async_read_some(asio::buffer(*chunk), [self, ex, chunk](std::error_code ec, size_t n) {
+      if (ec) return self->finish(ex);
+      ex->head.append(chunk->data(), n);
+      if (ex->head.find("\r\n\r\n") == std::string::npos && ex->head.find("\n\n") == std::string::npos &&
+          ex->head.size() < kMaxRequestHead) {
+        self->readHead(ex);
         return;
       }
       HttpAnswer a;
-      if (!runGuarded("metrics endpoint", [&] { a = answerMetricsRequest(*head, self->body_); }))
+      if (!runGuarded("metrics endpoint", [&] { a = answerMetricsRequest(ex->head, self->body_); }))
         a = {500, "Internal Server Error", "text/plain", "internal error\n"};
       auto response = std::make_shared<std::string>(
           "HTTP/1.0 " + std::to_string(a.status) + " " + a.reason + "\r\nContent-Type: " + a.content_type +
           "\r\nContent-Length: " + std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n" + a.body);
-      asio::async_write(*socket, asio::buffer(*response), [socket, response](std::error_code, size_t) {
-        std::error_code ignored;
-        socket->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket->close(ignored);
-      });
+      asio::async_write(ex->socket, asio::buffer(*response),
+                        [self, ex, response](std::error_code, size_t) { self->finish(ex); });
     });
   }
 
@@ -80,6 +107,7 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpS
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   std::thread thread_;
+  int open_ = 0;  // exchanges in progress; loop-confined
 };
 
 MetricsHttpServer::MetricsHttpServer(std::function<std::string()> body)

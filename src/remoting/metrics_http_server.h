@@ -1,7 +1,8 @@
 // MetricsHttpServer: the small HTTP/1.0 responder behind the broker's metricsPort and the CLI's
 // `serve|respond --metrics-port`. GET /metrics answers the body callback's Prometheus text, GET /healthz
 // answers "ok", any other path 404 and any other method 405; one request per connection. It runs one thread
-// of its own (never the remoting I/O loops), so a slow scraper costs nothing to the traffic.
+// of its own (never the remoting I/O loops), so a slow scraper costs nothing to the traffic. Fixed bounds: a
+// request head of 8 KiB, 16 connections at once (more are closed at accept), 10 s per exchange.
 // Lifecycle: start() once, shutdown() (or the destructor) stops and joins. Thread-safe.
 #pragma once
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <thread>
+#include <vector>
 
 namespace rocketrpc::remoting {
 namespace {
@@ -54,6 +56,39 @@ TEST(MetricsHttpServerTest, ServesOverLoopbackAndAnswersNotFound) {
   EXPECT_EQ(get("/other").rfind("HTTP/1.0 404 Not Found\r\n", 0), 0u);
   server.shutdown();
   server.shutdown();  // idempotent
+}
+
+std::string rawGet(uint16_t port, const std::string& path) {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(s, asio::buffer("GET " + path + " HTTP/1.0\r\n\r\n"));
+  std::string raw;
+  std::error_code ec;
+  char buf[512];
+  while (!ec) raw.append(buf, s.read_some(asio::buffer(buf), ec));
+  return raw;
+}
+
+TEST(MetricsHttpServerTest, IdleConnectionsBeyondTheCapAreClosedAndTheRestStillServes) {
+  MetricsHttpServer server(body);
+  ASSERT_TRUE(server.start("127.0.0.1", 0).isOk());
+  asio::io_context io;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 16; ++i) {
+    idle.push_back(std::make_unique<asio::ip::tcp::socket>(io));
+    idle.back()->connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+  }
+  // The 17th is accepted after the 16 idle ones and closed at once: no answer.
+  EXPECT_EQ(rawGet(server.port(), "/metrics"), "");
+  idle.front()->close();
+  // Once the server has seen that close, a scrape is answered again.
+  std::string raw;
+  for (int i = 0; i < 500 && raw.empty(); ++i) {
+    raw = rawGet(server.port(), "/metrics");
+    if (raw.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(raw.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << raw;
 }
 
 TEST(MetricsHttpServerTest, BindFailureIsAStatus) {
