@@ -42,7 +42,7 @@ ROCKETRPC_API std::string statsJson(const RpcServer& server);
 
 /// A small HTTP/1.0 server answering GET /metrics with `body()` (Content-Type text/plain; version=0.0.4),
 /// GET /healthz with "ok", any other path with 404. One thread of its own; `body` runs on it, one scrape at a
-/// time. Lifecycle: construct, start() once, close() (or the destructor) stops and joins. Thread-safe.
+/// time. At most 16 connections at once (more are closed at once), 10 s each. Lifecycle: construct, start() once, close() (or the destructor) stops and joins. Thread-safe.
 class ROCKETRPC_API MetricsEndpoint {
  public:
   /// Keeps `body`; nothing is bound before start().
