@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what rocketrpc needs to build and test, from Debian packages only. Safe to re-run: packages
+# Installs what rocketrpc needs to build and test, from Debian packages only (prometheus: for promtool, which
+# the metrics tests run on every scrape; its service is not started). Safe to re-run: packages
 # already present are not reinstalled. Needs root (or sudo) the first time.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libssl-dev openssl
   clang libclang-rt-14-dev doxygen
   python3 python3-matplotlib
+  prometheus
   default-jdk-headless maven golang-go
 )
 

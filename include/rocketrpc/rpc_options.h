@@ -82,6 +82,12 @@ struct ROCKETRPC_API RpcClientOptions {
   /// tls: TLS of every connection (keys enabled, ca-file, cert-file, key-file, verify; ClientOptions::tls).
   /// Default off.
   TlsOptions tls;
+  /// stats-interval-millis: period of stats_callback, as librdkafka's statistics.interval.ms. Default 0
+  /// (off); 0 or 100..3600000.
+  std::chrono::milliseconds stats_interval{0};
+  /// Not in YAML. With stats_interval set, called every interval from start() to close() on a library thread
+  /// with statsJson() of the client (rocketrpc/metrics.h). Must not block for long; what it throws is logged.
+  std::function<void(const std::string& json)> stats_callback;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
   /// ("rocketmq.rpc.client.<key>").
@@ -135,6 +141,11 @@ struct ROCKETRPC_API RpcServerOptions {
   std::string security_token;
   /// tls: TLS of every connection of the server (keys as RpcClientOptions::tls). Default off.
   TlsOptions tls;
+  /// stats-interval-millis: period of stats_callback. Default 0 (off); 0 or 100..3600000.
+  std::chrono::milliseconds stats_interval{0};
+  /// Not in YAML. With stats_interval set, called every interval from start() to close() on a library thread
+  /// with statsJson() of the server (rocketrpc/metrics.h). Must not block for long; what it throws is logged.
+  std::function<void(const std::string& json)> stats_callback;
 
   /// Checks every field. @throws RpcException(kConfig) whose message names the key
   /// ("rocketmq.rpc.server.<key>").

@@ -49,11 +49,17 @@ class ROCKETRPC_API RpcContext {
   std::chrono::milliseconds remaining() const;
   /// True when the deadline has passed (the reply will not be sent).
   bool expired() const { return remaining().count() == 0; }
+  /// The W3C traceparent the requester sent (message property "traceparent", rocketrpc/trace_context.h), or
+  /// "" when it sent none or an invalid one. Calls made from the handler's thread carry it on.
+  const std::string& traceparent() const { return traceparent_; }
+  /// Sets traceparent(); an invalid value (isValidTraceparent) is dropped. Used by the server.
+  void setTraceparent(std::string traceparent);
 
  private:
   std::string correlation_id_;
   std::string session_id_;
   std::chrono::system_clock::time_point deadline_;
+  std::string traceparent_;
 };
 
 /// Implemented by the user: turns requests into replies. Called on the server's consume threads, possibly for

@@ -77,6 +77,10 @@ const std::vector<ConfigProperty>& configProperties() {
        &BrokerConfig::server_selector_threads},
       {"serverWorkerThreads", "Threads running request processors (1..256).", &BrokerConfig::server_worker_threads},
       {"metricsPort", "Prometheus text endpoint on 127.0.0.1:<port> (0 = off).", &BrokerConfig::metrics_port},
+      {"metricsMaxTopics",
+       "Topics with their own per-topic metric series (others add to topic=\"__other__\"); also the most "
+       "consumer-lag series a scrape lists (0..100000).",
+       &BrokerConfig::metrics_max_topics},
       {"aclEnable", "Check every request (broker and name-server codes) against the accounts of aclFile; refused "
                     "requests are answered NO_PERMISSION (16).",
        &BrokerConfig::acl_enable},
@@ -302,6 +306,7 @@ Status BrokerConfig::validate() const {
                    range("serverSelectorThreads", server_selector_threads, 0, 64),
                    range("serverWorkerThreads", server_worker_threads, 1, 256),
                    range("metricsPort", metrics_port, 0, 65535),
+                   range("metricsMaxTopics", metrics_max_topics, 0, 100000),
                    range("aclReloadIntervalMillis", acl_reload_interval_millis, 100, 60000),
                    range("aclReplyTrackMaxEntries", acl_reply_track_max_entries, 1, 10000000),
                    range("aclReplyTrackTtlMillis", acl_reply_track_ttl_millis, 1000, 86400000),

@@ -44,6 +44,7 @@ struct BrokerConfig {
   int64_t server_selector_threads = 0;  // 0 = ioThreads()
   int64_t server_worker_threads = 8;
   int64_t metrics_port = 0;
+  int64_t metrics_max_topics = 1000;  // per-topic series; the rest share topic="__other__"
   // Access control (docs/design/broker.md "Access control", docs/design/security.md).
   bool acl_enable = false;
   std::string acl_file;  // empty: <storeRoot>/config/plain_acl.yml

@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <asio.hpp>
+#include <mutex>
 
-#include "common/log.h"
+#include "remoting/protocol/code_names.h"
+#include "store/message_store.h"
 
 namespace rocketrpc::broker {
 
@@ -56,11 +57,80 @@ void BrokerMetrics::sampleRates(int64_t now_ms) {
   day_ = day;
 }
 
+TopicTraffic::Counters& TopicTraffic::find(std::string_view topic) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = topics_.find(topic);
+    if (it != topics_.end()) return *it->second;
+    if (topics_.size() >= max_topics_.load(std::memory_order_relaxed)) {
+      other_used_.store(true, std::memory_order_relaxed);
+      return other_;
+    }
+  }
+  std::unique_lock lock(mu_);
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return *it->second;
+  if (topics_.size() >= max_topics_.load(std::memory_order_relaxed)) {
+    other_used_.store(true, std::memory_order_relaxed);
+    return other_;
+  }
+  return *topics_.emplace(std::string(topic), std::make_unique<Counters>()).first->second;
+}
+
+void TopicTraffic::addIn(std::string_view topic, int64_t messages, int64_t bytes) {
+  Counters& c = find(topic);
+  c.messages_in.fetch_add(messages, std::memory_order_relaxed);
+  c.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void TopicTraffic::addOut(std::string_view topic, int64_t messages, int64_t bytes) {
+  Counters& c = find(topic);
+  c.messages_out.fetch_add(messages, std::memory_order_relaxed);
+  c.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+size_t TopicTraffic::trackedTopics() const {
+  std::shared_lock lock(mu_);
+  return topics_.size();
+}
+
+void TopicTraffic::render(std::string& out) const {
+  std::vector<std::pair<std::string, const Counters*>> rows;
+  {
+    std::shared_lock lock(mu_);
+    rows.reserve(topics_.size() + 1);
+    for (const auto& [name, c] : topics_)
+      rows.emplace_back("topic=\"" + prom::escapeLabel(name) + "\"", c.get());
+  }
+  std::sort(rows.begin(), rows.end());
+  if (other_used_.load(std::memory_order_relaxed)) rows.emplace_back("topic=\"__other__\"", &other_);
+  struct Family {
+    const char* name;
+    const char* help;
+    std::atomic<int64_t> Counters::*field;
+  };
+  static constexpr Family kFamilies[] = {
+      {"rocketrpc_broker_topic_messages_in_total",
+       "Messages stored per topic (topics beyond metricsMaxTopics: __other__).", &Counters::messages_in},
+      {"rocketrpc_broker_topic_bytes_in_total", "Message body bytes stored per topic.", &Counters::bytes_in},
+      {"rocketrpc_broker_topic_messages_out_total", "Messages returned to pulls per topic.",
+       &Counters::messages_out},
+      {"rocketrpc_broker_topic_bytes_out_total", "Stored-message bytes returned to pulls per topic.",
+       &Counters::bytes_out},
+  };
+  for (const auto& f : kFamilies) {
+    prom::family(out, f.name, "counter", f.help);
+    for (const auto& [labels, c] : rows)
+      prom::sample(out, f.name, labels, (c->*f.field).load(std::memory_order_relaxed));
+  }
+}
+
 std::string BrokerMetrics::render(const std::string& extra) const {
   std::string out;
+  out.reserve(16 * 1024);
   auto counter = [&out](const char* name, const char* help, const std::atomic<int64_t>& v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
-           std::to_string(v.load(std::memory_order_relaxed)) + "\n";
+    prom::family(out, name, "counter", help);
+    prom::sample(out, name, {}, v.load(std::memory_order_relaxed));
   };
   counter("rocketrpc_broker_messages_in_total", "Messages stored from producers.", messages_in);
   counter("rocketrpc_broker_messages_out_total", "Messages returned to pulls.", messages_out);
@@ -80,89 +150,82 @@ std::string BrokerMetrics::render(const std::string& extra) const {
   counter("rocketrpc_broker_pulls_refused_busy_total",
           "Long-polling pulls answered SYSTEM_BUSY because their connection had maxPullHoldsPerConnection held.",
           pulls_refused_busy);
-  out += "# HELP rocketrpc_broker_requests_total Broker requests received, by request code (other: above " +
-         std::to_string(kMaxCountedCode) + ").\n# TYPE rocketrpc_broker_requests_total counter\n";
-  for (size_t code = 0; code < requests_by_code.size(); ++code) {
-    const int64_t n = requests_by_code[code].load(std::memory_order_relaxed);
-    if (n == 0) continue;
-    const std::string label = code <= kMaxCountedCode ? std::to_string(code) : "other";
-    out += "rocketrpc_broker_requests_total{code=\"" + label + "\"} " + std::to_string(n) + "\n";
+  prom::family(out, "rocketrpc_broker_pulls_holding", "gauge", "Long-polling pulls parked now.");
+  prom::sample(out, "rocketrpc_broker_pulls_holding", {}, pulls_holding.load(std::memory_order_relaxed));
+
+  // Per request code: codes not seen since start have no series.
+  std::vector<std::pair<std::string, size_t>> codes;
+  for (size_t slot = 0; slot < requests_by_code.size(); ++slot) {
+    if (requests_by_code[slot].load(std::memory_order_relaxed) == 0 && request_seconds[slot].count() == 0)
+      continue;
+    const std::string name = slot <= kMaxCountedCode ? remoting::requestCodeLabel(static_cast<int32_t>(slot))
+                                                     : std::string("OTHER");
+    codes.emplace_back("request=\"" + name + "\"", slot);
   }
-  out += "# TYPE rocketrpc_broker_pulls_holding gauge\nrocketrpc_broker_pulls_holding " +
-         std::to_string(pulls_holding.load(std::memory_order_relaxed)) + "\n";
+  prom::family(
+      out, "rocketrpc_broker_requests_total", "counter",
+      "Broker requests received, by request code name (CODE_<n> for codes without a name, OTHER above " +
+          std::to_string(kMaxCountedCode) + ").");
+  for (const auto& [labels, slot] : codes)
+    prom::sample(out, "rocketrpc_broker_requests_total", labels,
+                 requests_by_code[slot].load(std::memory_order_relaxed));
+  prom::family(
+      out, "rocketrpc_broker_request_processing_seconds", "histogram",
+      "Time a request's handler ran before it answered or handed the work off, by request code name.");
+  for (const auto& [labels, slot] : codes)
+    request_seconds[slot].render(out, "rocketrpc_broker_request_processing_seconds", labels);
+
+  auto histogram = [&out](const char* name, const char* help, const prom::Histogram& h) {
+    prom::family(out, name, "histogram", help);
+    h.render(out, name, {});
+  };
+  histogram("rocketrpc_broker_store_append_seconds",
+            "From a put handed to the store to its completion (SYNC_FLUSH: including the group's fsync).",
+            store_append_seconds);
+  histogram("rocketrpc_broker_store_fsync_seconds", "One commit-log fsync of the dirty segments.",
+            *store_fsync_seconds);
+  histogram("rocketrpc_broker_pull_hold_seconds",
+            "How long a long-polling pull stayed parked before it was woken, expired or dropped.",
+            pull_hold_seconds);
+  histogram("rocketrpc_broker_reply_push_seconds",
+            "From a reply pushed to its requester (PUSH_REPLY_MESSAGE_TO_CLIENT) to the requester's answer.",
+            reply_push_seconds);
+  topics.render(out);
   out += extra;
   return out;
 }
 
-class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpServer::Impl> {
- public:
-  explicit Impl(std::function<std::string()> body) : body_(std::move(body)), acceptor_(io_) {}
-
-  void accept() {
-    auto self = shared_from_this();
-    auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
-    acceptor_.async_accept(*socket, [self, socket](std::error_code ec) {
-      if (ec) return;  // acceptor closed
-      self->serve(socket);
-      self->accept();
-    });
+std::string renderConsumerLag(store::MessageStore& store, size_t max_series) {
+  std::string out;
+  prom::family(
+      out, "rocketrpc_broker_consumer_lag", "gauge",
+      "Messages not yet consumed per consumer group and topic: sum over queues of max offset minus the "
+      "committed offset.");
+  size_t series = 0;
+  size_t dropped = 0;
+  // Keys are "topic@group"; a group name cannot hold '@' (remoting/protocol/names.h), a topic neither.
+  for (const auto& [key, queues] : store.consumerOffsets().snapshot()) {
+    const size_t at = key.rfind('@');
+    if (at == std::string::npos) continue;
+    if (series >= max_series) {
+      ++dropped;
+      continue;
+    }
+    const std::string topic = key.substr(0, at);
+    int64_t lag = 0;
+    for (const auto& [queue_id, offset] : queues)
+      lag += std::max<int64_t>(0, store.maxOffset(topic, queue_id) - offset);
+    prom::sample(
+        out, "rocketrpc_broker_consumer_lag",
+        "group=\"" + prom::escapeLabel(key.substr(at + 1)) + "\",topic=\"" + prom::escapeLabel(topic) + "\"",
+        lag);
+    ++series;
   }
-
-  void serve(const std::shared_ptr<asio::ip::tcp::socket>& socket) {
-    auto buf = std::make_shared<std::string>();
-    buf->resize(4096);
-    auto self = shared_from_this();
-    // Read the request head (one read is enough for a GET), then answer and close.
-    socket->async_read_some(asio::buffer(*buf), [self, socket, buf](std::error_code ec, size_t) {
-      if (ec) return;
-      std::string text = self->body_();
-      auto response = std::make_shared<std::string>(
-          "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-          std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text);
-      asio::async_write(*socket, asio::buffer(*response), [socket, response](std::error_code, size_t) {
-        std::error_code ignored;
-        socket->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket->close(ignored);
-      });
-    });
-  }
-
-  std::function<std::string()> body_;
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::thread thread_;
-};
-
-MetricsHttpServer::MetricsHttpServer(std::function<std::string()> body)
-    : impl_(std::make_shared<Impl>(std::move(body))) {}
-
-MetricsHttpServer::~MetricsHttpServer() { shutdown(); }
-
-Status MetricsHttpServer::start(uint16_t port) {
-  try {
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    impl_->acceptor_.open(ep.protocol());
-    impl_->acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-    impl_->acceptor_.bind(ep);
-    impl_->acceptor_.listen();
-    port_ = impl_->acceptor_.local_endpoint().port();
-  } catch (const std::exception& e) {
-    return Status::network(std::string("metrics endpoint: ") + e.what());
-  }
-  impl_->accept();
-  auto impl = impl_;
-  impl_->thread_ = std::thread([impl] { impl->io_.run(); });
-  return Status::ok();
-}
-
-void MetricsHttpServer::shutdown() {
-  if (!impl_->thread_.joinable()) return;
-  asio::post(impl_->io_, [impl = impl_] {
-    std::error_code ignored;
-    impl->acceptor_.close(ignored);
-  });
-  impl_->io_.stop();
-  impl_->thread_.join();
+  prom::family(
+      out, "rocketrpc_broker_consumer_lag_series_dropped", "gauge",
+      "Group and topic pairs left out of rocketrpc_broker_consumer_lag by the metricsMaxTopics cap.");
+  prom::sample(out, "rocketrpc_broker_consumer_lag_series_dropped", {}, static_cast<int64_t>(dropped));
+  return out;
 }
 
 }  // namespace rocketrpc::broker

@@ -1,18 +1,26 @@
-// BrokerMetrics: counters exported in Prometheus text format, and MetricsHttpServer, a tiny HTTP/1.0
-// responder on 127.0.0.1 that answers every request with them. Counters are relaxed atomics (thread-safe).
+// BrokerMetrics: the broker's counters, latency histograms and per-topic traffic, rendered in Prometheus text
+// format for the metricsPort endpoint (remoting/metrics_http_server.h) and read by GET_BROKER_RUNTIME_INFO.
+// Counters are relaxed atomics; everything here is thread-safe. The metric names are listed in
+// docs/design/broker.md ("Metrics").
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
-#include <thread>
+#include <string_view>
+#include <unordered_map>
 
-#include "common/status.h"
+#include "common/prometheus_text.h"
+
+namespace rocketrpc::store {
+class MessageStore;
+}
 
 namespace rocketrpc::broker {
 
@@ -35,6 +43,43 @@ class RateSampler {
   };
   mutable std::mutex mu_;
   std::deque<Sample> samples_;  // guarded by mu_, oldest first
+};
+
+/// Messages and bytes in and out per topic, for at most `max_topics` topics (metricsMaxTopics): the first
+/// topics seen get their own series, the others add to topic="__other__", so a client inventing topic names
+/// cannot grow the scrape or the broker's memory without bound. Counters of a deleted topic stay until
+/// restart. Thread-safe: the hot path takes a shared lock and bumps relaxed atomics; a new topic takes it
+/// exclusively.
+class TopicTraffic {
+ public:
+  static constexpr std::string_view kOther = "__other__";
+  void setMaxTopics(size_t max_topics) { max_topics_.store(max_topics, std::memory_order_relaxed); }
+  void addIn(std::string_view topic, int64_t messages, int64_t bytes);
+  void addOut(std::string_view topic, int64_t messages, int64_t bytes);
+  /// The four counter families, one series per tracked topic plus __other__ once it was used.
+  void render(std::string& out) const;
+  /// Topics with a series of their own.
+  size_t trackedTopics() const;
+
+ private:
+  struct Counters {
+    std::atomic<int64_t> messages_in{0};
+    std::atomic<int64_t> bytes_in{0};
+    std::atomic<int64_t> messages_out{0};
+    std::atomic<int64_t> bytes_out{0};
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  Counters& find(std::string_view topic);
+
+  std::atomic<size_t> max_topics_{1000};
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::unique_ptr<Counters>, Hash, std::equal_to<>>
+      topics_;  // guarded by mu_
+  Counters other_;
+  std::atomic<bool> other_used_{false};
 };
 
 struct BrokerMetrics {
@@ -78,35 +123,44 @@ struct BrokerMetrics {
   DayTotals day_totals_;    // guarded by day_mu_
 
  public:
-
   /// Broker requests received per request code (codes above kMaxCountedCode share the last slot):
-  /// rocketrpc_broker_requests_total{code="..."}, to see what a workload costs in remoting commands.
+  /// rocketrpc_broker_requests_total{request="SEND_MESSAGE_V2"}, to see what a workload costs in remoting
+  /// commands.
   static constexpr int32_t kMaxCountedCode = 511;
   std::array<std::atomic<int64_t>, kMaxCountedCode + 2> requests_by_code{};
-  void countRequest(int32_t code) {
-    const auto slot = static_cast<size_t>(code >= 0 && code <= kMaxCountedCode ? code : kMaxCountedCode + 1);
-    requests_by_code[slot].fetch_add(1, std::memory_order_relaxed);
+  static size_t codeSlot(int32_t code) {
+    return static_cast<size_t>(code >= 0 && code <= kMaxCountedCode ? code : kMaxCountedCode + 1);
   }
+  void countRequest(int32_t code) {
+    requests_by_code[codeSlot(code)].fetch_add(1, std::memory_order_relaxed);
+  }
+  /// Time a request's handler ran on the thread that dispatched it (until it answered or handed the work
+  /// off: store appends and parked pulls have histograms of their own), per request code.
+  std::array<prom::Histogram, kMaxCountedCode + 2> request_seconds{};
+  void recordRequest(int32_t code, std::chrono::steady_clock::time_point started) {
+    request_seconds[codeSlot(code)].recordSince(started);
+  }
+  /// From a put handed to the store to its completion (in SYNC_FLUSH including the group's fsync).
+  prom::Histogram store_append_seconds;
+  /// One commit-log fsync (fdatasync of the dirty segments). Shared with the store's sync hook, which may
+  /// run while the broker context is being torn down.
+  std::shared_ptr<prom::Histogram> store_fsync_seconds = std::make_shared<prom::Histogram>();
+  /// How long a long-polling pull stayed parked (woken by a message, expired, or dropped with its
+  /// connection).
+  prom::Histogram pull_hold_seconds;
+  /// From PUSH_REPLY_MESSAGE_TO_CLIENT sent to the requester's answer (or failure).
+  prom::Histogram reply_push_seconds;
+  TopicTraffic topics;
 
-  /// Counters plus the gauges from `extra` ("name value\n" lines appended) in Prometheus text format.
+  /// Counters and histograms, then the families in `extra` (complete, with HELP and TYPE), in Prometheus text
+  /// format.
   std::string render(const std::string& extra = {}) const;
 };
 
-class MetricsHttpServer {
- public:
-  /// `body` is called for every request (on the server's thread).
-  explicit MetricsHttpServer(std::function<std::string()> body);
-  ~MetricsHttpServer();
-  /// Binds 127.0.0.1:port (0 = any) and starts the thread.
-  Status start(uint16_t port);
-  uint16_t port() const { return port_; }
-  void shutdown();
-
-  class Impl;
-
- private:
-  std::shared_ptr<Impl> impl_;
-  uint16_t port_ = 0;
-};
+/// rocketrpc_broker_consumer_lag{group,topic}: per consumer group and topic with a committed offset, the sum
+/// over its queues of (queue max offset - committed offset), computed now from the consume queues and the
+/// consumer offset table. At most `max_series` series (metricsMaxTopics); the number left out is the gauge
+/// rocketrpc_broker_consumer_lag_series_dropped.
+std::string renderConsumerLag(store::MessageStore& store, size_t max_series);
 
 }  // namespace rocketrpc::broker

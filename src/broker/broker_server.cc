@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/thread_guard.h"
 #include "namesrv/name_server.h"
+#include "remoting/metrics_http_server.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/message_codec.h"
 #include "remoting/transport.h"
@@ -119,6 +120,7 @@ Status BrokerServer::start() {
 
   ctx_ = std::make_shared<BrokerContext>();
   ctx_->config = config_;
+  ctx_->metrics.topics.setMaxTopics(static_cast<size_t>(config_.metrics_max_topics));
   ctx_->clock = systemNowMs;
   ctx_->delay_levels_ms = *parseDelayLevels(config_.message_delay_level);
 
@@ -152,6 +154,9 @@ Status BrokerServer::start() {
              config_.max_open_files, fd_limit);
   }
   so.max_open_files = static_cast<size_t>(max_open);
+  so.on_commit_log_sync = [h = ctx_->metrics.store_fsync_seconds](std::chrono::steady_clock::duration d) {
+    h->record(d);
+  };
   auto opened = store::MessageStore::open(so);
   if (!opened.isOk()) return opened.status().withContext("open store " + root);
   ctx_->store = std::shared_ptr<store::MessageStore>(std::move(*opened));
@@ -214,6 +219,7 @@ Status BrokerServer::start() {
                                            RemotingCommand request, remoting::Responder responder) {
       const int32_t code = request.code;
       if (count) ctx->metrics.countRequest(code);
+      const auto started = std::chrono::steady_clock::now();
       if (Status s = checkRequestNames(request); !s.isOk()) {
         ctx->metrics.requests_refused_names.fetch_add(1, std::memory_order_relaxed);
         responder.respond(RemotingCommand::responseTo(request, remoting::response_code::kSystemError, s.message()));
@@ -227,6 +233,8 @@ Status BrokerServer::start() {
                                                       "internal error processing request code " +
                                                           std::to_string(code)));
       }
+      // Until the handler answered or handed the request off (worker pool, store, long-poll hold).
+      if (count) ctx->metrics.recordRequest(code, started);
     };
     return acl ? acl->wrap(std::move(guarded)) : guarded;
   };
@@ -305,8 +313,9 @@ Status BrokerServer::start() {
   });
 
   if (config_.metrics_port > 0) {
-    metrics_http_ = std::make_unique<MetricsHttpServer>([this] { return metricsText(); });
-    if (Status s = metrics_http_->start(static_cast<uint16_t>(config_.metrics_port)); !s.isOk()) return s;
+    metrics_http_ = std::make_unique<remoting::MetricsHttpServer>([this] { return metricsText(); });
+    if (Status s = metrics_http_->start("127.0.0.1", static_cast<uint16_t>(config_.metrics_port)); !s.isOk())
+      return s;
   }
   RRPC_LOG(kInfo, "broker", "broker {} of cluster {} serving at {} (store {}, {})", config_.broker_name,
            config_.broker_cluster_name, ctx_->broker_addr, root, config_.flush_disk_type);
@@ -369,39 +378,42 @@ uint16_t BrokerServer::metricsPort() const { return metrics_http_ ? metrics_http
 std::string BrokerServer::metricsText() const {
   if (!ctx_) return {};
   std::string extra;
-  extra += "# TYPE rocketrpc_broker_producers gauge\nrocketrpc_broker_producers " +
-           std::to_string(ctx_->clients.producerCount()) + "\n";
-  extra += "# TYPE rocketrpc_broker_consumers gauge\nrocketrpc_broker_consumers " +
-           std::to_string(ctx_->clients.consumerCount()) + "\n";
-  extra += "# HELP rocketrpc_broker_caught_exceptions_total Exceptions caught at the top of a thread, task or "
-           "request handler (each one a bug; the broker went on serving).\n"
-           "# TYPE rocketrpc_broker_caught_exceptions_total counter\nrocketrpc_broker_caught_exceptions_total " +
-           std::to_string(caughtExceptionCount()) + "\n";
+  auto gauge = [&extra](const char* name, const char* help, int64_t value) {
+    prom::family(extra, name, "gauge", help);
+    prom::sample(extra, name, {}, value);
+  };
+  gauge("rocketrpc_broker_producers", "Producer connections registered by heartbeat.",
+        static_cast<int64_t>(ctx_->clients.producerCount()));
+  gauge("rocketrpc_broker_consumers", "Consumer connections registered by heartbeat.",
+        static_cast<int64_t>(ctx_->clients.consumerCount()));
+  prom::family(
+      extra, "rocketrpc_broker_caught_exceptions_total", "counter",
+      "Exceptions caught at the top of a thread, task or request handler (each one a bug; the broker went "
+      "on serving).");
+  prom::sample(extra, "rocketrpc_broker_caught_exceptions_total", {},
+               static_cast<int64_t>(caughtExceptionCount()));
   if (ctx_->store) {
-    extra += "# TYPE rocketrpc_broker_commitlog_max_offset gauge\nrocketrpc_broker_commitlog_max_offset " +
-             std::to_string(ctx_->store->commitLogMaxOffset()) + "\n";
-    extra += "# HELP rocketrpc_broker_store_corrupt_entries_skipped_total Messages pulls skipped because their "
-             "consume-queue entry or commit-log record was damaged on disk.\n"
-             "# TYPE rocketrpc_broker_store_corrupt_entries_skipped_total counter\n"
-             "rocketrpc_broker_store_corrupt_entries_skipped_total " +
-             std::to_string(ctx_->store->corruptEntriesSkipped()) + "\n";
+    gauge("rocketrpc_broker_commitlog_max_offset", "Commit-log bytes written (the next physical offset).",
+          ctx_->store->commitLogMaxOffset());
+    prom::family(
+        extra, "rocketrpc_broker_store_corrupt_entries_skipped_total", "counter",
+        "Messages pulls skipped because their consume-queue entry or commit-log record was damaged on disk.");
+    prom::sample(extra, "rocketrpc_broker_store_corrupt_entries_skipped_total", {},
+                 static_cast<int64_t>(ctx_->store->corruptEntriesSkipped()));
     const auto& st = *ctx_->store;
-    extra += "# HELP rocketrpc_broker_store_writable 1 while the store accepts writes; 0 after a failed fsync or "
-             "write error (until restart).\n# TYPE rocketrpc_broker_store_writable gauge\n"
-             "rocketrpc_broker_store_writable " +
-             std::string(st.writeError().isOk() ? "1" : "0") + "\n";
-    extra += "# HELP rocketrpc_broker_store_disk_full 1 while sends are refused for a full disk.\n"
-             "# TYPE rocketrpc_broker_store_disk_full gauge\nrocketrpc_broker_store_disk_full " +
-             std::string(st.diskFull() ? "1" : "0") + "\n";
-    extra += "# HELP rocketrpc_broker_store_puts_refused_total Puts refused for a passing reason (reason: disk_full "
-             "or out_of_files); the sender may retry.\n# TYPE rocketrpc_broker_store_puts_refused_total counter\n"
-             "rocketrpc_broker_store_puts_refused_total{reason=\"disk_full\"} " +
-             std::to_string(st.putsRefusedDiskFull()) +
-             "\nrocketrpc_broker_store_puts_refused_total{reason=\"out_of_files\"} " +
-             std::to_string(st.putsRefusedOutOfFiles()) + "\n";
-    extra += "# HELP rocketrpc_broker_store_open_files Store files holding a descriptor (bounded by maxOpenFiles).\n"
-             "# TYPE rocketrpc_broker_store_open_files gauge\nrocketrpc_broker_store_open_files " +
-             std::to_string(st.openFiles()) + "\n";
+    gauge("rocketrpc_broker_store_writable",
+          "1 while the store accepts writes; 0 after a failed fsync or write error (until restart).",
+          st.writeError().isOk() ? 1 : 0);
+    gauge("rocketrpc_broker_store_disk_full", "1 while sends are refused for a full disk.", st.diskFull() ? 1 : 0);
+    prom::family(extra, "rocketrpc_broker_store_puts_refused_total", "counter",
+                 "Puts refused for a passing reason (reason: disk_full or out_of_files); the sender may retry.");
+    prom::sample(extra, "rocketrpc_broker_store_puts_refused_total", "reason=\"disk_full\"",
+                 static_cast<int64_t>(st.putsRefusedDiskFull()));
+    prom::sample(extra, "rocketrpc_broker_store_puts_refused_total", "reason=\"out_of_files\"",
+                 static_cast<int64_t>(st.putsRefusedOutOfFiles()));
+    gauge("rocketrpc_broker_store_open_files", "Store files holding a descriptor (bounded by maxOpenFiles).",
+          static_cast<int64_t>(st.openFiles()));
+    extra += renderConsumerLag(*ctx_->store, static_cast<size_t>(config_.metrics_max_topics));
   }
   return ctx_->metrics.render(extra);
 }

@@ -27,6 +27,9 @@ namespace store {
 class DirectoryLock;
 class FileSystem;
 }
+namespace remoting {
+class MetricsHttpServer;
+}
 }  // namespace rocketrpc
 
 namespace rocketrpc::broker {
@@ -37,7 +40,6 @@ class AclGuard;
 }
 class PullRequestHoldService;
 class ScheduleMessageService;
-class MetricsHttpServer;
 
 class BrokerServer {
  public:
@@ -84,7 +86,7 @@ class BrokerServer {
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<PullRequestHoldService> holds_;
   std::unique_ptr<ScheduleMessageService> schedule_;
-  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  std::unique_ptr<remoting::MetricsHttpServer> metrics_http_;
   std::shared_ptr<acl::AclGuard> acl_;  // null when aclEnable=false
   std::shared_ptr<store::FileSystem> store_fs_;  // null: POSIX
   uint16_t port_ = 0;

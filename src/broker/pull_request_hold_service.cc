@@ -39,10 +39,11 @@ bool PullRequestHoldService::hold(const std::string& topic, int32_t queue_id, in
     return true;
   }
   const uint64_t id = next_id_++;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max<int64_t>(hold_ms, 1));
+  const auto held_at = Clock::now();
+  const auto deadline = held_at + std::chrono::milliseconds(std::max<int64_t>(hold_ms, 1));
   ++per_channel_[channel];
-  held_[key].push_back(
-      Held{id, offset, std::move(request), std::move(responder), std::move(filter), deadline, std::move(channel)});
+  held_[key].push_back(Held{id, offset, std::move(request), std::move(responder), std::move(filter), deadline,
+                            std::move(channel), held_at});
   keys_.emplace(id, std::move(key));
   deadlines_.emplace(deadline, id);
   ctx_->metrics.pulls_holding.fetch_add(1, std::memory_order_relaxed);
@@ -87,6 +88,7 @@ void PullRequestHoldService::onConnectionClosed(const std::string& channel) {
     }
   }
   ctx_->metrics.pulls_holding.fetch_sub(static_cast<int64_t>(dropped), std::memory_order_relaxed);
+  for (const auto& h : gone) ctx_->metrics.pull_hold_seconds.recordSince(h.held_at);
 }
 
 void PullRequestHoldService::onMessageArrived(const store::ArrivedMessage& msg) {
@@ -110,6 +112,7 @@ void PullRequestHoldService::onMessageArrived(const store::ArrivedMessage& msg) 
   }
   for (auto& h : woken) {
     ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
+    ctx_->metrics.pull_hold_seconds.recordSince(h.held_at);
     if (h.offset == msg.queue_offset && (!h.filter || h.filter(msg.tags_code))) {
       answer_(h.request, h.responder, msg);
     } else {
@@ -152,6 +155,7 @@ void PullRequestHoldService::timerLoop() {
       lock.unlock();
       for (auto& h : due) {
         ctx_->metrics.pulls_holding.fetch_sub(1, std::memory_order_relaxed);
+        ctx_->metrics.pull_hold_seconds.recordSince(h.held_at);
         runGuarded("pull hold timer", [&] { replayLater(std::move(h)); });
       }
       lock.lock();

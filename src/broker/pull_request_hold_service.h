@@ -65,6 +65,7 @@ class PullRequestHoldService : public store::MessageArrivedListener {
     store::TagsFilter filter;
     Clock::time_point deadline;
     std::string channel;  // responder.remoteAddress()
+    Clock::time_point held_at;  // for rocketrpc_broker_pull_hold_seconds
   };
   // Removes `h` from deadlines_ and from its connection's count (mu_ held).
   void forgetDeadlineLocked(const Held& h);

@@ -89,6 +89,11 @@ void checkMillis(const std::string& key, std::chrono::milliseconds v, int64_t mi
   checkRange<int64_t>(key, v.count(), min, max);
 }
 
+// 0 (off) or min..max.
+void checkOptionalMillis(const std::string& key, std::chrono::milliseconds v, int64_t min, int64_t max) {
+  if (v.count() != 0) checkMillis(key, v, min, max);
+}
+
 }  // namespace
 
 // The YAML loader checks everything but the credentials: the secret may legitimately come from elsewhere
@@ -106,6 +111,7 @@ void validateClient(const RpcClientOptions& o, bool credentials) {
   checkMillis(p + "session-idle-timeout-millis", o.session_idle_timeout, 100, 3600000);
   checkMillis(p + "send-timeout-millis", o.send_timeout, 1, 300000);
   checkMillis(p + "responder-check-cache-millis", o.responder_check_cache, 0, 60000);
+  checkOptionalMillis(p + "stats-interval-millis", o.stats_interval, 100, 3600000);
   if (!o.producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(o.producer_group, 255));
   if (!o.instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(o.instance_name, 255));
   if (credentials) {
@@ -128,6 +134,7 @@ void validateServer(const RpcServerOptions& o, bool credentials) {
   if (!o.instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(o.instance_name, 255));
   checkRange<uint64_t>(p + "compress-over", o.compress_over, 1, std::numeric_limits<uint64_t>::max());
   checkRange<int64_t>(p + "compress-level", o.compress_level, 1, 9);
+  checkOptionalMillis(p + "stats-interval-millis", o.stats_interval, 100, 3600000);
   if (credentials) {
     require(p + "access-key", rpc::checkCredentials(o.access_key, o.secret_key, o.security_token));
   }
@@ -306,6 +313,7 @@ KeyTable clientKeys(RpcClientOptions& c) {
       ROCKETRPC_KEY("responder-check-cache-millis", millis, c.responder_check_cache),
       ROCKETRPC_KEY("producer-group", str, c.producer_group),
       ROCKETRPC_KEY("instance-name", str, c.instance_name),
+      ROCKETRPC_KEY("stats-interval-millis", millis, c.stats_interval),
       ROCKETRPC_KEY("access-key", str, c.access_key),
       ROCKETRPC_KEY("secret-key", str, c.secret_key),
       ROCKETRPC_KEY("security-token", str, c.security_token),
@@ -327,6 +335,7 @@ KeyTable serverKeys(RpcServerOptions& s) {
       ROCKETRPC_KEY("instance-name", str, s.instance_name),
       ROCKETRPC_KEY("compress-over", count, s.compress_over),
       ROCKETRPC_KEY("compress-level", intValue, s.compress_level),
+      ROCKETRPC_KEY("stats-interval-millis", millis, s.stats_interval),
       ROCKETRPC_KEY("access-key", str, s.access_key),
       ROCKETRPC_KEY("secret-key", str, s.secret_key),
       ROCKETRPC_KEY("security-token", str, s.security_token),

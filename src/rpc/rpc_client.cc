@@ -24,11 +24,14 @@
 #include "common/executor.h"
 #include "common/instance_name.h"
 #include "common/log.h"
+#include "rocketrpc/metrics.h"
 #include "rocketrpc/producer.h"
 #include "rpc/config.h"
 #include "rpc/error_mapping.h"
 #include "rpc/latency_histogram.h"
 #include "rpc/responder_probe.h"
+#include "rpc/stats_reporter.h"
+#include "rpc/tracing.h"
 #include "rpc/wire.h"
 
 namespace rocketrpc {
@@ -245,6 +248,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     }
     requests_.fetch_add(1);
     msg.putProperty(rpc::prop::kDeadline, std::to_string(rpc::nowEpochMs() + timeout.count()));
+    rpc::attachTraceparent(msg);  // rocketrpc/trace_context.h
 
     if (!options_.fail_fast) return send(call, std::move(msg), std::move(mq));
     if (auto v = probe_->cached()) return decide(*v, call, std::move(msg), std::move(mq));
@@ -590,6 +594,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
   }
 
   RpcClientOptions options_;
+  rpc::StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 
  private:
   enum class State { kNew, kStarted, kClosed };
@@ -631,9 +636,16 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
 RpcClient::RpcClient(RpcClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 RpcClient::~RpcClient() { close(); }
 
-void RpcClient::start() { impl_->start(); }
+void RpcClient::start() {
+  impl_->start();
+  impl_->stats_reporter_.start(impl_->options_.stats_interval, impl_->options_.stats_callback,
+                               [this] { return statsJson(*this); });
+}
 bool RpcClient::isStarted() const { return impl_->isStarted(); }
-void RpcClient::close() noexcept { impl_->close(); }
+void RpcClient::close() noexcept {
+  impl_->stats_reporter_.stop();
+  impl_->close();
+}
 const RpcClientOptions& RpcClient::options() const { return impl_->options_; }
 RpcClientStats RpcClient::stats() const { return impl_->stats(); }
 

@@ -19,11 +19,13 @@
 #include "client/error_mapping.h"
 #include "common/instance_name.h"
 #include "common/log.h"
+#include "rocketrpc/metrics.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "rpc/config.h"
 #include "rpc/error_mapping.h"
 #include "rpc/server_core.h"
+#include "rpc/stats_reporter.h"
 #include "rpc/wire.h"
 
 namespace rocketrpc {
@@ -238,6 +240,7 @@ class RpcServer::Impl {
 
   RpcServerOptions options_;
   std::shared_ptr<rpc::ServerCore> core_;
+  rpc::StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 
  private:
   enum class State { kNew, kStarted, kClosed };
@@ -255,8 +258,15 @@ class RpcServer::Impl {
 RpcServer::RpcServer(RpcServerOptions options, std::shared_ptr<RpcReceiver> receiver)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(receiver))) {}
 RpcServer::~RpcServer() { close(); }
-void RpcServer::start() { impl_->start(); }
-void RpcServer::close() noexcept { impl_->close(); }
+void RpcServer::start() {
+  impl_->start();
+  impl_->stats_reporter_.start(impl_->options_.stats_interval, impl_->options_.stats_callback,
+                               [this] { return statsJson(*this); });
+}
+void RpcServer::close() noexcept {
+  impl_->stats_reporter_.stop();
+  impl_->close();
+}
 bool RpcServer::isStarted() const { return impl_->isStarted(); }
 const RpcServerOptions& RpcServer::options() const { return impl_->options_; }
 RpcServerStats RpcServer::stats() const { return impl_->core_->stats(); }

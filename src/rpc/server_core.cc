@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "rocketrpc/producer.h"
+#include "rocketrpc/trace_context.h"
 #include "rpc/context.h"
 
 namespace rocketrpc::rpc {
@@ -124,6 +125,7 @@ void ServerCore::handleRequest(const MessageExt& msg) {
   std::optional<int64_t> deadline;
   if (!admit(msg, &deadline)) return;
   RpcContext ctx(msg.getProperty(property::kCorrelationId), "", toTimePoint(deadline));
+  ctx.setTraceparent(msg.getProperty(kTraceparentProperty));
   invoke(msg, ctx, [&] { return receiver_->processRequest(payloadOf(msg)); });
 }
 
@@ -157,6 +159,7 @@ void ServerCore::runAction(EndAction action) {
     return;
   }
   RpcContext ctx(action.end.getProperty(property::kCorrelationId), action.session_id, toTimePoint(deadline));
+  ctx.setTraceparent(action.end.getProperty(kTraceparentProperty));
   invoke(action.end, ctx, [&] { return receiver_->processStreamingRequest(action.session_id, action.messages); });
 }
 

@@ -509,7 +509,7 @@ void MessageStore::processGroup(std::vector<PutRequest>& group) {
   bool undoable = was_writable;  // nothing was declared durable or indexed yet
   if (status.isOk()) status = commit_log_->commitPending();
   if (status.isOk() && options_.flush_mode == FlushMode::kSync) {
-    status = commit_log_->sync().status();
+    status = syncCommitLog().status();
     undoable = false;  // a failed fsync: fsyncgate, never retried
   }
   if (status.isOk()) undoable = false;
@@ -593,6 +593,15 @@ void MessageStore::serviceLoop() {
   }
 }
 
+Result<int64_t> MessageStore::syncCommitLog() {
+  const int64_t before = commit_log_->flushedOffset();
+  const auto start = std::chrono::steady_clock::now();
+  auto synced = commit_log_->sync();
+  if (options_.on_commit_log_sync && synced && *synced > before)
+    options_.on_commit_log_sync(std::chrono::steady_clock::now() - start);
+  return synced;
+}
+
 Status MessageStore::flush() {
   std::lock_guard flush_lock(flush_mu_);
   {
@@ -602,7 +611,7 @@ Status MessageStore::flush() {
   }
   const int64_t dispatched = dispatched_offset_.load(std::memory_order_acquire);
   const int64_t timestamp = latest_timestamp_.load(std::memory_order_relaxed);
-  auto flushed = commit_log_->sync();
+  auto flushed = syncCommitLog();
   if (!flushed) {
     setError(flushed.status());
     return flushed.status();

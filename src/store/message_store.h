@@ -82,6 +82,9 @@ struct MessageStoreOptions {
   /// Bodies queued for the writer, in bytes: a put that would pass it while others are queued is failed at
   /// once with a busy status (a put finding the queue empty is always taken). Zero (the default): no bound.
   int64_t max_queued_bytes = 0;
+  /// Called after each commit-log fsync that made new bytes durable, with its duration (the broker's
+  /// rocketrpc_broker_store_fsync_seconds). Runs on the syncing thread; must be cheap. Default: none.
+  std::function<void(std::chrono::steady_clock::duration)> on_commit_log_sync;
 };
 
 /// True for the status of a put the store refused because it is busy (see max_queue_wait, max_queued_bytes):
@@ -252,6 +255,8 @@ class MessageStore {
   Status close();
 
  private:
+  /// commit_log_->sync(), timed for options_.on_commit_log_sync.
+  Result<int64_t> syncCommitLog();
   struct PutRequest {
     std::vector<MessageExt> msgs;
     std::function<void(Result<PutResult>)> done;

@@ -1,5 +1,6 @@
 // `rocketrpc serve`: hosts a built-in RpcReceiver in an RpcServer until SIGINT/SIGTERM. Prints READY once
-// started and "stats: ..." (the server's counters) when it stops.
+// started and "stats: ..." (the server's counters) when it stops; with --metrics-port, serves the counters as
+// Prometheus text (rocketrpc/metrics.h) and prints "METRICS host:port" before READY.
 #include <pthread.h>
 #include <signal.h>
 
@@ -19,6 +20,8 @@ struct ServeOptions {
   std::string config;
   std::string receiver = "echo";
   int64_t delay_ms = 0;
+  int64_t metrics_port = -1;  // -1: no endpoint
+  std::string metrics_host = "127.0.0.1";
   SecurityFlags security;
 };
 
@@ -73,9 +76,15 @@ int runServe(const ServeOptions& o) {
     RpcServer server(options,
                      std::make_shared<BuiltinReceiver>(o.receiver, std::chrono::milliseconds(o.delay_ms)));
     server.start();
+    MetricsEndpoint metrics([&server] { return prometheusText(server); });
+    if (o.metrics_port >= 0) {
+      metrics.start(static_cast<uint16_t>(o.metrics_port), o.metrics_host);
+      std::cout << "METRICS " << o.metrics_host << ":" << metrics.port() << std::endl;
+    }
     std::cout << "READY" << std::endl;
     int signal_number = 0;
     sigwait(&signals, &signal_number);
+    metrics.close();
     server.close();
     std::cout << "stats: " << toString(server.stats()) << std::endl;
     return kExitOk;
@@ -102,6 +111,10 @@ Command addServeCommand(CLI::App& parent) {
       ->check(CLI::IsMember({"echo", "upper", "concat"}));
   app->add_option("--delay-ms", o->delay_ms, "Sleep this long in each processRequest (testing)")
       ->check(integerIn(0, 300000));
+  app->add_option("--metrics-port", o->metrics_port,
+                  "Serve Prometheus text at http://<metrics-host>:N/metrics (0 = any free port; printed)")
+      ->check(integerIn(0, 65535));
+  app->add_option("--metrics-host", o->metrics_host, "Address of --metrics-port (default 127.0.0.1)");
   addSecurityOptions(*app, o->security);
   return {app, [o] { return runServe(*o); }};
 }

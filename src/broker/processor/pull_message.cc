@@ -103,6 +103,7 @@ void processPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
 
   if (response.code == resp::kSuccess) {
     ctx->metrics.messages_out.fetch_add(got->message_count, std::memory_order_relaxed);
+    ctx->metrics.topics.addOut(*topic, got->message_count, static_cast<int64_t>(got->data.size()));
     response.body = std::move(got->data);
   } else if (response.code == resp::kPullNotFound && allow_suspend && (sys_flag & kFlagSuspend)) {
     // The client's suspend time, up to maxPullHoldTimeMills.
@@ -139,6 +140,7 @@ void answerHeldPull(const std::shared_ptr<BrokerContext>& ctx, const RemotingCom
   response.set("maxOffset", std::max(ctx->store->maxOffset(msg.topic, msg.queue_id), msg.queue_offset + 1));
   response.body.assign(msg.record.data(), msg.record.size());
   ctx->metrics.messages_out.fetch_add(1, std::memory_order_relaxed);
+  ctx->metrics.topics.addOut(msg.topic, 1, static_cast<int64_t>(msg.record.size()));
   responder.respond(std::move(response));
 }
 

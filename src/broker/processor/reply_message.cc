@@ -24,19 +24,24 @@ void storeReplyAndRespond(const std::shared_ptr<BrokerContext>& ctx, const SendH
     return;
   }
   std::vector<MessageExt> msgs;
+  const size_t body_size = body.size();
   msgs.push_back(buildMessage(*ctx, header, std::move(body), born_host));
   const int32_t queue_id = header.queue_id;
-  ctx->store->putMessagesAsync(std::move(msgs), [ctx, response = std::move(response), responder, queue_id](
-                                                    Result<store::PutResult> put) mutable {
-    // The code stays as the push decided; a stored reply only fills in the real ids.
-    if (put.isOk()) {
-      ctx->metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
-      fillSendResponse(response, *put, queue_id);
-    } else {
-      RRPC_LOG(kWarn, "broker", "storing reply message failed: {}", put.status().toString());
-    }
-    responder.respond(std::move(response));
-  });
+  ctx->store->putMessagesAsync(
+      std::move(msgs), [ctx, response = std::move(response), responder, queue_id, topic = header.topic,
+                        bytes = static_cast<int64_t>(body_size),
+                        started = std::chrono::steady_clock::now()](Result<store::PutResult> put) mutable {
+        ctx->metrics.store_append_seconds.recordSince(started);
+        // The code stays as the push decided; a stored reply only fills in the real ids.
+        if (put.isOk()) {
+          ctx->metrics.messages_in.fetch_add(1, std::memory_order_relaxed);
+          ctx->metrics.topics.addIn(topic, 1, bytes);
+          fillSendResponse(response, *put, queue_id);
+        } else {
+          RRPC_LOG(kWarn, "broker", "storing reply message failed: {}", put.status().toString());
+        }
+        responder.respond(std::move(response));
+      });
 }
 
 void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingCommand& request,
@@ -96,8 +101,9 @@ void processReply(const std::shared_ptr<BrokerContext>& ctx, const RemotingComma
 
   ctx->server->invokeAsync(
       *channel, std::move(push), kPushReplyTimeout,
-      [ctx, header = *header, body = request.body, responder, response = std::move(response),
-       client_id](Result<RemotingCommand> result) mutable {
+      [ctx, header = *header, body = request.body, responder, response = std::move(response), client_id,
+       started = std::chrono::steady_clock::now()](Result<RemotingCommand> result) mutable {
+        ctx->metrics.reply_push_seconds.recordSince(started);
         if (result.isOk() && result->code == resp::kSuccess) {
           ctx->metrics.replies_pushed.fetch_add(1, std::memory_order_relaxed);
         } else {

@@ -69,10 +69,13 @@ void processSend(const std::shared_ptr<BrokerContext>& ctx, const RemotingComman
   const int32_t queue_id = header->queue_id;
   const size_t count = msgs.size();
   ctx->store->putMessagesAsync(
-      std::move(msgs), [ctx, responder, response = std::move(response), queue_id, count](
-                           Result<store::PutResult> put) mutable {
+      std::move(msgs), [ctx, responder, response = std::move(response), queue_id, count,
+                        topic = header->topic, bytes = static_cast<int64_t>(request.body.size()),
+                        started = std::chrono::steady_clock::now()](Result<store::PutResult> put) mutable {
+        ctx->metrics.store_append_seconds.recordSince(started);
         if (put.isOk()) {
           ctx->metrics.messages_in.fetch_add(static_cast<int64_t>(count), std::memory_order_relaxed);
+          ctx->metrics.topics.addIn(topic, static_cast<int64_t>(count), bytes);
           fillSendResponse(response, *put, queue_id);
         } else {
           ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
