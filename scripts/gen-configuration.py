@@ -54,7 +54,7 @@ def find_range(meaning):
 
 def clean_default(initializer, type_name):
     if initializer is None:
-        return '""' if "string" in type_name else "-"
+        return '""' if type_name == "std::string" else "-"
     d = initializer.strip()
     if d.startswith("="):
         d = d[1:].strip()
