@@ -351,6 +351,13 @@ Result<std::shared_ptr<const TopicPublishInfo>> ClientInstance::publishInfo(cons
   }
 }
 
+std::shared_ptr<const TopicPublishInfo> ClientInstance::cachedPublishInfo(const std::string& topic) const {
+  std::shared_lock<std::shared_mutex> lock(route_mu_);
+  auto it = publish_infos_.find(topic);
+  if (it == publish_infos_.end() || it->second->queues.empty()) return nullptr;
+  return it->second;
+}
+
 Result<std::vector<MessageQueue>> ClientInstance::subscribeQueues(const std::string& topic) {
   remoting::TopicRouteData route;
   bool found = false;

@@ -89,6 +89,9 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
                                                               bool allow_default_topic = false,
                                                               const std::string& default_topic = "TBW102",
                                                               int default_queue_nums = 4);
+  /// The cached publish info of `topic`, or null: never asks the name servers (async paths use it to tell
+  /// whether the route must be fetched first, off the caller's thread).
+  std::shared_ptr<const TopicPublishInfo> cachedPublishInfo(const std::string& topic) const;
   /// Readable queues of `topic` (fetching the route if needed), sorted.
   Result<std::vector<MessageQueue>> subscribeQueues(const std::string& topic);
   /// Address of the master of `broker_name`, or "" when unknown.
@@ -151,7 +154,7 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
 
   std::mutex heartbeat_mu_;  // serialises heartbeats
   int refs_ = 0;             // guarded by the registry mutex
-  bool started_ = false;
+  std::atomic<bool> started_{false};  // read by every thread that sends (unregister*, heartbeats)
 
   friend class InstanceRegistry;
 };

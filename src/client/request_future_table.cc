@@ -16,6 +16,7 @@ Status RequestFutureTable::add(const std::string& correlation_id, std::chrono::m
   entry->start = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return closed_status_;
     if (entries_.size() >= max_pending) {
       return Status::overLimit("too many requests awaiting replies (max " + std::to_string(max_pending) + ")");
     }
@@ -24,6 +25,10 @@ Status RequestFutureTable::add(const std::string& correlation_id, std::chrono::m
     }
     // Armed under the lock so that a concurrent completion cannot miss the timer id.
     entry->timer = scheduler_->schedule(timeout, [this, correlation_id] { onTimeout(correlation_id); });
+    if (entry->timer == 0) {  // the scheduler has stopped: the instance is shutting down
+      entries_.erase(correlation_id);
+      return Status::closed("client is shutting down");
+    }
   }
   return Status::ok();
 }
@@ -71,6 +76,8 @@ void RequestFutureTable::failAll(const Status& status) {
   std::unordered_map<std::string, std::shared_ptr<Entry>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    closed_status_ = status;
     all.swap(entries_);
   }
   for (auto& [id, entry] : all) {

@@ -24,7 +24,9 @@ class RequestFutureTable {
  public:
   RequestFutureTable(ThreadPool* pool, Scheduler* scheduler);
 
-  /// Registers `correlation_id` with a deadline `timeout` from now. OverLimit when `max_pending` entries exist.
+  /// Registers `correlation_id` with a deadline `timeout` from now. OverLimit when `max_pending` entries exist;
+  /// Closed after failAll() or once the scheduler has stopped (an entry without a deadline timer would never
+  /// time out, and its waiter would block for ever).
   /// With `inline_done` the completion runs on the completing thread (I/O, scheduler or caller): only for
   /// completions that merely wake a waiting thread.
   Status add(const std::string& correlation_id, std::chrono::milliseconds timeout, std::string topic,
@@ -35,7 +37,7 @@ class RequestFutureTable {
   bool completeWithReply(const std::string& correlation_id, MessageExt reply);
   /// Completes with an error (e.g. send failure); false when unknown.
   bool fail(const std::string& correlation_id, Status status);
-  /// Fails every entry with Closed.
+  /// Fails every entry with `status` and refuses later add() calls with it (the instance is shutting down).
   void failAll(const Status& status);
   size_t size() const;
   /// Replies that matched nothing (late or unknown), for stats.
@@ -57,7 +59,9 @@ class RequestFutureTable {
   ThreadPool* pool_;
   Scheduler* scheduler_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;
+  std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+  bool closed_ = false;                                               // guarded by mu_
+  Status closed_status_;                                              // guarded by mu_
   std::atomic<uint64_t> unmatched_{0};
 };
 

@@ -78,5 +78,22 @@ TEST_F(RequestFutureTableTest, InlineCompletionRunsOnTheCompletingThread) {
   EXPECT_EQ(where, std::this_thread::get_id());
 }
 
+// Bug: an entry added once the scheduler had stopped (instance shutting down) got no deadline timer and never
+// timed out: a synchronous request() waiting on it blocked for ever. Now add() refuses it with Closed.
+TEST_F(RequestFutureTableTest, AddAfterTheSchedulerStoppedIsRefusedNotLeftWithoutDeadline) {
+  scheduler_.shutdown();
+  Status s = table_.add("late", 1ms, "T", 10, [](Result<MessageExt>) { FAIL() << "must not be called"; });
+  EXPECT_EQ(s.code(), StatusCode::kClosed) << s.toString();
+  EXPECT_EQ(table_.size(), 0u);
+}
+
+TEST_F(RequestFutureTableTest, AddAfterFailAllIsRefusedWithItsStatus) {
+  table_.failAll(Status::closed("instance gone"));
+  Status s = table_.add("late", 60s, "T", 10, [](Result<MessageExt>) { FAIL() << "must not be called"; });
+  EXPECT_EQ(s.code(), StatusCode::kClosed);
+  EXPECT_NE(s.message().find("instance gone"), std::string::npos) << s.toString();
+  EXPECT_EQ(table_.size(), 0u);
+}
+
 }  // namespace
 }  // namespace rocketrpc::client
