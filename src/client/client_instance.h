@@ -128,6 +128,8 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   void applyRoute(const std::string& topic, const remoting::TopicRouteData& route);
   remoting::HeartbeatData heartbeatData() const;
   void handlePushReply(remoting::RemotingCommand req, remoting::Responder responder);
+  /// Decodes (and inflates) a pushed reply and completes its request; compressed ones run on the callback pool.
+  void deliverPushReply(remoting::RemotingCommand req);
   void handleNotifyConsumerIdsChanged(remoting::RemotingCommand req, remoting::Responder responder);
   void handleConsumerRunningInfo(remoting::RemotingCommand req, remoting::Responder responder);
   Result<remoting::TopicRouteData> fetchRoute(const std::string& topic);

@@ -104,6 +104,7 @@ void validateClient(const RpcClientOptions& o, bool credentials) {
   checkRange<uint64_t>(p + "max-concurrent-sessions", o.max_concurrent_sessions, 1, 100000);
   checkMillis(p + "session-idle-timeout-millis", o.session_idle_timeout, 100, 3600000);
   checkMillis(p + "send-timeout-millis", o.send_timeout, 1, 300000);
+  checkMillis(p + "read-stall-timeout-millis", o.read_stall_timeout, 0, 3600000);
   checkMillis(p + "responder-check-cache-millis", o.responder_check_cache, 0, 60000);
   if (!o.producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(o.producer_group, 255));
   if (!o.instance_name.empty()) require(p + "instance-name", rpc::checkResourceName(o.instance_name, 255));
@@ -314,6 +315,7 @@ RpcConfig parseRpcConfig(std::string_view yaml_text) {
       {"max-concurrent-sessions", count(&c.max_concurrent_sessions)},
       {"session-idle-timeout-millis", millis(&c.session_idle_timeout)},
       {"send-timeout-millis", millis(&c.send_timeout)},
+      {"read-stall-timeout-millis", millis(&c.read_stall_timeout)},
       {"fail-fast", flag(&c.fail_fast)},
       {"responder-check-cache-millis", millis(&c.responder_check_cache)},
       {"producer-group", str(&c.producer_group)},

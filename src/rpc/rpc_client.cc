@@ -102,6 +102,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     po.group = options_.producer_group;
     po.send_timeout = options_.send_timeout;
     po.max_pending_requests = std::max<size_t>(100000, options_.max_concurrent_requests + 1024);
+    // max-concurrent-requests is this client's bound; the producer's permits must never be the tighter one.
+    po.max_async_in_flight = std::max<size_t>(65535, options_.max_concurrent_requests + 1024);
+    po.read_stall_timeout = options_.read_stall_timeout;
     auto producer = std::make_unique<Producer>(po);
     try {
       producer->start();
