@@ -28,6 +28,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// Bytes the allocator has handed out and not had back (all arenas).
+long heapInUse() { return static_cast<long>(mallinfo2().uordblks); }
+
 long rssBytes() {
   std::ifstream statm("/proc/self/statm");
   long size = 0;
@@ -36,16 +39,17 @@ long rssBytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-/// Samples RSS until it changed by less than 64 KiB over one second (sends done, buffers freed).
+/// Samples RSS once the heap in use changed by less than 64 KiB over two seconds: the sends are acknowledged
+/// and their frames freed (RSS alone settles early: freed memory is not given back).
 long settledRss() {
-  long last = rssBytes();
-  for (int i = 0; i < 60; ++i) {
-    std::this_thread::sleep_for(1s);
-    long now = rssBytes();
-    if (std::labs(now - last) < 64 * 1024) return now;
+  long last = heapInUse();
+  for (int i = 0; i < 120; ++i) {
+    std::this_thread::sleep_for(2s);
+    long now = heapInUse();
+    if (std::labs(now - last) < 64 * 1024) break;
     last = now;
   }
-  return last;
+  return rssBytes();
 }
 
 std::string arg(int argc, char** argv, const std::string& name, const std::string& def) {
@@ -112,6 +116,7 @@ int main(int argc, char** argv) {
     while (ended.load() < 200) std::this_thread::sleep_for(50ms);
     malloc_trim(0);
     const long idle = settledRss();
+    const long idle_heap = heapInUse();
     std::printf("api=%s payload=%zu idle_rss_kib=%ld\n", api.c_str(), payload_bytes, idle / 1024);
     long issued = 0;
     for (long level : levels) {
@@ -120,8 +125,15 @@ int main(int argc, char** argv) {
       const double issue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const long rss = settledRss();
       const long delta = rss - idle;
-      std::printf("in_flight=%ld rss_delta_kib=%ld bytes_per_request=%ld issue_seconds=%.2f ended_early=%ld\n", level,
-                  delta / 1024, level > 0 ? delta / level : 0, issue_s, ended.load() - 200);
+      // What the heap still holds from the sends once they completed (freed but not returned) vs. what the
+      // requests in flight keep: RSS again after handing free heap pages back.
+      malloc_trim(0);
+      const long trimmed = rssBytes() - idle;
+      const long heap = heapInUse() - idle_heap;
+      std::printf("in_flight=%ld rss_delta_kib=%ld bytes_per_request=%ld trimmed_delta_kib=%ld "
+                  "trimmed_bytes_per_request=%ld heap_bytes_per_request=%ld issue_seconds=%.2f ended_early=%ld\n",
+                  level, delta / 1024, level > 0 ? delta / level : 0, trimmed / 1024,
+                  level > 0 ? trimmed / level : 0, level > 0 ? heap / level : 0, issue_s, ended.load() - 200);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -106,14 +106,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     closed_.store(true);
     permits_->close();
     // Fail our own pending requests now; the instance may live on for other users.
-    std::unordered_set<std::string> mine;
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      mine.swap(my_requests_);
-    }
-    for (const auto& id : mine) {
-      inst->requestFutures().fail(id, Status::closed("producer " + options_.group + " shut down"));
-    }
+    inst->requestFutures().failOwned(this, Status::closed("producer " + options_.group + " shut down"));
     inst->unregisterProducer(options_.group);
     inst->release();
   }
@@ -288,11 +281,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     req.putProperty(property::kTtl, std::to_string(timeout.count()));
 
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto on_done = [weak, correlation, done = std::move(done)](Result<MessageExt> r) mutable {
-      if (auto self = weak.lock()) {
-        std::lock_guard<std::mutex> lock(self->pending_mu_);
-        self->my_requests_.erase(correlation);
-      }
+    // Kept per request in flight: captures only what the completion needs (no copy of the correlation id).
+    auto on_done = [weak, done = std::move(done)](Result<MessageExt> r) mutable {
+      if (auto self = weak.lock()) self->pending_requests_.fetch_sub(1);
       if (r.isOk()) {
         MessageExt reply = std::move(r).value();
         if (reply.getProperty(reply_property::kStatus) == reply_property::kStatusError) {
@@ -315,14 +306,11 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
         done(Outcome<MessageExt>(client::toException(e, true)));
       }
     };
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      my_requests_.insert(correlation);
-    }
+    pending_requests_.fetch_add(1);
     auto shared_done = std::make_shared<decltype(on_done)>(std::move(on_done));
     Status st = inst->requestFutures().add(
         correlation, timeout, msg.topic(), options_.max_pending_requests,
-        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done);
+        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done, this);
     if (!st.isOk()) {
       // Not registered (over the limit): report at once, never as a timeout.
       if (inline_done) {
@@ -356,7 +344,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   std::atomic<bool> closed_{false};
 
   std::mutex pending_mu_;
-  std::unordered_set<std::string> my_requests_;
+  std::atomic<size_t> pending_requests_{0};  // requests registered in the table and not yet completed
   std::unordered_set<std::string> prepared_topics_;
 };
 
@@ -513,7 +501,7 @@ std::future<MessageExt> Producer::requestAsync(const Message& msg, std::chrono::
 
 size_t Producer::pendingRequests() const {
   std::lock_guard<std::mutex> lock(impl_->pending_mu_);
-  return impl_->my_requests_.size();
+  return impl_->pending_requests_.load();
 }
 
 MessageQueue SelectMessageQueueByHash::select(const std::vector<MessageQueue>& queues, const Message&,

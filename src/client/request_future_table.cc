@@ -1,5 +1,7 @@
 #include "client/request_future_table.h"
 
+#include <vector>
+
 #include "common/log.h"
 
 namespace rocketrpc::client {
@@ -7,9 +9,11 @@ namespace rocketrpc::client {
 RequestFutureTable::RequestFutureTable(ThreadPool* pool, Scheduler* scheduler) : pool_(pool), scheduler_(scheduler) {}
 
 Status RequestFutureTable::add(const std::string& correlation_id, std::chrono::milliseconds timeout,
-                               std::string topic, size_t max_pending, RequestDone done, bool inline_done) {
+                               std::string topic, size_t max_pending, RequestDone done, bool inline_done,
+                               const void* owner) {
   auto entry = std::make_shared<Entry>();
   entry->inline_done = inline_done;
+  entry->owner = owner;
   entry->done = std::move(done);
   entry->topic = std::move(topic);
   entry->timeout = timeout;
@@ -70,6 +74,25 @@ bool RequestFutureTable::fail(const std::string& correlation_id, Status status) 
   scheduler_->cancel(entry->timer);
   finish(std::move(entry), std::move(status));
   return true;
+}
+
+void RequestFutureTable::failOwned(const void* owner, const Status& status) {
+  std::vector<std::shared_ptr<Entry>> mine;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second->owner == owner) {
+        mine.push_back(std::move(it->second));
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& entry : mine) {
+    scheduler_->cancel(entry->timer);
+    finish(std::move(entry), status);
+  }
 }
 
 void RequestFutureTable::failAll(const Status& status) {

@@ -29,14 +29,17 @@ class RequestFutureTable {
   /// time out, and its waiter would block for ever).
   /// With `inline_done` the completion runs on the completing thread (I/O, scheduler or caller): only for
   /// completions that merely wake a waiting thread.
+  /// `owner` tags the entry for failOwned() (the producer that made the request).
   Status add(const std::string& correlation_id, std::chrono::milliseconds timeout, std::string topic,
-             size_t max_pending, RequestDone done, bool inline_done = false);
+             size_t max_pending, RequestDone done, bool inline_done = false, const void* owner = nullptr);
   /// The request was sent (a later timeout reports "sent, no reply"). Returns false if already completed.
   bool markSent(const std::string& correlation_id);
   /// Completes with the reply; false when the id is unknown (late or foreign reply).
   bool completeWithReply(const std::string& correlation_id, MessageExt reply);
   /// Completes with an error (e.g. send failure); false when unknown.
   bool fail(const std::string& correlation_id, Status status);
+  /// Fails the entries added with `owner` (a producer shutting down while its instance lives on).
+  void failOwned(const void* owner, const Status& status);
   /// Fails every entry with `status` and refuses later add() calls with it (the instance is shutting down).
   void failAll(const Status& status);
   size_t size() const;
@@ -52,6 +55,7 @@ class RequestFutureTable {
     bool sent = false;
     bool inline_done = false;
     uint64_t timer = 0;
+    const void* owner = nullptr;
   };
   void onTimeout(const std::string& correlation_id);
   void finish(std::shared_ptr<Entry> entry, Result<MessageExt> result);

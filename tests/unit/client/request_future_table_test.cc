@@ -95,5 +95,21 @@ TEST_F(RequestFutureTableTest, AddAfterFailAllIsRefusedWithItsStatus) {
   EXPECT_EQ(table_.size(), 0u);
 }
 
+TEST_F(RequestFutureTableTest, FailOwnedFailsOnlyThatOwnersEntries) {
+  int a = 0;
+  int b = 0;
+  std::atomic<int> failed_a{0};
+  std::atomic<int> failed_b{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(table_.add("a" + std::to_string(i), 60s, "T", 10, [&](Result<MessageExt>) { failed_a++; }, true, &a)
+                    .isOk());
+  }
+  ASSERT_TRUE(table_.add("b0", 60s, "T", 10, [&](Result<MessageExt>) { failed_b++; }, true, &b).isOk());
+  table_.failOwned(&a, Status::closed("producer a shut down"));
+  EXPECT_EQ(failed_a.load(), 3);
+  EXPECT_EQ(failed_b.load(), 0);
+  EXPECT_EQ(table_.size(), 1u);
+}
+
 }  // namespace
 }  // namespace rocketrpc::client
