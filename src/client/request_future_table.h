@@ -1,6 +1,7 @@
 // RequestFutureTable: correlation id -> pending request of this client instance (RIP-16 request-reply).
 // Each entry completes exactly once: with the reply pushed by a broker, with a send failure, with a timeout
-// when its own deadline timer fires, or with Closed on shutdown. Completions run on the callback pool,
+// when its deadline passes, or with Closed on shutdown. Deadlines live in one ordered set per table with a single
+// scheduler task armed at the earliest one: no timer (and no copy of the id) per request in flight. Completions run on the callback pool,
 // never on an I/O thread and never while the table's lock is held. Thread-safe.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -47,6 +49,9 @@ class RequestFutureTable {
   uint64_t unmatchedReplies() const { return unmatched_.load(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  /// Deadline -> correlation id (a pointer to the key in entries_, stable until that entry is erased).
+  using Deadlines = std::set<std::pair<Clock::time_point, const std::string*>>;
   struct Entry {
     RequestDone done;
     std::string topic;
@@ -54,10 +59,16 @@ class RequestFutureTable {
     std::chrono::steady_clock::time_point start;
     bool sent = false;
     bool inline_done = false;
-    uint64_t timer = 0;
+    Deadlines::iterator deadline;
     const void* owner = nullptr;
   };
-  void onTimeout(const std::string& correlation_id);
+  /// Under mu_: schedules onTimer() at the earliest deadline unless a task already fires by then. False when
+  /// the scheduler has stopped.
+  bool armLocked(Clock::time_point now);
+  /// Scheduler thread: times out every entry whose deadline passed, arms the next.
+  void onTimer();
+  /// Under mu_: removes `it` (and its deadline) from the table and returns its entry.
+  std::shared_ptr<Entry> takeLocked(std::unordered_map<std::string, std::shared_ptr<Entry>>::iterator it);
   void finish(std::shared_ptr<Entry> entry, Result<MessageExt> result);
 
   ThreadPool* pool_;
@@ -65,6 +76,9 @@ class RequestFutureTable {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
   bool closed_ = false;                                               // guarded by mu_
+  Deadlines deadlines_;                                               // guarded by mu_
+  uint64_t armed_id_ = 0;               // guarded by mu_: the scheduler task armed at armed_at_, 0: none
+  Clock::time_point armed_at_;          // guarded by mu_
   Status closed_status_;                                              // guarded by mu_
   std::atomic<uint64_t> unmatched_{0};
 };

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <future>
 
+#include "support/test_support.h"
+
 namespace rocketrpc::client {
 namespace {
 
@@ -109,6 +111,21 @@ TEST_F(RequestFutureTableTest, FailOwnedFailsOnlyThatOwnersEntries) {
   EXPECT_EQ(failed_a.load(), 3);
   EXPECT_EQ(failed_b.load(), 0);
   EXPECT_EQ(table_.size(), 1u);
+}
+
+// One deadline task per table: an entry due before the one armed re-arms it; the later entry stays pending.
+TEST_F(RequestFutureTableTest, EarlierDeadlineAddedLaterTimesOutFirst) {
+  std::promise<Status> early;
+  std::atomic<int> late_calls{0};
+  ASSERT_TRUE(table_.add("late", 600s, "T", 10, [&](Result<MessageExt>) { late_calls++; }).isOk());
+  ASSERT_TRUE(table_.add("early", 10ms, "T", 10, [&](Result<MessageExt> r) { early.set_value(r.status()); }).isOk());
+  auto f = early.get_future();
+  ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(f.get().code(), StatusCode::kTimeout);
+  EXPECT_EQ(table_.size(), 1u);
+  EXPECT_EQ(late_calls.load(), 0);
+  ASSERT_TRUE(table_.add("again", 10ms, "T", 10, [](Result<MessageExt>) {}).isOk());
+  EXPECT_TRUE(testing::waitUntil([&] { return table_.size() == 1u; }, 30s));
 }
 
 }  // namespace
