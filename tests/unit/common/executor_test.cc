@@ -118,10 +118,14 @@ TEST(ThreadPoolTest, DestroyedFromItsOwnTaskFinishesCleanly) {
   std::atomic<int> ran{0};
   for (int i = 0; i < 10; ++i) pool->post([&ran] { ran++; });
   auto* raw = pool.get();
-  raw->post([pool = std::move(pool), &gone]() mutable {
+  std::promise<void> posted;  // the task drops the pool only once post() has returned (no call is inside it)
+  std::shared_future<void> posted_f = posted.get_future().share();
+  raw->post([pool = std::move(pool), &gone, posted_f]() mutable {
+    posted_f.wait();
     pool.reset();  // ~ThreadPool on its own thread
     gone.set_value();
   });
+  posted.set_value();
   EXPECT_EQ(gone.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(ran.load(), 10);
 }
@@ -130,10 +134,14 @@ TEST(SchedulerTest, DestroyedFromItsOwnTaskFinishesCleanly) {
   auto s = std::make_shared<Scheduler>("s");
   std::promise<void> gone;
   auto* raw = s.get();
-  raw->schedule(0ms, [s = std::move(s), &gone]() mutable {
+  std::promise<void> scheduled;  // the task drops the scheduler only once schedule() has returned
+  std::shared_future<void> scheduled_f = scheduled.get_future().share();
+  raw->schedule(0ms, [s = std::move(s), &gone, scheduled_f]() mutable {
+    scheduled_f.wait();
     s.reset();
     gone.set_value();
   });
+  scheduled.set_value();
   EXPECT_EQ(gone.get_future().wait_for(30s), std::future_status::ready);
 }
 
