@@ -254,9 +254,9 @@ TEST_F(TransportBoundsTest, SilentConnectionWithPendingCallsIsClosedAndItsCallsF
   EXPECT_EQ(s.code(), StatusCode::kNetwork) << s.toString();
   EXPECT_NE(s.message().find("read_stall_timeout"), std::string::npos) << s.toString();
   EXPECT_EQ(client.counters().read_stall_closes, 1u);
+  accepter.join();  // the call was written, so the peer was accepted; joined before `peer` is read here
   EXPECT_TRUE(readUntilEof(peer));
   client.shutdown();
-  accepter.join();
 }
 
 // A quiet connection with nothing pending is not a stall; calls answered in time never trip it.
