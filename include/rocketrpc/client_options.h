@@ -55,6 +55,12 @@ struct ClientOptions {
   int io_threads = 1;
   /// Threads running user callbacks (send/request callbacks). Default 2; 1..256.
   int callback_threads = 2;
+  /// A connection to a name server or broker with calls pending and nothing read from it for this long is
+  /// closed; those calls fail as send errors (kSendFailed / kNetwork naming read_stall_timeout), never as
+  /// timeouts of their own. Keep it above the longest answer a broker may hold back: a push consumer's
+  /// long-polling pull (PushConsumerOptions::broker_suspend_max_time, up to 60 s). Default 120 s; 0 disables;
+  /// up to 3600 s.
+  std::chrono::milliseconds read_stall_timeout{120000};
   /// Header encoding of requests sent to brokers and name servers. Responses and broker-initiated requests
   /// are decoded in either encoding. Clients sharing an instance (same client id) use the first one's
   /// choice. Default kBinary.

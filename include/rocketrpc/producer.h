@@ -101,6 +101,14 @@ struct ProducerOptions : ClientOptions {
   size_t max_message_size = 4 * 1024 * 1024;
   /// Most requests awaiting replies at once; the next request fails at once with kOverLimit. Default 100000.
   size_t max_pending_requests = 100000;
+  /// Most asynchronous sends plus requests (with or without callback) in flight at once, from the call until
+  /// its outcome is known (Java's semaphoreAsyncSendNum / clientAsyncSemaphoreValue). One more waits up to
+  /// async_permit_wait for one to complete, then fails with kOverLimit (async calls: through the callback).
+  /// Default 65535; 1..10000000.
+  size_t max_async_in_flight = 65535;
+  /// How long a send or request over max_async_in_flight waits for a permit, on the caller's thread. 0 (the
+  /// default): it fails at once with kOverLimit. 0..300000 ms.
+  std::chrono::milliseconds async_permit_wait{0};
   /// Default topic used to auto-create unknown topics: a send to a topic the name servers do not know goes
   /// to this topic's brokers, which create it (when their autoCreateTopicEnable is on), as in the Java client.
   /// Empty: no fallback; such a send fails at once with kNoRoute and creates nothing (RpcClient does this, so

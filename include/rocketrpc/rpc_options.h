@@ -57,6 +57,10 @@ struct ROCKETRPC_API RpcClientOptions {
   /// send-timeout-millis: timeout of one streaming message send (start and message). Default 3000 ms;
   /// 1..300000.
   std::chrono::milliseconds send_timeout{3000};
+  /// read-stall-timeout-millis: a broker or name-server connection with calls pending and nothing read from it
+  /// for this long is closed, and those calls fail with RpcException(kSendFailed) naming read_stall_timeout
+  /// (ClientOptions::read_stall_timeout). Default 120000 ms; 0 (off)..3600000.
+  std::chrono::milliseconds read_stall_timeout{120000};
   /// fail-fast: when no consumer group is online on the request topic, calls fail at once with
   /// RpcException(kNoResponder) instead of waiting out their timeout. Default true.
   bool fail_fast = true;

@@ -74,6 +74,9 @@ Result<std::shared_ptr<ClientInstance>> ClientInstance::acquire(const ClientOpti
   if (options.callback_threads < 1 || options.callback_threads > 256) {
     return Status::invalidArgument("callback_threads must be 1..256");
   }
+  if (options.read_stall_timeout.count() < 0 || options.read_stall_timeout.count() > 3600000) {
+    return Status::invalidArgument("read_stall_timeout must be 0..3600000 ms");
+  }
   // Messages name the field, never a value: a secret must not reach an exception text.
   if (!options.access_key.empty() && options.secret_key.empty()) {
     return Status::invalidArgument("secret_key is required when access_key is set");
@@ -128,6 +131,7 @@ ClientInstance::ClientInstance(ClientOptions options, std::string client_id)
   // Every request of this instance (name server and brokers) is signed with the first client's credentials.
   t.credentials = remoting::AclCredentials{options_.access_key, options_.secret_key, options_.security_token};
   t.tls = options_.tls;
+  t.read_stall_timeout = options_.read_stall_timeout;
   remoting_ = std::make_unique<remoting::RemotingClient>(t);
   callback_pool_ = std::make_unique<ThreadPool>("callbacks", options_.callback_threads);
   service_pool_ = std::make_unique<ThreadPool>("client-service", 1);
@@ -322,6 +326,13 @@ Result<std::shared_ptr<const TopicPublishInfo>> ClientInstance::publishInfo(cons
     if (auto info = cached()) return info;
     return Status::noRoute("no route for topic " + topic + " and no writable default topic");
   }
+}
+
+std::shared_ptr<const TopicPublishInfo> ClientInstance::cachedPublishInfo(const std::string& topic) const {
+  std::shared_lock<std::shared_mutex> lock(route_mu_);
+  auto it = publish_infos_.find(topic);
+  if (it == publish_infos_.end() || it->second->queues.empty()) return nullptr;
+  return it->second;
 }
 
 Result<std::vector<MessageQueue>> ClientInstance::subscribeQueues(const std::string& topic) {
@@ -629,6 +640,19 @@ void ClientInstance::refreshRoutes() {
 void ClientInstance::handlePushReply(RemotingCommand req, remoting::Responder responder) {
   // Answer first: the broker blocks its reply processor until we do (protocol doc 9.5).
   responder.respond(RemotingCommand::responseTo(req, rs::kSuccess));
+  const auto flags = req.getInt("sysFlag").value_or(0);
+  if ((flags & remoting::sys_flag::kCompressed) != 0) {
+    // Inflating (up to 64 MiB) must not hold the I/O thread, which reads every other reply and response.
+    auto shared_req = std::make_shared<RemotingCommand>(std::move(req));
+    if (callback_pool_->post([self = shared_from_this(), shared_req] { self->deliverPushReply(std::move(*shared_req)); })) {
+      return;
+    }
+    req = std::move(*shared_req);  // the pool is stopping: finish here
+  }
+  deliverPushReply(std::move(req));
+}
+
+void ClientInstance::deliverPushReply(RemotingCommand req) {
   MessageExt reply;
   if (const auto* v = req.get("topic")) reply.setTopic(*v);
   reply.setQueueId(static_cast<int32_t>(req.getInt("queueId").value_or(0)));

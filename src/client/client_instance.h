@@ -95,6 +95,9 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
                                                               bool allow_default_topic = false,
                                                               const std::string& default_topic = "TBW102",
                                                               int default_queue_nums = 4);
+  /// The cached publish info of `topic`, or null: never asks the name servers (async paths use it to tell
+  /// whether the route must be fetched first, off the caller's thread).
+  std::shared_ptr<const TopicPublishInfo> cachedPublishInfo(const std::string& topic) const;
   /// Readable queues of `topic` (fetching the route if needed), sorted.
   Result<std::vector<MessageQueue>> subscribeQueues(const std::string& topic);
   /// Address of the master of `broker_name`, or "" when unknown.
@@ -135,6 +138,8 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   void applyRoute(const std::string& topic, const remoting::TopicRouteData& route);
   remoting::HeartbeatData heartbeatData() const;
   void handlePushReply(remoting::RemotingCommand req, remoting::Responder responder);
+  /// Decodes (and inflates) a pushed reply and completes its request; compressed ones run on the callback pool.
+  void deliverPushReply(remoting::RemotingCommand req);
   void handleNotifyConsumerIdsChanged(remoting::RemotingCommand req, remoting::Responder responder);
   void handleConsumerRunningInfo(remoting::RemotingCommand req, remoting::Responder responder);
   Result<remoting::TopicRouteData> fetchRoute(const std::string& topic);
@@ -179,7 +184,7 @@ class ClientInstance : public std::enable_shared_from_this<ClientInstance> {
   std::map<std::string, std::chrono::steady_clock::time_point> lost_brokers_;
   bool lost_retry_scheduled_ = false;   // guarded by lost_mu_
   int refs_ = 0;             // guarded by the registry mutex
-  bool started_ = false;
+  std::atomic<bool> started_{false};  // read by every thread that sends (unregister*, heartbeats)
 
   friend class InstanceRegistry;
 };

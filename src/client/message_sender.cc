@@ -298,10 +298,13 @@ void MessageSender::attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice
           return;
         }
         RRPC_LOG(kDebug, kLog, "{}; retrying on another broker", st.toString());
-        // Retry off the I/O thread: the route lookup may block.
-        instance_->servicePool().post([this, self, p, choice, deadline, attempts_left, queue, done = std::move(done)]() mutable {
-          attemptAsync(p, choice, deadline, attempts_left - 1, queue.broker_name, std::move(done));
+        // Retry off the I/O thread: the route lookup may block. The done callback is shared so that a refused
+        // post (instance shutting down) can still complete the send.
+        auto shared_done = std::make_shared<SendDone>(std::move(done));
+        bool posted = instance_->servicePool().post([this, self, p, choice, deadline, attempts_left, queue, shared_done] {
+          attemptAsync(p, choice, deadline, attempts_left - 1, queue.broker_name, std::move(*shared_done));
         });
+        if (!posted) (*shared_done)(st.withContext("not retried: the client is shutting down"));
       });
 }
 
@@ -318,7 +321,20 @@ void MessageSender::sendAsync(const Message& msg, const QueueChoice& choice, std
   c.fixed = fixed.get();
   int attempts = 1 + ((choice.fixed || choice.selector) ? 0 : config_.retry_times_async);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  attemptAsync(*p, c, deadline, attempts, {}, [fixed, done = std::move(done)](Result<SendResult> r) { done(std::move(r)); });
+  SendDone wrapped = [fixed, done = std::move(done)](Result<SendResult> r) { done(std::move(r)); };
+  if (!choice.selector && !instance_->cachedPublishInfo((*p)->topic)) {
+    // The first send to a topic fetches its route (and maybe the default topic's) from the name servers: do it
+    // on the service thread, not on the caller's, which an asynchronous send must not block. The deadline
+    // still counts from now.
+    auto shared_done = std::make_shared<SendDone>(std::move(wrapped));
+    bool posted = instance_->servicePool().post(
+        [self = shared_from_this(), p = *p, c, deadline, attempts, shared_done] {
+          self->attemptAsync(p, c, deadline, attempts, {}, std::move(*shared_done));
+        });
+    if (!posted) (*shared_done)(Status::closed("send to topic " + (*p)->topic + ": the client is shutting down"));
+    return;
+  }
+  attemptAsync(*p, c, deadline, attempts, {}, std::move(wrapped));
 }
 
 Result<SendResult> MessageSender::sendSync(const Message& msg, const QueueChoice& choice,

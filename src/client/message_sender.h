@@ -50,13 +50,17 @@ class MessageSender : public std::enable_shared_from_this<MessageSender> {
   Status validate(const Message& msg) const;
 
   Result<SendResult> sendSync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout);
-  /// `done` runs on the callback pool.
+  /// `done` runs exactly once, on an I/O thread, the service pool or (immediate failures) the caller's thread.
+  /// Never fetches a route on the caller's thread: with the topic's route not cached (and no selector, which
+  /// must run before this returns), the first attempt runs on the instance's service thread.
   void sendAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout, SendDone done);
   Status sendOneway(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout);
   Result<SendResult> sendBatch(const std::vector<Message>& msgs, const MessageQueue* mq,
                                std::chrono::milliseconds timeout);
 
   ClientInstance& instance() { return *instance_; }
+  /// The instance this sender uses; alive as long as the sender is, even after the producer shut down.
+  const std::shared_ptr<ClientInstance>& instanceShared() const { return instance_; }
   const SenderConfig& config() const { return config_; }
 
  private:

@@ -10,6 +10,7 @@
 #include "client/client_instance.h"
 #include "client/error_mapping.h"
 #include "client/message_sender.h"
+#include "client/permits.h"
 #include "client/producer_internals.h"
 #include "client/request_future_table.h"
 #include "common/log.h"
@@ -60,6 +61,13 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     if (options_.max_pending_requests == 0) {
       throw MQException(ErrorCode::kInvalidArgument, "max_pending_requests must be > 0");
     }
+    if (options_.max_async_in_flight < 1 || options_.max_async_in_flight > 10000000) {
+      throw MQException(ErrorCode::kInvalidArgument, "max_async_in_flight must be 1..10000000");
+    }
+    if (options_.async_permit_wait.count() < 0 || options_.async_permit_wait.count() > 300000) {
+      throw MQException(ErrorCode::kInvalidArgument, "async_permit_wait must be 0..300000 ms");
+    }
+    permits_ = std::make_shared<client::Permits>(options_.max_async_in_flight, "max_async_in_flight");
   }
 
   void start() {
@@ -92,17 +100,14 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
         return;
       }
       state_ = State::kClosed;
+      // A call that got the sender before this point keeps the instance alive through it (sender_ holds it):
+      // instance_ itself is never dereferenced outside state_mu_ without a check.
       inst = std::move(instance_);
     }
+    closed_.store(true);
+    permits_->close();
     // Fail our own pending requests now; the instance may live on for other users.
-    std::unordered_set<std::string> mine;
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      mine.swap(my_requests_);
-    }
-    for (const auto& id : mine) {
-      inst->requestFutures().fail(id, Status::closed("producer " + options_.group + " shut down"));
-    }
+    inst->requestFutures().failOwned(this, Status::closed("producer " + options_.group + " shut down"));
     inst->unregisterProducer(options_.group);
     inst->release();
   }
@@ -130,12 +135,18 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       deliver(std::move(cb), Outcome<SendResult>(std::current_exception()));
       return;
     }
-    auto inst = instance_ptr();
-    s->sendAsync(msg, choice, options_.send_timeout, [inst, cb = std::move(cb)](Result<SendResult> r) mutable {
-      postOutcome(inst, std::move(cb),
-                  r.isOk() ? Outcome<SendResult>(std::move(r).value())
-                           : Outcome<SendResult>(client::toException(r.status())));
-    });
+    auto inst = s->instanceShared();
+    if (Status permit = permits_->acquire(options_.async_permit_wait); !permit.isOk()) {
+      postOutcome(inst, std::move(cb), Outcome<SendResult>(client::toException(permit)));
+      return;
+    }
+    s->sendAsync(msg, choice, options_.send_timeout,
+                 [inst, permits = permits_, cb = std::move(cb)](Result<SendResult> r) mutable {
+                   permits->release();
+                   postOutcome(inst, std::move(cb),
+                               r.isOk() ? Outcome<SendResult>(std::move(r).value())
+                                        : Outcome<SendResult>(client::toException(r.status())));
+                 });
   }
 
   template <typename T>
@@ -161,12 +172,13 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
 
   /// Route + heartbeat prefetch before the first request to a topic: every broker that may push the reply
   /// (all brokers holding <cluster>_REPLY_TOPIC) must know our channel first.
-  Status prepareRequestTopic(const std::string& topic) {
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      if (prepared_topics_.count(topic)) return Status::ok();
-    }
-    auto inst = instance_ptr();
+  bool topicPrepared(const std::string& topic) {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    return prepared_topics_.count(topic) != 0;
+  }
+
+  Status prepareRequestTopic(const std::shared_ptr<ClientInstance>& inst, const std::string& topic) {
+    if (topicPrepared(topic)) return Status::ok();
     auto info = inst->publishInfo(topic, true, options_.create_topic_key, options_.default_topic_queue_nums);
     if (!info.isOk()) return info.status();
     std::set<std::string> clusters;
@@ -186,35 +198,83 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     return Status::ok();
   }
 
-  /// Starts a request; `done` gets the reply or the mapped exception exactly once.
+  /// Starts a request; `done` gets the reply or the mapped exception exactly once. `caller_waits`: the caller
+  /// blocks for the outcome anyway (request() without callback), so the first request to a topic may fetch its
+  /// route on the caller's thread; otherwise that fetch runs on the instance's service thread.
   void requestAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout,
-                    std::function<void(Outcome<MessageExt>)> done, bool inline_done) {
+                    std::function<void(Outcome<MessageExt>)> done, bool inline_done, bool caller_waits = false) {
     std::shared_ptr<MessageSender> s;
+    auto fail = [&](std::exception_ptr error) {
+      if (inline_done) {
+        done(Outcome<MessageExt>(std::move(error)));
+      } else {
+        postOutcome(s ? s->instanceShared() : nullptr, std::move(done), Outcome<MessageExt>(std::move(error)));
+      }
+    };
     try {
       checkTimeout(timeout);
       s = sender();
     } catch (...) {
-      if (inline_done) {
-        done(Outcome<MessageExt>(std::current_exception()));
-      } else {
-        deliver(std::move(done), Outcome<MessageExt>(std::current_exception()));
-      }
-      return;
+      return fail(std::current_exception());
     }
-    auto fail_now = [&](const Status& st) {
-      Outcome<MessageExt> out(client::toException(st, true));
-      if (inline_done) {
-        done(std::move(out));
-      } else {
-        deliver(std::move(done), std::move(out));
-      }
-    };
     Status st = s->validate(msg);
-    if (!st.isOk()) return fail_now(st);
-    st = prepareRequestTopic(msg.topic());
-    if (!st.isOk()) return fail_now(st);
+    if (!st.isOk()) return fail(client::toException(st, true));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    st = permits_->acquire(options_.async_permit_wait);
+    if (!st.isOk()) return fail(client::toException(st, true));
+    // From here on `done` gives the permit back first, whichever way the request ends.
+    done = [permits = permits_, done = std::move(done)](Outcome<MessageExt> out) {
+      permits->release();
+      done(std::move(out));
+    };
+    auto inst = s->instanceShared();
+    if (caller_waits || choice.selector || topicPrepared(msg.topic())) {
+      st = prepareRequestTopic(inst, msg.topic());
+      if (!st.isOk()) return fail(client::toException(st, true));
+      return sendRequest(s, msg, choice, deadline, std::move(done), inline_done);
+    }
+    // First request to this topic from an asynchronous call: fetch the routes and heartbeat on the service
+    // thread. The message and a fixed queue are copied (the caller's may be gone); a selector never gets here.
+    auto task = std::make_shared<std::function<void()>>();
+    auto fixed = choice.fixed ? std::make_shared<MessageQueue>(*choice.fixed) : nullptr;
+    auto shared_done = std::make_shared<std::function<void(Outcome<MessageExt>)>>(std::move(done));
+    bool posted = inst->servicePool().post([self = shared_from_this(), s, inst, msg, fixed, deadline, shared_done,
+                                            inline_done] {
+      auto fail_later = [&](const Status& why) {
+        Outcome<MessageExt> out(client::toException(why, true));
+        if (inline_done) {
+          (*shared_done)(std::move(out));
+        } else {
+          postOutcome(inst, std::move(*shared_done), std::move(out));
+        }
+      };
+      Status prepared = self->prepareRequestTopic(inst, msg.topic());
+      if (!prepared.isOk()) return fail_later(prepared);
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return fail_later(Status::timeout("request to " + msg.topic() +
+                                          " timed out while its route was fetched, before it was sent"));
+      }
+      QueueChoice c;
+      c.fixed = fixed.get();
+      self->sendRequest(s, msg, c, deadline, std::move(*shared_done), inline_done);
+    });
+    if (!posted) {
+      Outcome<MessageExt> out(client::toException(Status::closed("producer is shut down"), true));
+      if (inline_done) {
+        (*shared_done)(std::move(out));
+      } else {
+        postOutcome(inst, std::move(*shared_done), std::move(out));
+      }
+    }
+  }
 
-    auto inst = instance_ptr();
+  /// The route of the topic is known: registers the correlation id and sends.
+  void sendRequest(const std::shared_ptr<MessageSender>& s, const Message& msg, const QueueChoice& choice,
+                   std::chrono::steady_clock::time_point deadline, std::function<void(Outcome<MessageExt>)> done,
+                   bool inline_done) {
+    const auto& inst = s->instanceShared();
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (timeout.count() <= 0) timeout = std::chrono::milliseconds(1);
     std::string correlation = newCorrelationId();
     Message req = msg;
     req.putProperty(property::kCorrelationId, correlation);
@@ -222,11 +282,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     req.putProperty(property::kTtl, std::to_string(timeout.count()));
 
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto on_done = [weak, correlation, done = std::move(done)](Result<MessageExt> r) mutable {
-      if (auto self = weak.lock()) {
-        std::lock_guard<std::mutex> lock(self->pending_mu_);
-        self->my_requests_.erase(correlation);
-      }
+    // Kept per request in flight: captures only what the completion needs (no copy of the correlation id).
+    auto on_done = [weak, done = std::move(done)](Result<MessageExt> r) mutable {
+      if (auto self = weak.lock()) self->pending_requests_.fetch_sub(1);
       if (r.isOk()) {
         MessageExt reply = std::move(r).value();
         if (reply.getProperty(reply_property::kStatus) == reply_property::kStatusError) {
@@ -249,21 +307,23 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
         done(Outcome<MessageExt>(client::toException(e, true)));
       }
     };
-    {
-      std::lock_guard<std::mutex> lock(pending_mu_);
-      my_requests_.insert(correlation);
-    }
+    pending_requests_.fetch_add(1);
     auto shared_done = std::make_shared<decltype(on_done)>(std::move(on_done));
-    st = inst->requestFutures().add(
+    Status st = inst->requestFutures().add(
         correlation, timeout, msg.topic(), options_.max_pending_requests,
-        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done);
+        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done, this);
     if (!st.isOk()) {
       // Not registered (over the limit): report at once, never as a timeout.
       if (inline_done) {
         (*shared_done)(st);
       } else {
-        inst->callbackPool().post([shared_done, st] { (*shared_done)(st); });
+        if (!inst->callbackPool().post([shared_done, st] { (*shared_done)(st); })) (*shared_done)(st);
       }
+      return;
+    }
+    if (closed_.load()) {
+      // Shut down while this request was being set up: shutdown() may have missed its id.
+      inst->requestFutures().fail(correlation, Status::closed("producer " + options_.group + " shut down"));
       return;
     }
     auto table = &inst->requestFutures();
@@ -281,9 +341,11 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   enum class State { kNew, kStarted, kClosed } state_ = State::kNew;
   std::shared_ptr<ClientInstance> instance_;
   std::shared_ptr<MessageSender> sender_;
+  std::shared_ptr<client::Permits> permits_;  // set by the constructor
+  std::atomic<bool> closed_{false};
 
   std::mutex pending_mu_;
-  std::unordered_set<std::string> my_requests_;
+  std::atomic<size_t> pending_requests_{0};  // requests registered in the table and not yet completed
   std::unordered_set<std::string> prepared_topics_;
 };
 
@@ -383,7 +445,7 @@ MessageExt waitReply(const std::shared_ptr<Producer::Impl>& impl, const Message&
   auto promise = std::make_shared<std::promise<Outcome<MessageExt>>>();
   auto future = promise->get_future();
   impl->requestAsync(msg, choice, timeout, [promise](Outcome<MessageExt> o) { promise->set_value(std::move(o)); },
-                     /*inline_done=*/true);
+                     /*inline_done=*/true, /*caller_waits=*/true);
   return future.get().value();
 }
 
@@ -444,7 +506,7 @@ std::future<MessageExt> Producer::requestAsync(const Message& msg, std::chrono::
 
 size_t Producer::pendingRequests() const {
   std::lock_guard<std::mutex> lock(impl_->pending_mu_);
-  return impl_->my_requests_.size();
+  return impl_->pending_requests_.load();
 }
 
 MessageQueue SelectMessageQueueByHash::select(const std::vector<MessageQueue>& queues, const Message&,

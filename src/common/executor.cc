@@ -7,84 +7,107 @@
 
 namespace rocketrpc {
 
-ThreadPool::ThreadPool(std::string name, int threads) : name_(std::move(name)) {
-  if (threads < 1) threads = 1;
-  threads_.reserve(static_cast<size_t>(threads));
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+namespace {
+thread_local const void* tl_current_pool = nullptr;
 }
 
-ThreadPool::~ThreadPool() { shutdown(); }
+ThreadPool::ThreadPool(std::string name, int threads) : shared_(std::make_shared<Shared>()) {
+  shared_->name = std::move(name);
+  if (threads < 1) threads = 1;
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([shared = shared_] { run(shared); });
+}
+
+ThreadPool::~ThreadPool() {
+  shutdown();
+  std::lock_guard<std::mutex> lock(threads_mu_);
+  if (own_.joinable()) {
+    // Destroyed on that very thread (its task dropped the last reference): it holds the shared block and
+    // leaves the loop once its task returns.
+    if (own_.get_id() == std::this_thread::get_id()) {
+      own_.detach();
+    } else {
+      own_.join();
+    }
+  }
+}
 
 bool ThreadPool::post(std::function<void()> task) {
   bool wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return false;
-    tasks_.push_back(std::move(task));
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->stopping) return false;
+    shared_->tasks.push_back(std::move(task));
     // Busy threads take the task when they finish their current one, and a thread already woken takes every
     // task queued meanwhile: waking another thread would only add a context switch per task under load.
-    wake = idle_ > signaled_;
-    if (wake) ++signaled_;
+    wake = shared_->idle > shared_->signaled;
+    if (wake) ++shared_->signaled;
   }
-  if (wake) cv_.notify_one();
+  if (wake) shared_->cv.notify_one();
   return true;
 }
 
 void ThreadPool::shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && threads_.empty()) return;
-    stopping_ = true;
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
   }
-  cv_.notify_all();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) {
+  shared_->cv.notify_all();
+  std::lock_guard<std::mutex> lock(threads_mu_);
+  for (auto& t : threads_) {
     if (t.get_id() == std::this_thread::get_id()) {
-      t.detach();  // shutting down from our own task: cannot join ourselves
+      own_ = std::move(t);  // cannot join ourselves: the destructor does (or detaches when run here)
     } else {
       t.join();
     }
   }
+  threads_.clear();
 }
 
 size_t ThreadPool::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return tasks_.size();
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->tasks.size();
 }
 
-namespace {
-thread_local const void* tl_current_pool = nullptr;
-}
+bool ThreadPool::inPool() const { return tl_current_pool == shared_.get(); }
 
-bool ThreadPool::inPool() const { return tl_current_pool == this; }
-
-void ThreadPool::run() {
-  tl_current_pool = this;
+void ThreadPool::run(const std::shared_ptr<Shared>& shared) {
+  tl_current_pool = shared.get();
+  Shared& s = *shared;
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!stopping_ && tasks_.empty()) {
-        ++idle_;
-        cv_.wait(lock);
-        --idle_;
-        if (signaled_ > 0) --signaled_;  // a spurious wake-up may take another's signal: post() then sends one more
+      std::unique_lock<std::mutex> lock(s.mu);
+      while (!s.stopping && s.tasks.empty()) {
+        ++s.idle;
+        s.cv.wait(lock);
+        --s.idle;
+        if (s.signaled > 0) --s.signaled;  // a spurious wake-up may take another's signal: post() sends one more
       }
-      if (tasks_.empty()) return;  // stopping and drained
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      if (s.tasks.empty()) return;  // stopping and drained
+      task = std::move(s.tasks.front());
+      s.tasks.pop_front();
     }
-    runGuarded(name_, task);  // "<pool name> threw ..."
+    runGuarded(s.name, task);  // "<pool name> threw ..."
   }
 }
 
-Scheduler::Scheduler(std::string name) : name_(std::move(name)), thread_([this] { run(); }) {}
+Scheduler::Scheduler(std::string name) : shared_(std::make_shared<Shared>()) {
+  shared_->name = std::move(name);
+  thread_ = std::thread([shared = shared_] { run(shared); });
+}
 
-Scheduler::~Scheduler() { shutdown(); }
+Scheduler::~Scheduler() {
+  shutdown();
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();  // destroyed by our own task: the thread holds the shared block and exits after it
+    } else {
+      thread_.join();
+    }
+  }
+}
 
 Scheduler::TaskId Scheduler::schedule(std::chrono::milliseconds delay, std::function<void()> task) {
   return scheduleRepeating(delay, std::chrono::milliseconds(0), std::move(task));
@@ -92,74 +115,73 @@ Scheduler::TaskId Scheduler::schedule(std::chrono::milliseconds delay, std::func
 
 Scheduler::TaskId Scheduler::scheduleRepeating(std::chrono::milliseconds initial, std::chrono::milliseconds period,
                                                std::function<void()> task) {
+  Shared& s = *shared_;
   TaskId id;
   bool earliest;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return 0;
-    id = next_id_++;
-    auto it = timers_.emplace(std::chrono::steady_clock::now() + initial, Entry{id, period, std::move(task)});
-    index_[id] = it;
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.stopping) return 0;
+    id = s.next_id++;
+    auto it = s.timers.emplace(std::chrono::steady_clock::now() + initial, Entry{id, period, std::move(task)});
+    s.index[id] = it;
     // The thread sleeps until the earliest deadline: only a new earliest one needs to wake it (request
     // deadlines, armed per request with one timeout, are almost never the earliest).
-    earliest = it == timers_.begin();
+    earliest = it == s.timers.begin();
   }
-  if (earliest) cv_.notify_one();
+  if (earliest) s.cv.notify_one();
   return id;
 }
 
 void Scheduler::cancel(TaskId id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(id);
-  if (it != index_.end()) {
-    timers_.erase(it->second);
-    index_.erase(it);
+  Shared& s = *shared_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.index.find(id);
+  if (it != s.index.end()) {
+    s.timers.erase(it->second);
+    s.index.erase(it);
   }
-  if (running_id_ == id) running_id_ = 0;  // a repeating task being run now is not re-armed
+  if (s.running_id == id) s.running_id = 0;  // a repeating task being run now is not re-armed
 }
 
 void Scheduler::shutdown() {
+  Timers dropped;  // destroyed outside the lock: a task's captures may run code (e.g. release a client)
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    timers_.clear();
-    index_.clear();
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+    dropped.swap(shared_->timers);
+    shared_->index.clear();
   }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();
-    } else {
-      thread_.join();
-    }
-  }
+  shared_->cv.notify_all();
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-void Scheduler::run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
-    if (timers_.empty()) {
-      cv_.wait(lock);
+void Scheduler::run(const std::shared_ptr<Shared>& shared) {
+  Shared& s = *shared;
+  std::unique_lock<std::mutex> lock(s.mu);
+  while (!s.stopping) {
+    if (s.timers.empty()) {
+      s.cv.wait(lock);
       continue;
     }
-    auto due = timers_.begin()->first;
+    auto due = s.timers.begin()->first;
     if (std::chrono::steady_clock::now() < due) {
-      cv_.wait_until(lock, due);
+      s.cv.wait_until(lock, due);
       continue;
     }
-    Entry entry = std::move(timers_.begin()->second);
-    timers_.erase(timers_.begin());
-    index_.erase(entry.id);
-    running_id_ = entry.id;
+    Entry entry = std::move(s.timers.begin()->second);
+    s.timers.erase(s.timers.begin());
+    s.index.erase(entry.id);
+    s.running_id = entry.id;
     lock.unlock();
-    runGuarded(name_, entry.task);
+    runGuarded(s.name, entry.task);
     lock.lock();
-    if (entry.period.count() > 0 && running_id_ == entry.id && !stopping_) {
+    if (entry.period.count() > 0 && s.running_id == entry.id && !s.stopping) {
       TaskId id = entry.id;
       auto period = entry.period;
-      index_[id] = timers_.emplace(std::chrono::steady_clock::now() + period, Entry{id, period, std::move(entry.task)});
+      s.index[id] = s.timers.emplace(std::chrono::steady_clock::now() + period, Entry{id, period, std::move(entry.task)});
     }
-    running_id_ = 0;
+    s.running_id = 0;
   }
 }
 

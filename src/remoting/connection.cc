@@ -25,6 +25,9 @@ constexpr const char* kModule = "remoting";
 constexpr unsigned char kTlsHandshakeRecord = 0x16;
 /// On TLS, asio writes one buffer per TLS record: batches of small frames up to this size are copied into one.
 constexpr size_t kTlsCoalesceBytes = 64 * 1024;
+/// Most bytes taken from the write queue into one gathered write (one frame at least). What stays queued can
+/// still be dropped when its call times out; a frame handed to the socket cannot.
+constexpr size_t kMaxWriteBatchBytes = 4 * 1024 * 1024;
 
 thread_local bool t_on_io_thread = false;
 
@@ -40,6 +43,8 @@ TransportCounters TransportMeters::snapshot() const {
   c.write_cap_closes = write_cap_closes.load(std::memory_order_relaxed);
   c.write_cap_refusals = write_cap_refusals.load(std::memory_order_relaxed);
   c.dropped_responses = dropped_responses.load(std::memory_order_relaxed);
+  c.unsent_dropped = unsent_dropped.load(std::memory_order_relaxed);
+  c.read_stall_closes = read_stall_closes.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -147,6 +152,7 @@ Connection::Connection(std::shared_ptr<asio::io_context> ctx, asio::ip::tcp::soc
       idle_timer_(*ctx_),
       frame_timer_(*ctx_),
       stall_timer_(*ctx_),
+      read_stall_timer_(*ctx_),
       meters_(options_.meters ? options_.meters : std::make_shared<TransportMeters>()),
       state_(connected && options_.tls_server_mode == TlsServerMode::kDisabled ? State::kOpen
                                                                               : State::kConnecting) {}
@@ -278,7 +284,9 @@ void Connection::onOpen() {
   }
   if (client_) RRPC_LOG(kDebug, kModule, "{}: connected to {}", logName(), peer());
   last_activity_ = std::chrono::steady_clock::now();
+  last_read_ = last_activity_;
   armIdleTimer(last_activity_ + options_.idle_timeout);
+  if (client_ && options_.read_stall_timeout.count() > 0) armReadStallTimer(last_read_ + options_.read_stall_timeout);
   doRead();
   if (need_write) doWrite();
   for (auto& waiter : waiters) waiter(Status::ok());
@@ -313,6 +321,7 @@ void Connection::close(Status reason) {
     close_status_ = reason;
     pending.swap(pending_);
     waiters.swap(open_waiters_);
+    queue_base_seq_ += write_queue_.size();
     write_queue_.clear();
     queued_bytes_.fetch_sub(write_queue_bytes_, std::memory_order_relaxed);
     write_queue_bytes_ = 0;
@@ -335,6 +344,7 @@ void Connection::closeSocket() {
   idle_timer_.cancel();
   frame_timer_.cancel();
   stall_timer_.cancel();
+  read_stall_timer_.cancel();
   if (receiving_accounted_ > 0) {
     meters_->receiving_bytes.fetch_sub(receiving_accounted_, std::memory_order_relaxed);
     receiving_accounted_ = 0;
@@ -392,8 +402,10 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
         if (ec) return;
         if (auto self = weak.lock()) self->onCallTimeout(opaque);
       });
-      pending_.emplace(opaque, Pending{std::move(cb), std::move(timer), code, timeout});
-      need_write = queueLocked(std::move(frame));
+      if (pending_.empty()) pending_since_ = std::chrono::steady_clock::now();
+      const uint64_t seq = queue_base_seq_ + write_queue_.size();
+      pending_.emplace(opaque, Pending{std::move(cb), std::move(timer), code, timeout, seq});
+      need_write = queueLocked(std::move(frame), opaque, /*call=*/true);
     }
   }
   if (!hard_cap.isOk()) closeForWriteCap(hard_cap);
@@ -456,10 +468,10 @@ void Connection::closeForWriteCap(Status reason) {
   close(std::move(reason));
 }
 
-bool Connection::queueLocked(std::string frame) {
+bool Connection::queueLocked(std::string frame, int32_t opaque, bool call) {
   write_queue_bytes_ += frame.size();
   queued_bytes_.fetch_add(frame.size(), std::memory_order_relaxed);
-  write_queue_.push_back(std::move(frame));
+  write_queue_.push_back(QueuedFrame{std::move(frame), opaque, call});
   if (state_ != State::kOpen || write_scheduled_) return false;
   write_scheduled_ = true;
   return true;
@@ -476,9 +488,25 @@ void Connection::doWrite() {
       write_scheduled_ = false;
       return;
     }
-    write_batch_.swap(write_queue_);  // every frame queued so far goes out in one gathered write
-    write_batch_bytes_ = write_queue_bytes_;
-    write_queue_bytes_ = 0;
+    // The frames queued so far go out in one gathered write, up to kMaxWriteBatchBytes: the rest stays queued,
+    // where a call that times out can still take its frame back.
+    size_t taken = 0;
+    while (!write_queue_.empty() &&
+           (write_batch_.empty() || taken + write_queue_.front().frame.size() <= kMaxWriteBatchBytes)) {
+      QueuedFrame& f = write_queue_.front();
+      if (!f.frame.empty()) {  // empty: dropped by its call's timeout
+        taken += f.frame.size();
+        write_batch_.push_back(std::move(f.frame));
+      }
+      write_queue_.pop_front();
+      ++queue_base_seq_;
+    }
+    write_queue_bytes_ -= taken;
+    write_batch_bytes_ = taken;
+    if (write_batch_.empty()) {  // every queued frame had been dropped
+      write_scheduled_ = false;
+      return;
+    }
   }
   write_buffers_.clear();
   if (stream_.isTls() && write_batch_.size() > 1) {
@@ -570,6 +598,7 @@ void Connection::onRead(const std::error_code& ec, size_t n) {
   received_any_ = true;
   read_end_ += n;
   last_activity_ = std::chrono::steady_clock::now();
+  last_read_ = last_activity_;
   processFrames();
 }
 
@@ -745,15 +774,65 @@ void Connection::onResponse(RemotingCommand cmd) {
 
 void Connection::onCallTimeout(int32_t opaque) {
   Pending call;
+  bool unsent = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(opaque);
     if (it == pending_.end()) return;  // already completed
     call = std::move(it->second);
     pending_.erase(it);
+    // Its frame still queued (the peer reads slowly, or we are still connecting): take it back, so that it
+    // never goes out and its memory is freed now.
+    if (call.queue_seq >= queue_base_seq_ && call.queue_seq - queue_base_seq_ < write_queue_.size()) {
+      QueuedFrame& f = write_queue_[call.queue_seq - queue_base_seq_];
+      if (f.call && f.opaque == opaque && !f.frame.empty()) {
+        write_queue_bytes_ -= f.frame.size();
+        queued_bytes_.fetch_sub(f.frame.size(), std::memory_order_relaxed);
+        std::string().swap(f.frame);
+        unsent = true;
+      }
+    }
   }
-  invokeCallback(call.callback, Status::timeout(fmt::format("wait response from {} timeout after {} ms, code {}",
-                                                            peer(), call.timeout.count(), call.code)));
+  if (unsent) meters_->unsent_dropped.fetch_add(1, std::memory_order_relaxed);
+  invokeCallback(call.callback,
+                 Status::timeout(fmt::format("wait response from {} timeout after {} ms, code {}{}", peer(),
+                                             call.timeout.count(), call.code,
+                                             unsent ? " (never sent: still queued behind earlier frames)" : "")));
+}
+
+void Connection::armReadStallTimer(std::chrono::steady_clock::time_point at) {
+  if (isClosed()) return;
+  read_stall_timer_.expires_at(at);
+  read_stall_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onReadStallTimer();
+  });
+}
+
+void Connection::onReadStallTimer() {
+  if (isClosed()) return;
+  const auto now = std::chrono::steady_clock::now();
+  const auto limit = options_.read_stall_timeout;
+  size_t pending = 0;
+  std::chrono::steady_clock::time_point since;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = pending_.size();
+    since = std::max(last_read_, pending_since_);
+  }
+  if (pending == 0) {  // nothing expected: nothing to read
+    armReadStallTimer(now + limit);
+    return;
+  }
+  if (now - since < limit) {
+    armReadStallTimer(since + limit);
+    return;
+  }
+  meters_->read_stall_closes.fetch_add(1, std::memory_order_relaxed);
+  // Network, not Timeout: the calls failed because the connection went silent, whatever their own timeouts.
+  close(Status::network(fmt::format("connection to {} closed: {} calls pending and nothing read for {} ms "
+                                    "(read_stall_timeout)",
+                                    peer(), pending, limit.count())));
 }
 
 void Connection::onRequest(RemotingCommand cmd) {

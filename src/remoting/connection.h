@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -123,6 +124,8 @@ struct TransportMeters {
   std::atomic<uint64_t> write_cap_closes{0};
   std::atomic<uint64_t> write_cap_refusals{0};
   std::atomic<uint64_t> dropped_responses{0};
+  std::atomic<uint64_t> unsent_dropped{0};
+  std::atomic<uint64_t> read_stall_closes{0};
   TransportCounters snapshot() const;
 };
 
@@ -148,6 +151,8 @@ struct ConnectionOptions {
   std::chrono::milliseconds frame_receive_timeout{0};
   size_t max_write_queue_bytes = 0;
   std::chrono::milliseconds write_stall_timeout{0};
+  /// Client: with calls pending and nothing read for this long, the connection is closed (0 disables).
+  std::chrono::milliseconds read_stall_timeout{0};
 };
 
 /// One TCP connection (plain or TLS), pinned to one io_context: its stream, timers and read buffer are touched
@@ -201,6 +206,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::unique_ptr<asio::steady_timer> timer;
     int32_t code = 0;
     std::chrono::milliseconds timeout{0};
+    uint64_t queue_seq = 0;  // position of its frame in the write queue (see queue_base_seq_)
+  };
+  /// A frame waiting in the write queue; a call's frame is emptied (and skipped) if the call times out first.
+  struct QueuedFrame {
+    std::string frame;
+    int32_t opaque = 0;  // the call's opaque; 0 with `call` false for responses and oneway frames
+    bool call = false;
   };
 
   // Loop-confined.
@@ -235,13 +247,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void onResponse(RemotingCommand cmd);
   void onRequest(RemotingCommand cmd);
   void onCallTimeout(int32_t opaque);
+  /// Client: closes the connection when calls are pending and nothing was read for read_stall_timeout.
+  void armReadStallTimer(std::chrono::steady_clock::time_point at);
+  void onReadStallTimer();
   void doWrite();
   void onWrite(const std::error_code& ec);
   void armIdleTimer(std::chrono::steady_clock::time_point at);
   void onIdleTimer();
   void closeSocket();
-  /// Under mu_: queues a frame; true if the caller must post doWrite().
-  bool queueLocked(std::string frame);
+  /// Under mu_: queues a frame (of call `opaque` when `call`); true if the caller must post doWrite().
+  bool queueLocked(std::string frame, int32_t opaque = 0, bool call = false);
   void postWrite();
 
   std::shared_ptr<asio::io_context> ctx_;  // declared first: outlives the socket and timers below
@@ -277,6 +292,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::string> write_batch_;
   std::vector<asio::const_buffer> write_buffers_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point last_read_;  // bytes last arrived (or the connection opened)
+  asio::steady_timer read_stall_timer_;
 
   const std::shared_ptr<TransportMeters> meters_;
   std::atomic<bool> closed_{false};
@@ -286,7 +303,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_;                                                  // guarded by mu_
   Status close_status_;                                          // guarded by mu_
   std::unordered_map<int32_t, Pending> pending_;                 // guarded by mu_
-  std::vector<std::string> write_queue_;                         // guarded by mu_
+  std::deque<QueuedFrame> write_queue_;                          // guarded by mu_
+  uint64_t queue_base_seq_ = 0;  // guarded by mu_: sequence number of write_queue_.front() (frames ever dequeued)
+  std::chrono::steady_clock::time_point pending_since_;  // guarded by mu_: pending_ last became non-empty
   size_t write_queue_bytes_ = 0;                                 // guarded by mu_: bytes in write_queue_
   bool write_scheduled_ = false;                                 // guarded by mu_: doWrite posted or running
   std::vector<std::function<void(const Status&)>> open_waiters_;  // guarded by mu_

@@ -34,6 +34,7 @@ TransportOptions normalized(TransportOptions options) {
   if (options.idle_timeout.count() < 0) options.idle_timeout = std::chrono::milliseconds(0);
   if (options.frame_receive_timeout.count() < 0) options.frame_receive_timeout = std::chrono::milliseconds(0);
   if (options.write_stall_timeout.count() < 0) options.write_stall_timeout = std::chrono::milliseconds(0);
+  if (options.read_stall_timeout.count() < 0) options.read_stall_timeout = std::chrono::milliseconds(0);
   return options;
 }
 
@@ -49,6 +50,7 @@ ConnectionOptions connectionOptions(const TransportOptions& options, std::shared
   c.frame_receive_timeout = options.frame_receive_timeout;
   c.max_write_queue_bytes = options.max_write_queue_bytes;
   c.write_stall_timeout = options.write_stall_timeout;
+  c.read_stall_timeout = options.read_stall_timeout;
   return c;
 }
 

@@ -7,7 +7,9 @@
 // the frame codec (limits checked before allocating); a malformed frame closes that connection only.
 //
 // Pending calls: opaque -> {deadline timer, callback}. Each completes exactly once: with the response, with
-// Timeout when its own timer fires (no periodic scans), or with Network when the connection closes.
+// Timeout when its own timer fires (no periodic scans), or with Network when the connection closes. A call that
+// times out while its frame still waits in the write queue takes the frame back: it is never sent. A client
+// connection with calls pending and nothing read for read_stall_timeout is closed (its calls fail with Network).
 // Callbacks run on the connection's I/O thread, except immediate failures (encode error, over the frame limit,
 // bad address, Closed after shutdown: on the caller's thread before invokeAsync returns) and failures caused by
 // shutdown()/closeConnection() (on the closing thread). They must be short and non-blocking.
@@ -106,6 +108,10 @@ struct TransportOptions {
   size_t max_write_queue_bytes = size_t{64} * 1024 * 1024;
   /// See max_write_queue_bytes. 0 disables. Default 30 s.
   std::chrono::milliseconds write_stall_timeout{30000};
+  /// RemotingClient only: a connection with calls pending and nothing read from it for this long is closed; its
+  /// pending calls fail with Network ("... nothing read for N ms (read_stall_timeout)"), not with Timeout.
+  /// 0 disables (the default here; clients set ClientOptions::read_stall_timeout).
+  std::chrono::milliseconds read_stall_timeout{0};
 };
 
 /// What the memory bounds did, per client or server (monotonic counts; read with relaxed loads).
@@ -122,6 +128,10 @@ struct TransportCounters {
   uint64_t write_cap_refusals = 0;
   /// Responses dropped because their connection was closed (or closed for the write cap) before they were queued.
   uint64_t dropped_responses = 0;
+  /// Client: calls that timed out with their frame still in the write queue; the frame was dropped unsent.
+  uint64_t unsent_dropped = 0;
+  /// Client: connections closed for read_stall_timeout (calls pending, nothing read).
+  uint64_t read_stall_closes = 0;
 };
 
 class RemotingClient {

@@ -110,6 +110,7 @@ void validateClient(const RpcClientOptions& o, bool credentials) {
   checkRange<uint64_t>(p + "max-concurrent-sessions", o.max_concurrent_sessions, 1, 100000);
   checkMillis(p + "session-idle-timeout-millis", o.session_idle_timeout, 100, 3600000);
   checkMillis(p + "send-timeout-millis", o.send_timeout, 1, 300000);
+  checkMillis(p + "read-stall-timeout-millis", o.read_stall_timeout, 0, 3600000);
   checkMillis(p + "responder-check-cache-millis", o.responder_check_cache, 0, 60000);
   checkOptionalMillis(p + "stats-interval-millis", o.stats_interval, 100, 3600000);
   if (!o.producer_group.empty()) require(p + "producer-group", rpc::checkResourceName(o.producer_group, 255));
@@ -309,6 +310,7 @@ KeyTable clientKeys(RpcClientOptions& c) {
       ROCKETRPC_KEY("max-concurrent-sessions", count, c.max_concurrent_sessions),
       ROCKETRPC_KEY("session-idle-timeout-millis", millis, c.session_idle_timeout),
       ROCKETRPC_KEY("send-timeout-millis", millis, c.send_timeout),
+      ROCKETRPC_KEY("read-stall-timeout-millis", millis, c.read_stall_timeout),
       ROCKETRPC_KEY("fail-fast", flag, c.fail_fast),
       ROCKETRPC_KEY("responder-check-cache-millis", millis, c.responder_check_cache),
       ROCKETRPC_KEY("producer-group", str, c.producer_group),

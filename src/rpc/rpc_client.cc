@@ -107,6 +107,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     // NoRoute and is not created by the request (a misspelling would otherwise wait out its timeout and leave
     // a topic behind). RpcServer creates its topic; an operator may create it beforehand.
     po.create_topic_key.clear();
+    // max-concurrent-requests is this client's bound; the producer's permits must never be the tighter one.
+    po.max_async_in_flight = std::max<size_t>(65535, options_.max_concurrent_requests + 1024);
+    po.read_stall_timeout = options_.read_stall_timeout;
     auto producer = std::make_unique<Producer>(po);
     try {
       producer->start();

@@ -80,6 +80,77 @@ TEST(ThreadPoolTest, TasksQueuedWhileEveryThreadIsBusyRunWhenOneFrees) {
   EXPECT_EQ(ran.get_future().wait_for(30s), std::future_status::ready);
 }
 
+// Bug: shutdown() called from one of the pool's own tasks detached that thread, and the pool could then be
+// freed while the thread was still in its task, after which it locked the freed pool's mutex. Now the thread
+// is left to the destructor, which joins it: when the destructor returns, the thread has left the pool.
+TEST(ThreadPoolTest, ShutdownFromOwnTaskLeavesThatThreadToTheDestructor) {
+  struct ExitFlag {
+    std::atomic<bool>* exited = nullptr;
+    ~ExitFlag() {
+      if (exited) exited->store(true);
+    }
+  };
+  static std::atomic<bool> exited{false};
+  static std::atomic<bool> destroyed{false};
+  exited = false;
+  destroyed = false;
+  auto pool = std::make_unique<ThreadPool>("t", 2);
+  std::promise<void> shut;
+  ASSERT_TRUE(pool->post([&pool, &shut] {
+    thread_local ExitFlag flag;  // destroyed when this pool thread exits
+    flag.exited = &exited;
+    pool->shutdown();            // returns with this thread still running
+    shut.set_value();
+    // Stay in the task for a while unless the pool is gone (the old, detaching shutdown let it go at once).
+    for (int i = 0; i < 200 && !destroyed.load(); ++i) std::this_thread::sleep_for(1ms);
+  }));
+  shut.get_future().wait();
+  pool.reset();  // must wait for the task's thread to leave the pool
+  destroyed = true;
+  EXPECT_TRUE(exited.load()) << "the pool was destroyed while one of its threads still ran";
+}
+
+// The last owner of a pool dropped inside one of its tasks: the destructor runs on a pool thread, which cannot
+// join itself; the thread then finishes its task and exits without touching the freed pool (ASan/TSan check).
+TEST(ThreadPoolTest, DestroyedFromItsOwnTaskFinishesCleanly) {
+  auto pool = std::make_shared<ThreadPool>("t", 2);
+  std::promise<void> gone;
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 10; ++i) pool->post([&ran] { ran++; });
+  auto* raw = pool.get();
+  std::promise<void> posted;  // the task drops the pool only once post() has returned (no call is inside it)
+  std::shared_future<void> posted_f = posted.get_future().share();
+  raw->post([pool = std::move(pool), &gone, posted_f]() mutable {
+    posted_f.wait();
+    pool.reset();  // ~ThreadPool on its own thread
+    gone.set_value();
+  });
+  posted.set_value();
+  EXPECT_EQ(gone.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(ran.load(), 10);
+}
+
+TEST(SchedulerTest, DestroyedFromItsOwnTaskFinishesCleanly) {
+  auto s = std::make_shared<Scheduler>("s");
+  std::promise<void> gone;
+  auto* raw = s.get();
+  std::promise<void> scheduled;  // the task drops the scheduler only once schedule() has returned
+  std::shared_future<void> scheduled_f = scheduled.get_future().share();
+  raw->schedule(0ms, [s = std::move(s), &gone, scheduled_f]() mutable {
+    scheduled_f.wait();
+    s.reset();
+    gone.set_value();
+  });
+  scheduled.set_value();
+  EXPECT_EQ(gone.get_future().wait_for(30s), std::future_status::ready);
+}
+
+TEST(SchedulerTest, ScheduleAfterShutdownReturnsZero) {
+  Scheduler s("s");
+  s.shutdown();
+  EXPECT_EQ(s.schedule(1ms, [] {}), 0u);
+}
+
 TEST(SchedulerTest, LaterTimerDueEarlierWakesTheThread) {
   Scheduler s("s");
   s.schedule(std::chrono::hours(1), [] {});

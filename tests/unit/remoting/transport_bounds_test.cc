@@ -196,5 +196,85 @@ TEST_F(TransportBoundsTest, ClientOverItsWriteCapFailsNewCallsWithOverLimitAtOnc
   accepter.join();
 }
 
+// A call that times out while its frame still waits in the write queue (the peer does not read, so the socket
+// takes only the first megabytes) takes the frame back: it is never sent and its memory is freed at once.
+TEST_F(TransportBoundsTest, CallTimingOutWithItsFrameStillQueuedDropsTheFrame) {
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string addr = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  tcp::socket peer(io_);
+  std::thread accepter([&] { acceptor.accept(peer); });
+  TransportOptions options;
+  options.name = "drop-client";
+  options.max_write_queue_bytes = 0;  // no cap: every call is queued
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  // 64 MiB of calls: far more than the socket buffers and one gathered write (4 MiB) hold.
+  constexpr int kCalls = 1024;
+  std::atomic<int> timeouts{0};
+  std::atomic<int> never_sent{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < kCalls; ++i) {
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    req.body.assign(64 * 1024, 'q');
+    client.invokeAsync(addr, std::move(req), 2s, [&](Result<RemotingCommand> r) {
+      if (!r.isOk() && r.status().code() == StatusCode::kTimeout) {
+        timeouts++;
+        if (r.status().message().find("never sent") != std::string::npos) never_sent++;
+      }
+      done++;
+    });
+  }
+  ASSERT_TRUE(testing::waitUntil([&] { return done.load() == kCalls; }, 60s)) << done.load();
+  EXPECT_EQ(timeouts.load(), kCalls);
+  EXPECT_GE(never_sent.load(), 1);
+  EXPECT_EQ(static_cast<uint64_t>(never_sent.load()), client.counters().unsent_dropped);
+  EXPECT_EQ(client.pendingCount(), 0u);
+  client.shutdown();
+  accepter.join();
+}
+
+// A connection with a call pending and nothing read for read_stall_timeout is closed; the call fails with
+// Network naming the bound, long before its own (1 h) timeout.
+TEST_F(TransportBoundsTest, SilentConnectionWithPendingCallsIsClosedAndItsCallsFailAsNetwork) {
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string addr = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  tcp::socket peer(io_);
+  std::thread accepter([&] { acceptor.accept(peer); });
+  TransportOptions options;
+  options.name = "stall-client";
+  options.read_stall_timeout = 200ms;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  std::promise<Status> failed;
+  client.invokeAsync(addr, RemotingCommand::request(kEchoCode), std::chrono::hours(1),
+                     [&](Result<RemotingCommand> r) { failed.set_value(r.status()); });
+  auto f = failed.get_future();
+  ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+  Status s = f.get();
+  EXPECT_EQ(s.code(), StatusCode::kNetwork) << s.toString();
+  EXPECT_NE(s.message().find("read_stall_timeout"), std::string::npos) << s.toString();
+  EXPECT_EQ(client.counters().read_stall_closes, 1u);
+  accepter.join();  // the call was written, so the peer was accepted; joined before `peer` is read here
+  EXPECT_TRUE(readUntilEof(peer));
+  client.shutdown();
+}
+
+// A quiet connection with nothing pending is not a stall; calls answered in time never trip it.
+TEST_F(TransportBoundsTest, ReadStallLeavesAnsweredCallsAlone) {
+  startServer({});
+  TransportOptions options;
+  options.read_stall_timeout = 50ms;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  for (int i = 0; i < 5; ++i) {
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    req.body = "hi";
+    auto r = client.invokeSync(addr_, std::move(req), 10s);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    std::this_thread::sleep_for(60ms);  // longer than the stall bound, with nothing pending
+  }
+  EXPECT_EQ(client.counters().read_stall_closes, 0u);
+}
+
 }  // namespace
 }  // namespace rocketrpc::remoting

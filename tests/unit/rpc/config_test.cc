@@ -79,6 +79,7 @@ rocketmq:
       max-concurrent-sessions: 3
       session-idle-timeout-millis: 1000
       send-timeout-millis: 700
+      read-stall-timeout-millis: 45000
       fail-fast: false
       responder-check-cache-millis: 0
       producer-group: PG
@@ -89,6 +90,7 @@ rocketmq:
   EXPECT_EQ(c.client.max_concurrent_requests, 10000u);
   EXPECT_EQ(c.client.session_idle_timeout, 1000ms);
   EXPECT_EQ(c.client.send_timeout, 700ms);
+  EXPECT_EQ(c.client.read_stall_timeout, 45000ms);
   EXPECT_FALSE(c.client.fail_fast);
   EXPECT_EQ(c.client.responder_check_cache, 0ms);
   EXPECT_EQ(c.client.producer_group, "PG");
