@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <stdexcept>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -155,6 +158,58 @@ TEST_F(ClientMetricsIT, StatsCountTheTrafficExactlyAndPrometheusTextIsValid) {
   EXPECT_EQ(sampleValue(text, "rocketrpc_consumer_queues_assigned" + cl),
             static_cast<double>(c.queues_assigned));
   EXPECT_EQ(text.find(topic_), std::string::npos) << "the consumer's topics are not labels";
+}
+
+TEST_F(ClientMetricsIT, ConsumerCountsFailedConsumptionAndCachedMessages) {
+  // Broadcasting: a failed message is dropped, not retried, so the failure count is exact at once.
+  auto o = consumerOptions();
+  o.message_model = MessageModel::kBroadcasting;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  // Whichever way the test ends, the held listener calls return and the consumer stops before mu/cv go.
+  struct Finally {
+    std::function<void()> fn;
+    ~Finally() { fn(); }
+  } finally{[&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    if (consumer_) consumer_->shutdown();
+  }};
+  consumer_ = std::make_unique<PushConsumer>(o);
+  consumer_->subscribe(topic_, "*");
+  consumer_->setMessageListener([&](const std::vector<MessageExt>& msgs) {
+    if (msgs.front().body() == "fail") return ConsumeStatus::kReconsumeLater;
+    if (msgs.front().body() == "throw") throw std::runtime_error("listener failure");
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return ConsumeStatus::kSuccess;
+  });
+  consumer_->start();
+  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().queues_assigned > 0; }, 30s)) << "never rebalanced";
+  startProducer(producerOptions());
+  producer_->send(Message(topic_, "fail"));
+  producer_->send(Message(topic_, "throw"));
+  for (int i = 0; i < 3; ++i) producer_->send(Message(topic_, "hold"));
+  // The three held messages stay cached until their listener calls return.
+  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().consumed_failed == 2; }, 10s))
+      << consumer_->stats().consumed_failed;
+  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().messages_cached == 3; }, 10s))
+      << consumer_->stats().messages_cached;
+  EXPECT_EQ(consumer_->stats().consumed_ok, 0u);
+  EXPECT_EQ(consumer_->stats().messages_pulled, 5u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().consumed_ok == 3; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().messages_cached == 0; }, 10s));
+  EXPECT_EQ(consumer_->stats().consumed_failed, 2u);
+  EXPECT_EQ(consumer_->stats().replies_ok, 0u);
 }
 
 TEST_F(ClientMetricsIT, StatsCallbacksDeliverTheSameFiguresUntilShutdown) {
