@@ -13,8 +13,9 @@
 ///  - prometheusText / statsJson of a Producer or PushConsumer: the same, labelled with the group only
 ///    (families rocketrpc_producer_* and rocketrpc_consumer_*; JSON "type" "producer" / "push_consumer").
 ///
-/// Metric names are listed in docs/design/rpc.md ("Metrics") and docs/design/client.md ("Metrics"). Latencies are exported as Prometheus summaries
-/// (quantiles 0.5, 0.9, 0.99 and _count) of the lifetime of the object, in seconds.
+/// Metric names are listed in docs/design/rpc.md ("Metrics") and docs/design/client.md ("Metrics").
+/// Latencies (RpcClient, RpcServer) are exported as Prometheus summaries (quantiles 0.5, 0.9, 0.99 and
+/// _count) of the lifetime of the object, in seconds.
 #pragma once
 
 #include <cstdint>

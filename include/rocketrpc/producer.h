@@ -130,9 +130,11 @@ struct ProducerStats {
   uint64_t sends_failed = 0;        ///< sends that failed (including argument and limit errors)
   uint64_t requests_ok = 0;         ///< requests answered by a successful reply
   uint64_t requests_timed_out = 0;  ///< requests without a reply in time
-  uint64_t requests_failed = 0;     ///< requests failed otherwise (not sent, error reply, over a limit, closed)
-  uint64_t requests_pending = 0;    ///< requests awaiting replies now
-  uint64_t async_in_flight = 0;     ///< asynchronous sends and requests holding a max_async_in_flight permit now
+  /// requests failed otherwise (not sent, error reply, over a limit, closed)
+  uint64_t requests_failed = 0;
+  uint64_t requests_pending = 0;  ///< requests awaiting replies now
+  /// asynchronous sends and requests holding a max_async_in_flight permit now
+  uint64_t async_in_flight = 0;
   uint64_t bytes_sent = 0;          ///< body bytes (before compression) of accepted sends and sent requests
 };
 

@@ -102,7 +102,9 @@ struct PushConsumerOptions : ClientOptions {
 /// (relaxed), so figures read together may be a few operations apart.
 struct PushConsumerStats {
   uint64_t messages_pulled = 0;  ///< messages received by pulls (after tag filtering)
-  uint64_t consumed_ok = 0;      ///< messages whose listener call returned success (a reply listener always does)
+  /// messages whose listener call returned success (a reply listener always does: its failures become error
+  /// replies)
+  uint64_t consumed_ok = 0;
   uint64_t consumed_failed = 0;  ///< messages whose listener threw or asked to reconsume / suspend
   uint64_t replies_ok = 0;       ///< automatic replies of a reply listener the broker accepted
   uint64_t replies_failed = 0;   ///< automatic replies that could not be built or sent

@@ -380,15 +380,16 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       return;
     }
     auto table = &inst->requestFutures();
-    s->sendAsync(req, choice, timeout,
-                 [inst, table, correlation, counters = counters_, bytes = msg.body().size()](Result<SendResult> r) {
+    const uint64_t bytes = msg.body().size();
+    auto on_sent = [inst, table, correlation, counters = counters_, bytes](Result<SendResult> r) {
       if (r.isOk()) {
         counters->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
         table->markSent(correlation);
       } else {
         table->fail(correlation, r.status().withContext("send request message failed"));
       }
-    });
+    };
+    s->sendAsync(req, choice, timeout, std::move(on_sent));
   }
 
   ProducerOptions options_;

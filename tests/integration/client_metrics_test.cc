@@ -131,8 +131,8 @@ TEST_F(ClientMetricsIT, StatsCountTheTrafficExactlyAndPrometheusTextIsValid) {
   EXPECT_EQ(p.requests_pending, 0u);
   EXPECT_EQ(p.async_in_flight, 0u);
 
-  ASSERT_TRUE(waitUntil([&] { return consumer_->stats().replies_ok == 3 && consumer_->stats().consumed_ok == 10; },
-                        10s))
+  ASSERT_TRUE(waitUntil(
+      [&] { return consumer_->stats().replies_ok == 3 && consumer_->stats().consumed_ok == 10; }, 10s))
       << consumer_->stats().consumed_ok << " " << consumer_->stats().replies_ok;
   const PushConsumerStats c = consumer_->stats();
   EXPECT_EQ(c.messages_pulled, 10u);
