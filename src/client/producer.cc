@@ -39,10 +39,6 @@ void checkTimeout(std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) throw MQException(ErrorCode::kInvalidArgument, "timeout must be positive");
 }
 
-}  // namespace
-
-namespace {
-
 /// Producer::stats() counters other than the gauges (pending requests, permits), shared with completions.
 struct Counters {
   std::atomic<uint64_t> sends_ok{0};
@@ -322,7 +318,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
                    std::chrono::steady_clock::time_point deadline, std::function<void(Outcome<MessageExt>)> done,
                    bool inline_done) {
     const auto& inst = s->instanceShared();
-    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Rounded up: truncating would fire the timer up to 1 ms before the caller's deadline.
+    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (timeout.count() <= 0) timeout = std::chrono::milliseconds(1);
     std::string correlation = newCorrelationId();
     Message req = msg;
