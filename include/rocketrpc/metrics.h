@@ -1,7 +1,7 @@
 /// \file
-/// Metrics of RpcClient and RpcServer for scraping and periodic reporting.
+/// Metrics of RpcClient, RpcServer, Producer and PushConsumer for scraping and periodic reporting.
 ///
-/// The figures are those of RpcClient::stats() and RpcServer::stats(); this header only renders them:
+/// The figures are those of the objects' stats(); this header only renders them:
 ///  - prometheusText(client) / prometheusText(server): Prometheus text exposition format 0.0.4, one call per
 ///    object, labelled with the request topic and the group, ready to be concatenated with other objects'
 ///    text (each family is rendered with its HELP and TYPE, so concatenate objects of different kinds only).
@@ -10,8 +10,12 @@
 ///  - MetricsEndpoint: an optional HTTP endpoint (GET /metrics, GET /healthz; 404 otherwise), loopback by
 ///    default, serving whatever text its callback returns (e.g. prometheusText of a server).
 ///
-/// Metric names are listed in docs/design/rpc.md ("Metrics"). Latencies are exported as Prometheus summaries
-/// (quantiles 0.5, 0.9, 0.99 and _count) of the lifetime of the object, in seconds.
+///  - prometheusText / statsJson of a Producer or PushConsumer: the same, labelled with the group only
+///    (families rocketrpc_producer_* and rocketrpc_consumer_*; JSON "type" "producer" / "push_consumer").
+///
+/// Metric names are listed in docs/design/rpc.md ("Metrics") and docs/design/client.md ("Metrics").
+/// Latencies (RpcClient, RpcServer) are exported as Prometheus summaries (quantiles 0.5, 0.9, 0.99 and
+/// _count) of the lifetime of the object, in seconds.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,8 @@
 #include <string>
 
 #include "rocketrpc/export.h"
+#include "rocketrpc/producer.h"
+#include "rocketrpc/push_consumer.h"
 #include "rocketrpc/rpc_client.h"
 #include "rocketrpc/rpc_server.h"
 
@@ -39,6 +45,21 @@ ROCKETRPC_API std::string statsJson(const RpcClient& client);
 /// server.stats() as a JSON object: {"type":"rpc_server",...} with the RpcServerStats field names and
 /// "handler_latency_us". Never throws (but for std::bad_alloc).
 ROCKETRPC_API std::string statsJson(const RpcServer& server);
+
+/// Prometheus text of producer.stats(): families rocketrpc_producer_*, labelled with group. Never throws (but
+/// for std::bad_alloc); valid in every state of the producer.
+ROCKETRPC_API std::string prometheusText(const Producer& producer);
+/// Prometheus text of consumer.stats(): families rocketrpc_consumer_*, labelled with group (the subscribed
+/// topics are not labels). Never throws (but for std::bad_alloc); valid in every state of the consumer.
+ROCKETRPC_API std::string prometheusText(const PushConsumer& consumer);
+/// producer.stats() as a JSON object: {"type":"producer","group":...,"ts_ms":(epoch ms),"sends_ok":...}
+/// (keys are the ProducerStats field names); the document handed to ProducerOptions::stats_callback.
+/// Never throws (but for std::bad_alloc).
+ROCKETRPC_API std::string statsJson(const Producer& producer);
+/// consumer.stats() as a JSON object: {"type":"push_consumer","group":...,"ts_ms":...} with the
+/// PushConsumerStats field names; the document handed to PushConsumerOptions::stats_callback. Never throws
+/// (but for std::bad_alloc).
+ROCKETRPC_API std::string statsJson(const PushConsumer& consumer);
 
 /// A small HTTP/1.0 server answering GET /metrics with `body()` (Content-Type text/plain; version=0.0.4),
 /// GET /healthz with "ok", any other path with 404. One thread of its own; `body` runs on it, one scrape at a

@@ -116,6 +116,26 @@ struct ProducerOptions : ClientOptions {
   std::string create_topic_key = "TBW102";
   /// Queues of a topic auto-created from create_topic_key. Default 4.
   int default_topic_queue_nums = 4;
+  /// Period of stats_callback. Default 0 (off); 0 or 100..3600000 ms.
+  std::chrono::milliseconds stats_interval{0};
+  /// With stats_interval set, called every interval from start() to shutdown() on a library thread with
+  /// statsJson(producer) (rocketrpc/metrics.h). What it throws is logged; it may call shutdown().
+  std::function<void(const std::string& json)> stats_callback;
+};
+
+/// Counters of a Producer since its construction (Producer::stats()). Each is read on its own (relaxed), so
+/// figures read together may be a few operations apart.
+struct ProducerStats {
+  uint64_t sends_ok = 0;            ///< sends (sync, async, oneway, batch) the broker accepted
+  uint64_t sends_failed = 0;        ///< sends that failed (including argument and limit errors)
+  uint64_t requests_ok = 0;         ///< requests answered by a successful reply
+  uint64_t requests_timed_out = 0;  ///< requests without a reply in time
+  /// requests failed otherwise (not sent, error reply, over a limit, closed)
+  uint64_t requests_failed = 0;
+  uint64_t requests_pending = 0;  ///< requests awaiting replies now
+  /// asynchronous sends and requests holding a max_async_in_flight permit now
+  uint64_t async_in_flight = 0;
+  uint64_t bytes_sent = 0;          ///< body bytes (before compression) of accepted sends and sent requests
 };
 
 /// Sends messages and makes requests to the brokers of one name-server cluster, as a member of a producer
@@ -187,6 +207,9 @@ class ROCKETRPC_API Producer {
 
   /// Requests currently awaiting replies.
   size_t pendingRequests() const;
+  /// The producer's counters (see ProducerStats); valid in every state. Rendered by prometheusText(producer)
+  /// and statsJson(producer) in rocketrpc/metrics.h.
+  ProducerStats stats() const;
 
   class ROCKETRPC_LOCAL Impl;
 

@@ -91,6 +91,26 @@ struct PushConsumerOptions : ClientOptions {
   size_t compress_over = 4096;
   /// zlib level of compressed replies, 1..9. Default 5 (as the Java client).
   int compress_level = 5;
+  /// Period of stats_callback. Default 0 (off); 0 or 100..3600000 ms.
+  std::chrono::milliseconds stats_interval{0};
+  /// With stats_interval set, called every interval from start() to shutdown() on a library thread with
+  /// statsJson(consumer) (rocketrpc/metrics.h). What it throws is logged; it may call shutdown().
+  std::function<void(const std::string& json)> stats_callback;
+};
+
+/// Counters of a PushConsumer since its construction (PushConsumer::stats()). Each is read on its own
+/// (relaxed), so figures read together may be a few operations apart.
+struct PushConsumerStats {
+  uint64_t messages_pulled = 0;  ///< messages received by pulls (after tag filtering)
+  /// messages whose listener call returned success (a reply listener always does: its failures become error
+  /// replies)
+  uint64_t consumed_ok = 0;
+  uint64_t consumed_failed = 0;  ///< messages whose listener threw or asked to reconsume / suspend
+  uint64_t replies_ok = 0;       ///< automatic replies of a reply listener the broker accepted
+  uint64_t replies_failed = 0;   ///< automatic replies that could not be built or sent
+  uint64_t pulls_failed = 0;     ///< pulls that ended in an error (retried later)
+  uint64_t messages_cached = 0;  ///< messages pulled and not yet consumed now, over all assigned queues
+  uint64_t queues_assigned = 0;  ///< queues assigned to this member now
 };
 
 /// A member of a consumer group that receives the messages of its subscriptions through a listener, and can
@@ -125,6 +145,9 @@ class ROCKETRPC_API PushConsumer {
 
   /// Queues currently assigned to this member (after rebalance).
   std::vector<MessageQueue> assignedQueues() const;
+  /// The consumer's counters (see PushConsumerStats); valid in every state. Rendered by
+  /// prometheusText(consumer) and statsJson(consumer) in rocketrpc/metrics.h.
+  PushConsumerStats stats() const;
 
   /// Sends a reply built with createReplyMessage/createErrorReplyMessage through this consumer's client
   /// (manual replies). @throws MQException as Producer::send.

@@ -15,7 +15,9 @@
 #include "client/request_future_table.h"
 #include "common/log.h"
 #include "common/random_id.h"
+#include "common/stats_reporter.h"
 #include "remoting/protocol/names.h"
+#include "rocketrpc/metrics.h"
 
 namespace rocketrpc {
 
@@ -36,6 +38,36 @@ bool validGroup(const std::string& g) { return remoting::isValidGroupName(g); }
 void checkTimeout(std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) throw MQException(ErrorCode::kInvalidArgument, "timeout must be positive");
 }
+
+/// Producer::stats() counters other than the gauges (pending requests, permits), shared with completions.
+struct Counters {
+  std::atomic<uint64_t> sends_ok{0};
+  std::atomic<uint64_t> sends_failed{0};
+  std::atomic<uint64_t> requests_ok{0};
+  std::atomic<uint64_t> requests_timed_out{0};
+  std::atomic<uint64_t> requests_failed{0};
+  std::atomic<uint64_t> bytes_sent{0};
+
+  void countSend(bool ok, uint64_t bytes) {
+    if (ok) {
+      sends_ok.fetch_add(1, std::memory_order_relaxed);
+      bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+    } else {
+      sends_failed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+};
+
+/// Counts a synchronous send on scope exit: failed unless `ok` was set (a throw counts as a failure).
+struct Counted {
+  Counted(Counters& c, uint64_t b) : counters(c), bytes(b) {}
+  ~Counted() { counters.countSend(ok, bytes); }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
+  Counters& counters;
+  uint64_t bytes;
+  bool ok = false;
+};
 
 }  // namespace
 
@@ -66,6 +98,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     }
     if (options_.async_permit_wait.count() < 0 || options_.async_permit_wait.count() > 300000) {
       throw MQException(ErrorCode::kInvalidArgument, "async_permit_wait must be 0..300000 ms");
+    }
+    if (options_.stats_interval.count() != 0 &&
+        (options_.stats_interval.count() < 100 || options_.stats_interval.count() > 3600000)) {
+      throw MQException(ErrorCode::kInvalidArgument, "stats_interval must be 0 (off) or 100..3600000 ms");
     }
     permits_ = std::make_shared<client::Permits>(options_.max_async_in_flight, "max_async_in_flight");
   }
@@ -120,10 +156,12 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   }
 
   SendResult sendSync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout) {
+    Counted counted(*counters_, msg.body().size());
     checkTimeout(timeout);
     auto s = sender();
     auto r = s->sendSync(msg, choice, timeout);
     if (!r.isOk()) client::throwStatus(r.status());
+    counted.ok = true;
     return std::move(r).value();
   }
 
@@ -132,17 +170,21 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     try {
       s = sender();
     } catch (...) {
+      counters_->sends_failed.fetch_add(1, std::memory_order_relaxed);
       deliver(std::move(cb), Outcome<SendResult>(std::current_exception()));
       return;
     }
     auto inst = s->instanceShared();
     if (Status permit = permits_->acquire(options_.async_permit_wait); !permit.isOk()) {
+      counters_->sends_failed.fetch_add(1, std::memory_order_relaxed);
       postOutcome(inst, std::move(cb), Outcome<SendResult>(client::toException(permit)));
       return;
     }
     s->sendAsync(msg, choice, options_.send_timeout,
-                 [inst, permits = permits_, cb = std::move(cb)](Result<SendResult> r) mutable {
+                 [inst, permits = permits_, counters = counters_, bytes = msg.body().size(),
+                  cb = std::move(cb)](Result<SendResult> r) mutable {
                    permits->release();
+                   counters->countSend(r.isOk(), bytes);
                    postOutcome(inst, std::move(cb),
                                r.isOk() ? Outcome<SendResult>(std::move(r).value())
                                         : Outcome<SendResult>(client::toException(r.status())));
@@ -205,6 +247,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
                     std::function<void(Outcome<MessageExt>)> done, bool inline_done, bool caller_waits = false) {
     std::shared_ptr<MessageSender> s;
     auto fail = [&](std::exception_ptr error) {
+      counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
       if (inline_done) {
         done(Outcome<MessageExt>(std::move(error)));
       } else {
@@ -241,6 +284,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     bool posted = inst->servicePool().post([self = shared_from_this(), s, inst, msg, fixed, deadline, shared_done,
                                             inline_done] {
       auto fail_later = [&](const Status& why) {
+        self->counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
         Outcome<MessageExt> out(client::toException(why, true));
         if (inline_done) {
           (*shared_done)(std::move(out));
@@ -259,6 +303,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       self->sendRequest(s, msg, c, deadline, std::move(*shared_done), inline_done);
     });
     if (!posted) {
+      counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
       Outcome<MessageExt> out(client::toException(Status::closed("producer is shut down"), true));
       if (inline_done) {
         (*shared_done)(std::move(out));
@@ -273,7 +318,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
                    std::chrono::steady_clock::time_point deadline, std::function<void(Outcome<MessageExt>)> done,
                    bool inline_done) {
     const auto& inst = s->instanceShared();
-    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Rounded up: truncating would fire the timer up to 1 ms before the caller's deadline.
+    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (timeout.count() <= 0) timeout = std::chrono::milliseconds(1);
     std::string correlation = newCorrelationId();
     Message req = msg;
@@ -283,11 +329,12 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
 
     std::weak_ptr<Impl> weak = weak_from_this();
     // Kept per request in flight: captures only what the completion needs (no copy of the correlation id).
-    auto on_done = [weak, done = std::move(done)](Result<MessageExt> r) mutable {
+    auto on_done = [weak, counters = counters_, done = std::move(done)](Result<MessageExt> r) mutable {
       if (auto self = weak.lock()) self->pending_requests_.fetch_sub(1);
       if (r.isOk()) {
         MessageExt reply = std::move(r).value();
         if (reply.getProperty(reply_property::kStatus) == reply_property::kStatusError) {
+          counters->requests_failed.fetch_add(1, std::memory_order_relaxed);
           std::string why = reply.getProperty(reply_property::kError);
           if (why.empty()) why = reply.body();
           // Built before done() runs: the temporary exception (sharing its message buffer with the stored
@@ -296,10 +343,13 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
           done(Outcome<MessageExt>(std::move(error)));
           return;
         }
+        counters->requests_ok.fetch_add(1, std::memory_order_relaxed);
         done(Outcome<MessageExt>(std::move(reply)));
         return;
       }
       const Status& e = r.status();
+      (e.code() == StatusCode::kTimeout ? counters->requests_timed_out : counters->requests_failed)
+          .fetch_add(1, std::memory_order_relaxed);
       if (e.code() == StatusCode::kTimeout) {
         auto error = std::make_exception_ptr(RequestTimeoutException(e.message()));
         done(Outcome<MessageExt>(std::move(error)));
@@ -327,13 +377,16 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       return;
     }
     auto table = &inst->requestFutures();
-    s->sendAsync(req, choice, timeout, [inst, table, correlation](Result<SendResult> r) {
+    const uint64_t bytes = msg.body().size();
+    auto on_sent = [inst, table, correlation, counters = counters_, bytes](Result<SendResult> r) {
       if (r.isOk()) {
+        counters->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
         table->markSent(correlation);
       } else {
         table->fail(correlation, r.status().withContext("send request message failed"));
       }
-    });
+    };
+    s->sendAsync(req, choice, timeout, std::move(on_sent));
   }
 
   ProducerOptions options_;
@@ -342,6 +395,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   std::shared_ptr<ClientInstance> instance_;
   std::shared_ptr<MessageSender> sender_;
   std::shared_ptr<client::Permits> permits_;  // set by the constructor
+  // Shared with completions that may outlive the Impl; every hot-path update is one relaxed add.
+  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
+  StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
   std::atomic<bool> closed_{false};
 
   std::mutex pending_mu_;
@@ -359,8 +415,15 @@ std::shared_ptr<client::ClientInstance> ProducerInternals::instance(Producer& pr
   return producer.impl_->instance_ptr();
 }
 Producer::~Producer() { shutdown(); }
-void Producer::start() { impl_->start(); }
-void Producer::shutdown() noexcept { impl_->shutdown(); }
+void Producer::start() {
+  impl_->start();
+  impl_->stats_reporter_.start(impl_->options_.stats_interval, impl_->options_.stats_callback,
+                               [this] { return statsJson(*this); });
+}
+void Producer::shutdown() noexcept {
+  impl_->stats_reporter_.stop();
+  impl_->shutdown();
+}
 const ProducerOptions& Producer::options() const { return impl_->options_; }
 
 std::string Producer::clientId() const {
@@ -405,28 +468,44 @@ void Producer::send(const Message& msg, const MessageQueueSelector& selector, co
 }
 
 void Producer::sendOneway(const Message& msg) {
+  Counted counted(*impl_->counters_, msg.body().size());
   auto s = impl_->sender();
   client::throwIfError(s->sendOneway(msg, {}, impl_->options_.send_timeout));
+  counted.ok = true;
 }
 
 void Producer::sendOneway(const Message& msg, const MessageQueue& mq) {
+  Counted counted(*impl_->counters_, msg.body().size());
   auto s = impl_->sender();
   QueueChoice c;
   c.fixed = &mq;
   client::throwIfError(s->sendOneway(msg, c, impl_->options_.send_timeout));
+  counted.ok = true;
 }
 
+namespace {
+uint64_t batchBytes(const std::vector<Message>& batch) {
+  uint64_t bytes = 0;
+  for (const auto& m : batch) bytes += m.body().size();
+  return bytes;
+}
+}  // namespace
+
 SendResult Producer::send(const std::vector<Message>& batch) {
+  Counted counted(*impl_->counters_, batchBytes(batch));
   auto s = impl_->sender();
   auto r = s->sendBatch(batch, nullptr, impl_->options_.send_timeout);
   if (!r.isOk()) client::throwStatus(r.status());
+  counted.ok = true;
   return std::move(r).value();
 }
 
 SendResult Producer::send(const std::vector<Message>& batch, const MessageQueue& mq) {
+  Counted counted(*impl_->counters_, batchBytes(batch));
   auto s = impl_->sender();
   auto r = s->sendBatch(batch, &mq, impl_->options_.send_timeout);
   if (!r.isOk()) client::throwStatus(r.status());
+  counted.ok = true;
   return std::move(r).value();
 }
 
@@ -502,6 +581,20 @@ std::future<MessageExt> Producer::requestAsync(const Message& msg, std::chrono::
       },
       /*inline_done=*/true);
   return future;
+}
+
+ProducerStats Producer::stats() const {
+  const Counters& c = *impl_->counters_;
+  ProducerStats s;
+  s.sends_ok = c.sends_ok.load(std::memory_order_relaxed);
+  s.sends_failed = c.sends_failed.load(std::memory_order_relaxed);
+  s.requests_ok = c.requests_ok.load(std::memory_order_relaxed);
+  s.requests_timed_out = c.requests_timed_out.load(std::memory_order_relaxed);
+  s.requests_failed = c.requests_failed.load(std::memory_order_relaxed);
+  s.requests_pending = impl_->pending_requests_.load(std::memory_order_relaxed);
+  s.async_in_flight = impl_->permits_->inUse();
+  s.bytes_sent = c.bytes_sent.load(std::memory_order_relaxed);
+  return s;
 }
 
 size_t Producer::pendingRequests() const {

@@ -11,6 +11,7 @@
 
 #include "client/consumer_api.h"
 #include "client/error_mapping.h"
+#include "rocketrpc/metrics.h"
 #include "remoting/protocol/codes.h"
 #include "remoting/protocol/names.h"
 #include "rocketrpc/producer.h"
@@ -128,6 +129,11 @@ Status PushConsumer::Impl::validateOptions(const PushConsumerOptions& o) {
         range("persist_offset_interval (ms)", o.persist_offset_interval.count(), 100, 3600000),
         range("compress_level", o.compress_level, 1, 9)}) {
     if (!st.isOk()) return st;
+  }
+  if (o.stats_interval.count() != 0 &&
+      (o.stats_interval.count() < 100 || o.stats_interval.count() > 3600000)) {
+    return Status::invalidArgument("stats_interval must be 0 (off) or 100..3600000 ms, got " +
+                                   std::to_string(o.stats_interval.count()));
   }
   if (!o.consume_timestamp.empty()) {
     auto ts = client::parseConsumeTimestamp(o.consume_timestamp);
@@ -455,6 +461,26 @@ void PushConsumer::Impl::stopInternal(bool was_running) noexcept {
   }
 }
 
+PushConsumerStats PushConsumer::Impl::stats() const {
+  PushConsumerStats s;
+  s.messages_pulled = messages_pulled_.load(std::memory_order_relaxed);
+  s.consumed_ok = consumed_ok_.load(std::memory_order_relaxed);
+  s.consumed_failed = consumed_failed_.load(std::memory_order_relaxed);
+  s.replies_ok = reply_gate_->replies_ok.load(std::memory_order_relaxed);
+  s.replies_failed = reply_gate_->failures.load(std::memory_order_relaxed);
+  s.pulls_failed = pulls_failed_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (state_ != State::kRunning) return s;
+  }
+  for (const auto& [mq, pq] : rebalance_->processQueues()) {  // set before kRunning, kept until destruction
+    if (pq->dropped()) continue;
+    ++s.queues_assigned;
+    s.messages_cached += pq->cachedCount();
+  }
+  return s;
+}
+
 std::vector<MessageQueue> PushConsumer::Impl::assignedQueues() const {
   {
     std::lock_guard<std::mutex> lock(state_mu_);
@@ -696,6 +722,7 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
   auto& pq = *req->pq;
   const MessageQueue& mq = req->mq;
   if (!result.isOk()) {
+    pulls_failed_.fetch_add(1, std::memory_order_relaxed);
     if (pq.dropped()) return;
     const Status& st = result.status();
     if (st.code() == StatusCode::kRemoteError && st.remoteCode() == remoting::response_code::kFlowControl) {
@@ -756,6 +783,7 @@ void PushConsumer::Impl::onPullResult(const std::shared_ptr<PullRequest>& req,
         postPull(req);
         return;
       }
+      messages_pulled_.fetch_add(r.messages.size(), std::memory_order_relaxed);
       resetRetryTopic(r.messages);
       bool dispatch = pq.putMessages(r.messages);
       submitConsume(mq, req->pq, std::move(r.messages), dispatch);
@@ -892,6 +920,8 @@ void PushConsumer::Impl::consumeConcurrently(const MessageQueue& mq,
     }
     status = ConsumeStatus::kReconsumeLater;
   }
+  (status == ConsumeStatus::kSuccess ? consumed_ok_ : consumed_failed_)
+      .fetch_add(msgs.size(), std::memory_order_relaxed);
   if (pq->dropped()) return;  // the queue moved to another member: it re-consumes from the committed offset
   processConsumeResult(mq, pq, status, std::move(msgs));
 }
@@ -952,7 +982,10 @@ ConsumeStatus PushConsumer::Impl::consumeReplyRequests(const std::vector<Message
       Message reply = error ? createErrorReplyMessage(msg, *error) : createReplyMessage(msg, std::move(body));
       sendReplyAsync(reply, [gate = reply_gate_, group = options_.group, id = msg.msgId(),
                              client = msg.getProperty(property::kReplyToClient)](Result<SendResult> sent) {
-        if (sent.isOk()) return;
+        if (sent.isOk()) {
+          gate->replies_ok.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
         const uint64_t failures = gate->failures.fetch_add(1) + 1;
         if (gate->failure_log.allow()) {
           RRPC_LOG(kWarn, kLog, "group {}: reply to request {} (client {}) failed: {} ({} reply failures so far)",
@@ -1012,6 +1045,8 @@ void PushConsumer::Impl::consumeOrderly(const MessageQueue& mq,
         status = OrderlyConsumeStatus::kSuspendCurrentQueueAMoment;
       }
     }
+    (status == OrderlyConsumeStatus::kSuccess ? consumed_ok_ : consumed_failed_)
+        .fetch_add(msgs.size(), std::memory_order_relaxed);
 
     int64_t commit = -1;
     if (status == OrderlyConsumeStatus::kSuccess) {
@@ -1312,8 +1347,15 @@ void PushConsumer::setMessageListener(MessageListenerOrderly listener) {
 }
 void PushConsumer::setReplyListener(ReplyListener listener) { impl_->setListener(std::move(listener)); }
 
-void PushConsumer::start() { impl_->start(); }
-void PushConsumer::shutdown() noexcept { impl_->shutdown(); }
+void PushConsumer::start() {
+  impl_->start();
+  impl_->startStatsReporter([this] { return statsJson(*this); });
+}
+void PushConsumer::shutdown() noexcept {
+  impl_->stopStatsReporter();
+  impl_->shutdown();
+}
+PushConsumerStats PushConsumer::stats() const { return impl_->stats(); }
 const PushConsumerOptions& PushConsumer::options() const { return impl_->options(); }
 std::string PushConsumer::clientId() const { return impl_->clientId(); }
 std::vector<MessageQueue> PushConsumer::assignedQueues() const { return impl_->assignedQueues(); }

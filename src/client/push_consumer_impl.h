@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,7 @@
 #include "client/rebalance.h"
 #include "common/executor.h"
 #include "common/log.h"
+#include "common/stats_reporter.h"
 #include "remoting/protocol/heartbeat_data.h"
 #include "rocketrpc/push_consumer.h"
 
@@ -84,6 +86,13 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   const PushConsumerOptions& options() const { return options_; }
   std::string clientId() const;
   std::vector<MessageQueue> assignedQueues() const;
+  PushConsumerStats stats() const;
+  /// options_.stats_callback: started by PushConsumer::start() with statsJson of the consumer, stopped
+  /// first thing by PushConsumer::shutdown().
+  void startStatsReporter(std::function<std::string()> json) {
+    stats_reporter_.start(options_.stats_interval, options_.stats_callback, std::move(json));
+  }
+  void stopStatsReporter() { stats_reporter_.stop(); }
   void sendReply(const Message& reply);
   void sendReply(const Message& reply, SendCallback callback);
 
@@ -188,6 +197,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
     int waiters = 0;    // guarded by mu: threads waiting for in_flight to drop
     bool closed = false;  // guarded by mu: shutdown began; enter() no longer waits for room
     std::atomic<uint64_t> failures{0};
+    std::atomic<uint64_t> replies_ok{0};  // automatic replies the broker accepted (PushConsumer::stats())
     log::RateLimiter failure_log{std::chrono::seconds(5)};
     /// Takes a slot, waiting while kMaxRepliesInFlight are taken (unless closed).
     void enter();
@@ -245,6 +255,13 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   log::RateLimiter consume_error_log_{std::chrono::seconds(5)};
   const std::shared_ptr<ReplyGate> reply_gate_ = std::make_shared<ReplyGate>();
   log::RateLimiter send_back_log_{std::chrono::seconds(5)};
+
+  // PushConsumer::stats(): one relaxed add each where they happen.
+  std::atomic<uint64_t> messages_pulled_{0};
+  std::atomic<uint64_t> consumed_ok_{0};
+  std::atomic<uint64_t> consumed_failed_{0};
+  std::atomic<uint64_t> pulls_failed_{0};
+  StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 };
 
 }  // namespace rocketrpc

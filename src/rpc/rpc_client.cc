@@ -30,7 +30,7 @@
 #include "rpc/error_mapping.h"
 #include "rpc/latency_histogram.h"
 #include "rpc/responder_probe.h"
-#include "rpc/stats_reporter.h"
+#include "common/stats_reporter.h"
 #include "rpc/tracing.h"
 #include "rpc/wire.h"
 
@@ -597,7 +597,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
   }
 
   RpcClientOptions options_;
-  rpc::StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
+  StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 
  private:
   enum class State { kNew, kStarted, kClosed };

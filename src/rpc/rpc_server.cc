@@ -25,7 +25,7 @@
 #include "rpc/config.h"
 #include "rpc/error_mapping.h"
 #include "rpc/server_core.h"
-#include "rpc/stats_reporter.h"
+#include "common/stats_reporter.h"
 #include "rpc/wire.h"
 
 namespace rocketrpc {
@@ -240,7 +240,7 @@ class RpcServer::Impl {
 
   RpcServerOptions options_;
   std::shared_ptr<rpc::ServerCore> core_;
-  rpc::StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
+  StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 
  private:
   enum class State { kNew, kStarted, kClosed };

@@ -323,6 +323,16 @@ TEST_F(RpcMetricsCliIT, RespondWithMetricsPort) {
       << (r ? r->body : "no answer");
   expectPromtoolClean(r->body);
   EXPECT_EQ(sampleValue(r->body, "rocketrpc_respond_requests_total" + labels), 1) << r->body;
+  // Its consumer's own families follow, labelled with the group only.
+  const std::string group_label = "{group=\"" + group + "\"}";
+  EXPECT_EQ(sampleValue(r->body, "rocketrpc_consumer_messages_pulled_total" + group_label), 1) << r->body;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        r = testing::httpGet(port, "/metrics");
+        return r && sampleValue(r->body, "rocketrpc_consumer_consumed_ok_total" + group_label) == 1;
+      },
+      10s))
+      << (r ? r->body : "no answer");
   EXPECT_EQ(testing::httpGet(port, "/")->status, 404);
   producer.shutdown();
   respond.signal(SIGTERM);

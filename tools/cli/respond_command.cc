@@ -1,5 +1,6 @@
 // `rocketrpc respond`: answers requests on a topic (echo or uppercase) until SIGINT/SIGTERM or
-// --max-requests. With --metrics-port, its counters are served as Prometheus text (MetricsEndpoint).
+// --max-requests. With --metrics-port, its counters and its consumer's (prometheusText) are served as
+// Prometheus text (MetricsEndpoint).
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -105,8 +106,10 @@ int runRespond(const RespondOptions& o) {
     return exitCodeFor(e.code());
   }
   MetricsEndpoint metrics([&o, &consumer, received, replied, failed] {
+    // The responder's own counters (labelled with the topic), then the consumer's (rocketrpc_consumer_*).
     return respondMetrics(o, received->load(), replied->load(), failed->load(),
-                          consumer.assignedQueues().size());
+                          consumer.assignedQueues().size()) +
+           prometheusText(consumer);
   });
   if (o.metrics_port >= 0) {
     try {

@@ -1,8 +1,8 @@
-#include "rpc/stats_reporter.h"
+#include "common/stats_reporter.h"
 
 #include "common/log.h"
 
-namespace rocketrpc::rpc {
+namespace rocketrpc {
 
 void StatsReporter::start(std::chrono::milliseconds interval,
                           std::function<void(const std::string&)> callback,
@@ -19,9 +19,9 @@ void StatsReporter::start(std::chrono::milliseconds interval,
       try {
         callback(json());
       } catch (const std::exception& e) {
-        RRPC_LOG(kWarn, "rpc", "stats_callback threw: {}", e.what());
+        RRPC_LOG(kWarn, "stats", "stats_callback threw: {}", e.what());
       } catch (...) {
-        RRPC_LOG(kWarn, "rpc", "stats_callback threw a non-std exception");
+        RRPC_LOG(kWarn, "stats", "stats_callback threw a non-std exception");
       }
       lock.lock();
       // Fixed rate; a callback slower than the interval skips the ticks it missed.
@@ -58,4 +58,4 @@ void StatsReporter::stop() {
   }
 }
 
-}  // namespace rocketrpc::rpc
+}  // namespace rocketrpc

@@ -1,7 +1,7 @@
-// StatsReporter: the thread behind RpcClientOptions / RpcServerOptions stats_callback. After start(), every
-// `interval` it calls `callback(json())`; what the callback throws is logged, never propagated. A member of
-// the client's or server's Impl: started by start(), stopped by close() (a callback calling close() does not
-// deadlock: its thread is detached and ends once the callback returns). Thread-safe.
+// StatsReporter: the thread behind the stats_callback of RpcClient, RpcServer, Producer and PushConsumer.
+// After start(), every `interval` it calls `callback(json())`; what the callback throws is logged, never
+// propagated. A member of the owner's Impl: started by start(), stopped by close() / shutdown() (a callback
+// calling either does not deadlock: its thread is detached and ends once the callback returns). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-namespace rocketrpc::rpc {
+namespace rocketrpc {
 
 class StatsReporter {
  public:
@@ -39,4 +39,4 @@ class StatsReporter {
   bool stopped_ = false;          // guarded by mu_
 };
 
-}  // namespace rocketrpc::rpc
+}  // namespace rocketrpc
