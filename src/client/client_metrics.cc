@@ -14,39 +14,13 @@ namespace rocketrpc {
 
 namespace {
 
-// One figure of a stats struct: its field name (the JSON key), the Prometheus family and kind.
-struct Figure {
-  const char* field;
-  const char* metric;  // without the rocketrpc_producer_ / rocketrpc_consumer_ prefix
-  const char* type;    // "counter" or "gauge"
-  const char* help;
-  uint64_t value;
-};
-
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+using prom::Figure;
+using prom::jsonString;
 
 std::string render(std::string_view prefix, const std::string& group, const std::vector<Figure>& figures) {
   const std::string labels = "group=\"" + prom::escapeLabel(group) + "\"";
   std::string out;
-  for (const Figure& f : figures) {
-    const std::string name = std::string(prefix) + f.metric;
-    prom::family(out, name, f.type, f.help);
-    prom::sample(out, name, labels, static_cast<int64_t>(f.value));
-  }
+  prom::figures(out, prefix, labels, figures);
   return out;
 }
 
@@ -56,7 +30,7 @@ std::string json(std::string_view type, const std::string& group, const std::vec
                           .count();
   std::string out =
       fmt::format("{{\"type\":{},\"group\":{},\"ts_ms\":{}", jsonString(type), jsonString(group), now_ms);
-  for (const Figure& f : figures) out += fmt::format(",\"{}\":{}", f.field, f.value);
+  prom::jsonFigures(out, figures);
   return out + "}";
 }
 

@@ -90,4 +90,31 @@ void Histogram::render(std::string& out, std::string_view name, std::string_view
   sample(out, std::string(name) + "_count", labels, static_cast<int64_t>(cumulative));
 }
 
+void figures(std::string& out, std::string_view prefix, std::string_view labels, const std::vector<Figure>& list) {
+  for (const Figure& f : list) {
+    const std::string name = std::string(prefix) + f.metric;
+    family(out, name, f.type, f.help);
+    sample(out, name, labels, static_cast<int64_t>(f.value));
+  }
+}
+
+void jsonFigures(std::string& out, const std::vector<Figure>& list) {
+  for (const Figure& f : list) out += fmt::format(",\"{}\":{}", f.field, f.value);
+}
+
+std::string jsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace rocketrpc::prom

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rocketrpc::prom {
 
@@ -22,6 +23,24 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
 /// Appends "name{labels} value\n" (`labels` already formatted, e.g. `topic="a",group="b"`, or empty).
 void sample(std::string& out, std::string_view name, std::string_view labels, int64_t value);
 void sample(std::string& out, std::string_view name, std::string_view labels, double value);
+
+/// One figure of a stats struct (RpcClientStats, ProducerStats, ...): its JSON key, its Prometheus family (the
+/// name after the object's prefix) and kind, and its value. The stats renderers of the client and RPC layers
+/// list their figures once and render both formats from the list.
+struct Figure {
+  const char* field;   // JSON key: the stats struct's field name
+  const char* metric;  // family name without the prefix (rocketrpc_producer_, rocketrpc_client_, ...)
+  const char* type;    // "counter" or "gauge"
+  const char* help;
+  uint64_t value;
+};
+
+/// Appends every figure as a family `prefix` + metric with one sample labelled `labels`.
+void figures(std::string& out, std::string_view prefix, std::string_view labels, const std::vector<Figure>& list);
+/// Appends `,"field":value` for every figure (to continue a JSON object).
+void jsonFigures(std::string& out, const std::vector<Figure>& list);
+/// `s` as a JSON string literal: quotes, backslashes and control characters escaped.
+std::string jsonString(std::string_view s);
 
 /// Latency histogram with fixed bucket bounds from 50 us to 60 s (Prometheus buckets are cumulative; these
 /// are kept per bucket and summed when rendered). record() is three relaxed atomic adds and a search of 21

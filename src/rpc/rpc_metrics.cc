@@ -13,35 +13,8 @@ namespace rocketrpc {
 
 namespace {
 
-// One figure of a stats struct: its field name (the JSON key), the Prometheus family and kind.
-struct Figure {
-  const char* field;
-  const char* metric;  // without the rocketrpc_client_ / rocketrpc_server_ prefix
-  const char* type;    // "counter" or "gauge"
-  const char* help;
-  uint64_t value;
-};
-
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+using prom::Figure;
+using prom::jsonString;
 
 std::string render(std::string_view prefix, const std::string& topic, const std::string& group,
                    const std::vector<Figure>& figures, const char* latency_name, const char* latency_help,
@@ -49,11 +22,7 @@ std::string render(std::string_view prefix, const std::string& topic, const std:
   const std::string labels =
       "topic=\"" + prom::escapeLabel(topic) + "\",group=\"" + prom::escapeLabel(group) + "\"";
   std::string out;
-  for (const Figure& f : figures) {
-    const std::string name = std::string(prefix) + f.metric;
-    prom::family(out, name, f.type, f.help);
-    prom::sample(out, name, labels, static_cast<int64_t>(f.value));
-  }
+  prom::figures(out, prefix, labels, figures);
   // A summary without _sum: the log-linear histogram behind stats() keeps percentiles, not a sum.
   const std::string name = std::string(prefix) + latency_name;
   prom::family(out, name, "summary", latency_help);
@@ -75,7 +44,7 @@ std::string json(std::string_view type, const std::string& topic, const std::str
                           .count();
   std::string out = fmt::format("{{\"type\":{},\"topic\":{},\"group\":{},\"ts_ms\":{}", jsonString(type),
                                 jsonString(topic), jsonString(group), now_ms);
-  for (const Figure& f : figures) out += fmt::format(",\"{}\":{}", f.field, f.value);
+  prom::jsonFigures(out, figures);
   out += fmt::format(",\"{}\":{{\"count\":{},\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}}}}", latency_key,
                      l.count, l.p50.count(), l.p90.count(), l.p99.count(), l.max.count());
   return out;

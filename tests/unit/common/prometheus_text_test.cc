@@ -46,4 +46,20 @@ TEST(PrometheusTextTest, LabelValuesAndHelpAreEscaped) {
 }
 
 }  // namespace
+// One list of figures renders both formats (the client and RPC layers' stats share these helpers).
+TEST(PrometheusTextTest, FiguresRenderAsFamiliesAndJsonKeys) {
+  const std::vector<Figure> list = {{"sends_ok", "sends_ok_total", "counter", "Sends accepted.", 7},
+                                    {"pending", "pending", "gauge", "Pending now.", 2}};
+  std::string text;
+  figures(text, "rocketrpc_producer_", "group=\"g\"", list);
+  EXPECT_EQ(text,
+            "# HELP rocketrpc_producer_sends_ok_total Sends accepted.\n# TYPE rocketrpc_producer_sends_ok_total "
+            "counter\nrocketrpc_producer_sends_ok_total{group=\"g\"} 7\n# HELP rocketrpc_producer_pending "
+            "Pending now.\n# TYPE rocketrpc_producer_pending gauge\nrocketrpc_producer_pending{group=\"g\"} 2\n");
+  std::string json = "{\"type\":\"producer\"";
+  jsonFigures(json, list);
+  EXPECT_EQ(json + "}", "{\"type\":\"producer\",\"sends_ok\":7,\"pending\":2}");
+  EXPECT_EQ(jsonString("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+}
+
 }  // namespace rocketrpc::prom
