@@ -302,8 +302,10 @@ admin_launcher_dir() {
   dir="$STATE_ROOT/admin-launcher-$sum"
   if [[ ! -f $dir/AdminLauncher.class ]]; then
     mkdir -p "$dir.tmp.$$"
+    # Test processes run mqadmin in parallel: the first rename wins (mv -T fails onto an existing non-empty
+    # dir) and nobody removes a dir another process may be running from.
     if "$javac_bin" -nowarn -d "$dir.tmp.$$" "$src" >/dev/null 2>&1; then
-      rm -rf "$dir"; mv "$dir.tmp.$$" "$dir" 2>/dev/null || true
+      mv -T "$dir.tmp.$$" "$dir" 2>/dev/null || true
     fi
     rm -rf "$dir.tmp.$$"
   fi
