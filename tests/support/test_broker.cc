@@ -88,6 +88,9 @@ class TestBroker {
       // Two I/O threads whatever the machine, so frames crossing between loops are exercised (the sanitizer
       // stages run in-process); the binary stage keeps the default.
       config.server_selector_threads = 2;
+      // The shared test broker must not depend on how full the machine's disk is (the disk-full behaviour has
+      // tests of its own on a fault-injection filesystem): refuse puts only at 99 % instead of 90 %.
+      config.disk_space_warning_level_ratio = 99;
       server_ = std::make_unique<broker::BrokerServer>(config);
       if (Status s = server_->start(); !s.isOk()) {
         std::cerr << "test broker: in-process rocketrpc-broker failed to start: " << s.toString() << "\n";
@@ -99,7 +102,8 @@ class TestBroker {
       return;
     }
     if (mode == "binary") {
-      process_ = startBrokerBinary({"--port", "0", "--store", store_dir_}, &namesrv_);
+      process_ = startBrokerBinary(
+          {"--port", "0", "--store", store_dir_, "--set", "diskSpaceWarningLevelRatio=99"}, &namesrv_);
       return;
     }
     std::cerr << "test broker: unknown ROCKETRPC_TEST_BROKER=" << mode << " (inprocess, binary or none)\n";
