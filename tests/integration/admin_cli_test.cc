@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "rocketrpc/producer.h"
@@ -169,21 +170,34 @@ TEST_F(AdminCliIT, ClusterAndBrokerStatsNameEveryMaster) {
   }
   ASSERT_FALSE(masters.empty()) << cluster.out;
 
-  // Apache 4.9's GET_BROKER_RUNTIME_INFO throws NoSuchElementException (LinkedList.getLast) while a stats item
-  // created by recent traffic has no sample yet (its sampler runs every 10 s); mqadmin brokerStatus fails the
-  // same way. Only that answer is retried, for up to 30 s; any other failure fails at once.
-  auto brokerStats = [&](const std::vector<std::string>& args, bool json) {
-    CliRun r;
+  // Apache RocketMQ's GET_BROKER_RUNTIME_INFO throws NoSuchElementException (LinkedList.getLast) while any stats
+  // item created by recent traffic has no sample yet (sampled every 10 s); mqadmin brokerStatus fails the same
+  // way, and with other test processes creating topics all the time it may never clear. That answer is retried
+  // for up to 30 s; if it persists, the test checks that it is reported as the broker's error (exit 1, naming
+  // the broker) and stops there. rocketrpc-broker always runs the whole test.
+  auto apacheStatsBug = [](const CliRun& r) {
+    return r.rc != 0 && r.out.find("NoSuchElementException") != std::string::npos;
+  };
+  // Runs `broker-stats ARGS` (JSON on stdout when `json`) until it is not refused for that reason, for up to
+  // 30 s; nullopt when it still is (then checked as the broker's error, and the test stops).
+  auto brokerStats = [&](std::vector<std::string> args, bool json) -> std::optional<CliRun> {
+    args.insert(args.begin(), "broker-stats");
     for (auto until = std::chrono::steady_clock::now() + 30s;;) {
-      r = json ? adminJson(args) : admin(args);
-      if (r.rc == 0 || r.out.find("NoSuchElementException") == std::string::npos ||
-          std::chrono::steady_clock::now() > until) {
-        return r;
+      CliRun r = json ? adminJson(args) : admin(args);
+      CliRun why = r.rc == 0 || !json ? r : admin(args);  // stderr (the reason) is merged only in admin()
+      if (!apacheStatsBug(why)) return r;
+      if (std::chrono::steady_clock::now() > until) {
+        EXPECT_EQ(why.rc, 1) << why.out;
+        EXPECT_NE(why.out.find("error: BrokerError: GET_BROKER_RUNTIME_INFO at broker "), std::string::npos)
+            << why.out;
+        return std::nullopt;
       }
       std::this_thread::sleep_for(1s);
     }
   };
-  CliRun stats = brokerStats({"broker-stats"}, true);
+  auto stats_run = brokerStats({}, true);
+  if (!stats_run) GTEST_SKIP() << "Apache broker cannot report runtime info while a fresh stats item has no sample";
+  CliRun stats = *stats_run;
   ASSERT_EQ(stats.rc, 0) << stats.out;
   Json by_broker = parseJson(stats.out);
   for (const auto& addr : masters) {
@@ -191,7 +205,9 @@ TEST_F(AdminCliIT, ClusterAndBrokerStatsNameEveryMaster) {
     EXPECT_TRUE(by_broker[addr].contains("brokerVersionDesc")) << stats.out;
     EXPECT_GE(std::stoll(by_broker[addr]["commitLogMaxOffset"].get<std::string>()), 0);
   }
-  CliRun one = brokerStats({"broker-stats", "-b", masters[0]}, false);
+  auto one_run = brokerStats({"-b", masters[0]}, false);
+  if (!one_run) GTEST_SKIP() << "Apache broker cannot report runtime info while a fresh stats item has no sample";
+  CliRun one = *one_run;
   ASSERT_EQ(one.rc, 0) << one.out;
   EXPECT_NE(one.out.find(masters[0] + "  "), std::string::npos) << one.out;
   EXPECT_NE(one.out.find("commitLogMaxOffset"), std::string::npos) << one.out;
