@@ -43,6 +43,13 @@ log() {
 }
 has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 
+# Deletes the object files of a build whose stages are over (its binaries stay): the sanitizer builds are several
+# GiB each, and a CI disk that fills up fails every test that writes (the broker refuses puts at 99 % used).
+free_objects() {
+  [ -d "$1" ] && find "$1" -name '*.o' -delete
+  echo "disk after freeing $1: $(df -h --output=pcent,avail . | tail -1)"
+}
+
 # Runs ctest with the given arguments and adds its counts to the totals.
 run_ctest() {
   local stage="$1"; shift
@@ -96,6 +103,7 @@ stop_cluster() {  # kills the cluster started last (its store is deleted anyway)
 }
 
 log "setup"
+echo "disk: $(df -h --output=pcent,avail . | tail -1)"
 bash "$ROOT/scripts/setup.sh"
 # setup.sh installed promtool: the metrics tests fail instead of skipping its check when it is missing.
 export ROCKETRPC_REQUIRE_PROMTOOL=1
@@ -107,7 +115,7 @@ export ROCKETRPC_CLI="$ROOT/build/debug/tools/rocketrpc"
 
 if has_stage unit; then
   log "unit tests"
-  run_ctest unit --test-dir build/debug -L unit -j "$JOBS"
+  run_ctest unit --test-dir build/debug -L unit -j "$JOBS" --timeout 120
 fi
 
 if has_stage package; then
@@ -164,7 +172,7 @@ if has_stage rocketrpc; then
   log "integration + interop: rocketrpc-broker (binary, one per test process)"
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_TEST_BROKER=binary run_ctest rocketrpc --test-dir build/debug -L 'integration|interop' -E 'TwoBroker' \
-    -j "$JOBS" --timeout 600
+    -j "$JOBS" --timeout 300
 fi
 
 if has_stage soak; then
@@ -180,7 +188,7 @@ fi
 if has_stage integration; then
   log "integration + interop: Apache RocketMQ 4.9.8, one broker"
   start_cluster 4.9.8
-  run_ctest integration --test-dir build/debug -L 'integration|interop' -E 'TwoBroker|SecureApache' --timeout 600
+  run_ctest integration --test-dir build/debug -L 'integration|interop' -E 'TwoBroker|SecureApache' --timeout 300
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
 
@@ -189,7 +197,7 @@ if has_stage cluster2; then
   start_cluster 4.9.8 --brokers 2
   # TwoBrokerFailover* (label fault) kills and restarts one broker through the script.
   ROCKETRPC_TEST_BROKERS=2 ROCKETRPC_APACHE_SCRIPT="$ROOT/scripts/apache-rocketmq.sh" \
-    run_ctest cluster2 --test-dir build/debug -R 'TwoBroker' --timeout 600
+    run_ctest cluster2 --test-dir build/debug -R 'TwoBroker' --timeout 300
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
 
@@ -200,7 +208,7 @@ if has_stage apache5; then
   start_cluster 5.3
   run_ctest apache5 --test-dir build/debug -L 'integration|interop' \
     -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls|Faults)|ServerThatLeft|SecureApache' \
-    --timeout 600
+    --timeout 300
   "$ROOT/scripts/apache-rocketmq.sh" stop
 fi
 
@@ -210,7 +218,7 @@ if has_stage apache55; then
   log "integration + interop: Apache RocketMQ 5.5.0, one broker"
   start_cluster 5.5
   run_ctest apache55 --test-dir build/debug -L 'integration|interop' \
-    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls|Faults)|SecureApache' --timeout 600
+    -E 'TwoBroker|Broker(RoundTrip|Durability|SubscriptionGroup|TopicAdmin|RestartRpc|Acl|Tls|Faults)|SecureApache' --timeout 300
   stop_cluster
 fi
 
@@ -221,7 +229,7 @@ if has_stage secure; then
     log "secure: Apache RocketMQ $setup"
     # shellcheck disable=SC2086  # the setup is a word list
     start_cluster $setup
-    run_ctest secure --test-dir build/debug -R '^SecureApache' --timeout 600
+    run_ctest secure --test-dir build/debug -R '^SecureApache' --timeout 300
     stop_cluster
   done
 fi
@@ -230,26 +238,29 @@ fi
 # code are checked together.
 if has_stage asan; then
   log "unit + integration tests under ASan+UBSan (in-process rocketrpc-broker)"
+  free_objects build/debug
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$JOBS" --target all
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_CLI="$ROOT/build/asan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/asan/tools/rocketrpc-broker" \
     ROCKETRPC_TEST_BROKER=inprocess run_ctest asan --test-dir build/asan -L 'unit|integration|interop' \
-    -E 'TwoBroker' -j "$JOBS" --timeout 900
+    -E 'TwoBroker' -j "$JOBS" --timeout 300
 fi
 
 if has_stage tsan; then
   log "unit + integration tests under TSan (in-process rocketrpc-broker)"
+  free_objects build/asan
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$JOBS" --target all
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_CLI="$ROOT/build/tsan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/tsan/tools/rocketrpc-broker" \
     ROCKETRPC_TEST_BROKER=inprocess TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    run_ctest tsan --test-dir build/tsan -L 'unit|integration|interop' -E 'TwoBroker' -j "$JOBS" --timeout 900
+    run_ctest tsan --test-dir build/tsan -L 'unit|integration|interop' -E 'TwoBroker' -j "$JOBS" --timeout 300
 fi
 
 if has_stage fuzz; then
   log "fuzz smoke runs"
+  free_objects build/tsan
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$JOBS"
   run_ctest fuzz --test-dir build/fuzz -L fuzz

@@ -153,6 +153,12 @@ const std::vector<ConfigProperty>& configProperties() {
        "\"[PCBUSY_CLEAN_QUEUE]broker busy, ...\" at once (a send finding the queue empty is always taken; "
        "1048576..68719476736).",
        &BrokerConfig::max_send_queue_bytes},
+      {"workerQueueCapacity",
+       "Requests waiting for a worker thread (sends and replies that cannot be stored on the I/O thread, "
+       "heartbeats, admin and query codes); a request of those codes arriving while this many wait is answered "
+       "SYSTEM_BUSY \"[OVERLOAD]system busy, start flow control for a while\" at once, as Apache answers when "
+       "its thread pool queue is full (16..1048576).",
+       &BrokerConfig::worker_queue_capacity},
       {"maxWriteQueueBytesPerConnection",
        "Answer bytes queued for one connection and not yet written: over it the connection is not read until "
        "it drains to half; at twice it, or when stalled over it for writeStallTimeoutMillis, it is closed "
@@ -323,6 +329,7 @@ Status BrokerConfig::validate() const {
                    range("writeStallTimeoutMillis", write_stall_timeout_millis, 100, 3600000),
                    range("waitTimeMillsInSendQueue", wait_time_mills_in_send_queue, 0, 600000),
                    range("maxSendQueueBytes", max_send_queue_bytes, 1024 * 1024, int64_t{1} << 36),
+                   range("workerQueueCapacity", worker_queue_capacity, 16, 1048576),
                    range("maxOpenFiles", max_open_files, 16, 1048576),
                    range("diskMaxUsedSpaceRatio", disk_max_used_space_ratio, 10, 95),
                    range("diskSpaceWarningLevelRatio", disk_space_warning_level_ratio, 10, 99)}) {

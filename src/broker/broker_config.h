@@ -79,6 +79,8 @@ struct BrokerConfig {
   int64_t wait_time_mills_in_send_queue = 200;
   // Message bodies queued for the store writer; a send that would pass it is answered SYSTEM_BUSY.
   int64_t max_send_queue_bytes = 128LL * 1024 * 1024;
+  // Tasks waiting for the worker pool; a request of a pooled code arriving over it is answered SYSTEM_BUSY.
+  int64_t worker_queue_capacity = 10000;
   // Files and disks of the store (docs/design/broker.md "Files and disks").
   int64_t max_open_files = 1024;
   int64_t disk_max_used_space_ratio = 75;

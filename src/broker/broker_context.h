@@ -18,6 +18,7 @@
 #include "broker/subscription_group_manager.h"
 #include "broker/topic_config_manager.h"
 #include "common/executor.h"
+#include "remoting/protocol/codes.h"
 #include "remoting/transport.h"
 #include "store/message_store.h"
 
@@ -78,6 +79,16 @@ struct BrokerContext {
   /// Runs `task` on the worker pool (inline when the pool is shut down: the server is stopping).
   void post(std::function<void()> task) const {
     if (!workers->post(task)) task();
+  }
+  /// Before a request's work is posted to the worker pool: when workerQueueCapacity tasks already wait there,
+  /// answers SYSTEM_BUSY with Apache's "[OVERLOAD]" text, counts it and returns true (do not post). The check
+  /// and the post are not atomic: the queue can pass the capacity by one task per I/O thread.
+  bool refuseIfOverloaded(const remoting::RemotingCommand& request, const remoting::Responder& responder) {
+    if (workers->queued() < static_cast<size_t>(config.worker_queue_capacity)) return false;
+    metrics.requests_refused_overload.fetch_add(1, std::memory_order_relaxed);
+    responder.respond(remoting::RemotingCommand::responseTo(
+        request, remoting::response_code::kSystemBusy, "[OVERLOAD]system busy, start flow control for a while"));
+    return true;
   }
 };
 

@@ -150,6 +150,9 @@ std::string BrokerMetrics::render(const std::string& extra) const {
   counter("rocketrpc_broker_pulls_refused_busy_total",
           "Long-polling pulls answered SYSTEM_BUSY because their connection had maxPullHoldsPerConnection held.",
           pulls_refused_busy);
+  counter("rocketrpc_broker_requests_refused_overload_total",
+          "Requests answered SYSTEM_BUSY [OVERLOAD] because workerQueueCapacity requests were waiting for a worker.",
+          requests_refused_overload);
   prom::family(out, "rocketrpc_broker_pulls_holding", "gauge", "Long-polling pulls parked now.");
   prom::sample(out, "rocketrpc_broker_pulls_holding", {}, pulls_holding.load(std::memory_order_relaxed));
 

@@ -99,6 +99,7 @@ struct BrokerMetrics {
   std::atomic<int64_t> acl_denied{0};  // requests refused by the access check (aclEnable)
   std::atomic<int64_t> requests_refused_names{0};
   std::atomic<int64_t> pulls_refused_busy{0};  // over maxPullHoldsPerConnection
+  std::atomic<int64_t> requests_refused_overload{0};  // the worker queue held workerQueueCapacity tasks
   int64_t boot_timestamp_ms = 0;  // set once before serving
   RateSampler rates;
   /// Messages in and out at the start of today and of yesterday (UTC days; 0 before the broker saw that day

@@ -67,7 +67,9 @@ int64_t systemNowMs() {
 // kWorker: the handler runs on the worker pool. For handlers that do not post their own work there but are too
 // slow for an I/O thread (a file-system call, a large JSON table): a client pipelining thousands of them must not
 // hold up every connection of the loop (the soak's never-reading clients did that with runtime-info requests).
-enum class RunOn { kAsIs, kWorker };
+// kPooled: the handler posts its work to the worker pool itself; the door answers SYSTEM_BUSY [OVERLOAD] instead
+// when workerQueueCapacity tasks wait there (sends and replies check on their own: most never use the pool).
+enum class RunOn { kAsIs, kWorker, kPooled };
 struct HandlerEntry {
   int32_t code;
   HandlerFactory factory;
@@ -85,25 +87,25 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUpdateConsumerOffset, makeUpdateConsumerOffsetHandler},
     {rc::kGetMaxOffset, makeGetMaxOffsetHandler},
     {rc::kGetMinOffset, makeGetMinOffsetHandler},
-    {rc::kSearchOffsetByTimestamp, makeSearchOffsetHandler},
-    {rc::kGetEarliestMsgStoreTime, makeEarliestMsgStoreTimeHandler},
-    {rc::kViewMessageById, makeViewMessageByIdHandler},
-    {rc::kHeartBeat, makeHeartbeatHandler},
+    {rc::kSearchOffsetByTimestamp, makeSearchOffsetHandler, RunOn::kPooled},
+    {rc::kGetEarliestMsgStoreTime, makeEarliestMsgStoreTimeHandler, RunOn::kPooled},
+    {rc::kViewMessageById, makeViewMessageByIdHandler, RunOn::kPooled},
+    {rc::kHeartBeat, makeHeartbeatHandler, RunOn::kPooled},
     {rc::kUnregisterClient, makeUnregisterClientHandler},
     {rc::kGetConsumerListByGroup, makeGetConsumerListHandler},
-    {rc::kConsumerSendMsgBack, makeConsumerSendMsgBackHandler},
+    {rc::kConsumerSendMsgBack, makeConsumerSendMsgBackHandler, RunOn::kPooled},
     {rc::kLockBatchMq, makeLockBatchHandler},
     {rc::kUnlockBatchMq, makeUnlockBatchHandler},
-    {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler},
+    {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler, RunOn::kPooled},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
-    {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler},
+    {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler, RunOn::kPooled},
     {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler, RunOn::kWorker},
     {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
     {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
-    {rc::kGetConsumeStats, makeGetConsumeStatsHandler},
-    {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler},
+    {rc::kGetConsumeStats, makeGetConsumeStatsHandler, RunOn::kPooled},
+    {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler, RunOn::kPooled},
     {kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
-    {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler},
+    {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler, RunOn::kPooled},
 };
 
 }  // namespace
@@ -247,8 +249,13 @@ Status BrokerServer::start() {
   }
   for (const auto& entry : kHandlers) {
     remoting::RequestHandler handler = entry.factory(ctx_);
-    if (entry.run_on == RunOn::kWorker) {
+    if (entry.run_on == RunOn::kPooled) {
       handler = [ctx, inner = std::move(handler)](RemotingCommand request, remoting::Responder responder) {
+        if (!ctx->refuseIfOverloaded(request, responder)) inner(std::move(request), std::move(responder));
+      };
+    } else if (entry.run_on == RunOn::kWorker) {
+      handler = [ctx, inner = std::move(handler)](RemotingCommand request, remoting::Responder responder) {
+        if (ctx->refuseIfOverloaded(request, responder)) return;
         ctx->post([inner, request = std::move(request), responder = std::move(responder)]() mutable {
           const int32_t code = request.code;
           RemotingCommand stub;

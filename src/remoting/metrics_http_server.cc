@@ -1,6 +1,7 @@
 #include "remoting/metrics_http_server.h"
 
 #include <asio.hpp>
+#include <set>
 
 #include "common/log.h"
 #include "common/thread_guard.h"
@@ -9,7 +10,7 @@ namespace rocketrpc::remoting {
 
 namespace {
 constexpr size_t kMaxRequestHead = 8192;  // a scraper's GET is a few hundred bytes
-constexpr int kMaxConnections = 16;       // scrapes at once; more are closed at accept
+constexpr size_t kMaxConnections = 16;      // scrapes at once; more are closed at accept
 constexpr std::chrono::seconds kExchangeTimeout{10};
 }  // namespace
 
@@ -55,12 +56,12 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpS
     acceptor_.async_accept(ex->socket, [self, ex](std::error_code ec) {
       if (ec) return;  // acceptor closed
       self->accept();
-      if (self->open_ >= kMaxConnections) {  // a stuck scraper (or a flood) cannot pile up sockets
+      if (self->live_.size() >= kMaxConnections) {  // a stuck scraper (or a flood) cannot pile up sockets
         std::error_code ignored;
         ex->socket.close(ignored);
         return;
       }
-      ++self->open_;
+      self->live_.insert(ex);
       // The whole exchange, a slow reader of the answer included, gets kExchangeTimeout.
       ex->deadline.expires_after(kExchangeTimeout);
       ex->deadline.async_wait([ex](std::error_code timer_ec) {
@@ -77,7 +78,17 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpS
     std::error_code ignored;
     ex->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     ex->socket.close(ignored);
-    --open_;
+    live_.erase(ex);
+  }
+
+  // Ends every operation so that run() returns with no handler (each holds the Impl) left queued.
+  void closeAll() {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    for (const auto& ex : live_) {
+      ex->deadline.cancel();
+      ex->socket.close(ignored);
+    }
   }
 
   // Reads until the end of the request head (or kMaxRequestHead bytes), then answers and closes.
@@ -107,7 +118,7 @@ class MetricsHttpServer::Impl : public std::enable_shared_from_this<MetricsHttpS
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   std::thread thread_;
-  int open_ = 0;  // exchanges in progress; loop-confined
+  std::set<std::shared_ptr<Exchange>> live_;  // exchanges in progress, at most kMaxConnections; loop-confined
 };
 
 MetricsHttpServer::MetricsHttpServer(std::function<std::string()> body)
@@ -134,11 +145,8 @@ Status MetricsHttpServer::start(const std::string& host, uint16_t port) {
 
 void MetricsHttpServer::shutdown() {
   if (!impl_->thread_.joinable()) return;
-  asio::post(impl_->io_, [impl = impl_] {
-    std::error_code ignored;
-    impl->acceptor_.close(ignored);
-  });
-  impl_->io_.stop();
+  // No stop(): the loop runs the aborted handlers and returns once none is left, so none keeps the Impl alive.
+  asio::post(impl_->io_, [impl = impl_] { impl->closeAll(); });
   impl_->thread_.join();
 }
 

@@ -60,6 +60,8 @@ class Broker {
     config.broker_ip1 = "127.0.0.1";
     config.listen_port = 0;
     config.store_path_root_dir = dir_.string();
+    config.disk_space_warning_level_ratio = 99;  // independent of how full the machine's disk is
+    config.disk_max_used_space_ratio = 95;
     server_ = std::make_unique<broker::BrokerServer>(config);
     if (Status s = server_->start(); !s.isOk()) fail("broker did not start: " + s.toString());
     const std::string addr = server_->address();

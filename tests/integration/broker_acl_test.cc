@@ -518,6 +518,7 @@ TEST(BrokerAclBinaryTest, RefusesUnsignedAdminCodesAndServesSignedOnes) {
 TEST(BrokerAclStartTest, BadAccountFileFailsTheStart) {
   auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_acl_start");
   broker::BrokerConfig config;
+  testing::relaxDiskLimits(config);
   config.listen_port = 0;
   config.store_path_root_dir = dir.string();
   config.acl_enable = true;

@@ -6,7 +6,10 @@
 //    sends work again without a restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <any>
+#include <condition_variable>
+#include <functional>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -20,6 +23,9 @@
 #include "../unit/store/fault_injection_fs.h"
 #include "broker/broker_server.h"
 #include "common/status.h"
+#include "remoting/protocol/codes.h"
+#include "remoting/transport.h"
+#include "store/file_system.h"
 #include "rocketrpc/errors.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
@@ -32,6 +38,7 @@ namespace rocketrpc {
 namespace {
 
 using namespace std::chrono_literals;
+using remoting::RemotingCommand;
 using testing::Subprocess;
 using testing::uniqueName;
 using testing::waitUntil;
@@ -42,7 +49,8 @@ constexpr int kNoFile = 256;
 std::unique_ptr<Subprocess> startLimitedBroker(const std::string& store, std::string* addr) {
   auto process = std::make_unique<Subprocess>(std::vector<std::string>{
       "prlimit", "--nofile=" + std::to_string(kNoFile) + ":" + std::to_string(kNoFile), "--",
-      testing::brokerBinaryPath(), "--port", "0", "--store", store});
+      testing::brokerBinaryPath(), "--port", "0", "--store", store, "--set", "diskSpaceWarningLevelRatio=99", "--set",
+      "diskMaxUsedSpaceRatio=95"});
   while (auto line = process->readLine(60s)) {
     if (line->rfind("READY ", 0) == 0) {
       *addr = line->substr(6);
@@ -129,6 +137,7 @@ TEST(BrokerFaultsTest, ADiskFullDuringASendRunIsRefusedClearlyAndWritesResumeWit
   const auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_diskfull");
   auto fs = std::make_shared<store::testing::FaultInjectionFs>();
   broker::BrokerConfig config;
+  testing::relaxDiskLimits(config);
   config.listen_port = 0;
   config.store_path_root_dir = dir.string();
   config.flush_disk_type = "SYNC_FLUSH";
@@ -218,6 +227,155 @@ TEST(BrokerFaultsTest, ADiskFullDuringASendRunIsRefusedClearlyAndWritesResumeWit
       },
       10s));
   again.shutdown();
+  server->shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// The POSIX file system, with commit-log reads that wait at a gate once it is closed: a request reading a
+// stored message (VIEW_MESSAGE_BY_ID) holds the broker's only worker until the gate opens.
+class ReadGateFs final : public store::FileSystem {
+ public:
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = false;
+    }
+    cv_.notify_all();
+  }
+  bool awaitHeld() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 60s, [&] { return held_ > 0; });
+  }
+
+  Result<std::unique_ptr<store::File>> open(const std::string& path) override {
+    auto file = base_->open(path);
+    if (!file || path.find("/commitlog/") == std::string::npos) return file;
+    return std::unique_ptr<store::File>(std::make_unique<GatedFile>(this, std::move(*file)));
+  }
+  bool exists(const std::string& path) override { return base_->exists(path); }
+  Result<std::vector<std::string>> list(const std::string& dir) override { return base_->list(dir); }
+  Status createDirs(const std::string& dir) override { return base_->createDirs(dir); }
+  Status remove(const std::string& path) override { return base_->remove(path); }
+  Status rename(const std::string& from, const std::string& to) override { return base_->rename(from, to); }
+  Status syncDir(const std::string& dir) override { return base_->syncDir(dir); }
+  Result<int64_t> modifiedTimeMs(const std::string& path) override { return base_->modifiedTimeMs(path); }
+  Result<double> usedRatio(const std::string&) override { return 0.5; }
+
+ private:
+  class GatedFile final : public store::File {
+   public:
+    GatedFile(ReadGateFs* fs, std::unique_ptr<store::File> base) : fs_(fs), base_(std::move(base)) {}
+    Status write(int64_t offset, std::string_view data) override { return base_->write(offset, data); }
+    Status read(int64_t offset, size_t n, std::string* out) const override {
+      fs_->pass();
+      return base_->read(offset, n, out);
+    }
+    Status sync() override { return base_->sync(); }
+    Status truncate(int64_t size) override { return base_->truncate(size); }
+    Result<int64_t> size() const override { return base_->size(); }
+
+   private:
+    ReadGateFs* fs_;
+    std::unique_ptr<store::File> base_;
+  };
+
+  void pass() {
+    std::unique_lock lock(mu_);
+    ++held_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !closed_; });
+    --held_;
+  }
+
+  std::shared_ptr<store::FileSystem> base_ = store::posixFileSystem();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int held_ = 0;
+};
+
+// Issue 10 item 3 (the worker pool): with its one worker held, requests of pooled codes queue up to
+// workerQueueCapacity; the next ones are answered SYSTEM_BUSY [OVERLOAD] at once (never silence, never an unbounded
+// queue), codes the I/O thread answers are still served, and everything queued is answered once the worker is free.
+TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillServed) {
+  constexpr int kCapacity = 16;
+  constexpr int kOver = 10;
+  const auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_overload");
+  auto fs = std::make_shared<ReadGateFs>();
+  broker::BrokerConfig config;
+  testing::relaxDiskLimits(config);
+  config.listen_port = 0;
+  config.store_path_root_dir = dir.string();
+  config.server_worker_threads = 1;
+  config.worker_queue_capacity = kCapacity;
+  auto server = std::make_unique<broker::BrokerServer>(config);
+  server->setStoreFileSystem(fs);
+  ASSERT_TRUE(server->start().isOk());
+  const std::string addr = server->address();
+  const std::string topic = uniqueName("overload");
+  ASSERT_TRUE(testing::createTopicOnAllBrokers(addr, topic, 1).isOk());
+  ProducerOptions po;
+  po.namesrv_addr = addr;
+  po.group = uniqueName("overload_pg");
+  Producer producer(po);
+  producer.start();
+  // The first record of an empty commit log: physical offset 0, which the view request below reads.
+  ASSERT_EQ(producer.send(Message(topic, "stored")).status, SendStatus::kSendOk);
+  producer.shutdown();
+
+  remoting::RemotingClient client;
+  ASSERT_TRUE(client.start().isOk());
+  std::mutex mu;
+  std::vector<RemotingCommand> answers;
+  auto collect = [&](Result<RemotingCommand> r) {
+    std::lock_guard lock(mu);
+    answers.push_back(r.isOk() ? std::move(*r) : RemotingCommand::request(-1));
+  };
+  auto count = [&](const std::function<bool(const RemotingCommand&)>& pred) {
+    std::lock_guard lock(mu);
+    return static_cast<int>(std::count_if(answers.begin(), answers.end(), pred));
+  };
+  auto overload = [](const RemotingCommand& c) {
+    return c.code == remoting::response_code::kSystemBusy &&
+           c.remark.value_or("") == "[OVERLOAD]system busy, start flow control for a while";
+  };
+  auto success = [](const RemotingCommand& c) { return c.code == remoting::response_code::kSuccess; };
+
+  fs->close();
+  RemotingCommand view = RemotingCommand::request(remoting::request_code::kViewMessageById);
+  view.ext_fields["offset"] = "0";
+  client.invokeAsync(addr, view, 60s, collect);
+  ASSERT_TRUE(fs->awaitHeld()) << "the view request never reached the commit log";
+  // Runtime info runs on the worker pool: kCapacity wait, the next kOver are refused at once.
+  for (int i = 0; i < kCapacity + kOver; ++i)
+    client.invokeAsync(addr, RemotingCommand::request(28), 60s, collect);
+  EXPECT_TRUE(waitUntil([&] { return count(overload) == kOver; }, 30s)) << count(overload);
+  // A pooled code (heartbeat) is refused too; one the I/O thread answers (GET_MAX_OFFSET) is served.
+  auto hb = client.invokeSync(addr, RemotingCommand::request(remoting::request_code::kHeartBeat), 10s);
+  ASSERT_TRUE(hb.isOk()) << hb.status().toString();
+  EXPECT_TRUE(overload(*hb)) << hb->code << " " << hb->remark.value_or("");
+  RemotingCommand max = RemotingCommand::request(remoting::request_code::kGetMaxOffset);
+  max.ext_fields["topic"] = topic;
+  max.ext_fields["queueId"] = "0";
+  auto got = client.invokeSync(addr, max, 10s);
+  ASSERT_TRUE(got.isOk()) << got.status().toString();
+  EXPECT_EQ(got->code, remoting::response_code::kSuccess) << got->remark.value_or("");
+  EXPECT_EQ(count(success), 0) << "answered while the worker was held";
+
+  fs->open();
+  EXPECT_TRUE(waitUntil([&] { return count(success) == 1 + kCapacity; }, 30s)) << count(success);
+  EXPECT_EQ(count(overload), kOver);
+  EXPECT_EQ(count([](const RemotingCommand&) { return true; }), 1 + kCapacity + kOver);
+  EXPECT_NE(server->metricsText().find("rocketrpc_broker_requests_refused_overload_total " +
+                                       std::to_string(kOver + 1)),
+            std::string::npos)
+      << "the refusals (runtime info and heartbeat) are counted";
+  client.shutdown();
   server->shutdown();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -98,6 +98,7 @@ TEST(BrokerStoreLockTest, SecondBrokerBinaryOnTheSameStoreExitsNamingDirectoryAn
 TEST(BrokerStoreLockTest, InProcessSecondStartIsRefusedAndTheLockIsFreedByShutdown) {
   TempDir dir("store_lock_inproc");
   broker::BrokerConfig config;
+  testing::relaxDiskLimits(config);
   config.listen_port = 0;
   config.store_path_root_dir = dir.str();
   auto first = std::make_unique<broker::BrokerServer>(config);

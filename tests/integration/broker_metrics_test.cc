@@ -13,6 +13,7 @@
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
 #include "support/metrics_scrape.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -29,6 +30,7 @@ class BrokerMetricsEndpointTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / uniqueName("broker_metrics");
     broker::BrokerConfig config;
+    testing::relaxDiskLimits(config);
     config.listen_port = 0;
     config.store_path_root_dir = dir_.string();
     config.broker_name = "broker-metrics";

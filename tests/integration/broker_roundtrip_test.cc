@@ -21,6 +21,7 @@
 #include "remoting/transport.h"
 #include "rocketrpc/producer.h"
 #include "rocketrpc/push_consumer.h"
+#include "support/test_broker.h"
 #include "support/test_support.h"
 
 namespace rocketrpc {
@@ -35,6 +36,7 @@ class BrokerRoundTripTest : public ::testing::Test {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / uniqueName("broker_rt");
     broker::BrokerConfig config;
+    testing::relaxDiskLimits(config);
     config.listen_port = 0;
     config.store_path_root_dir = dir_.string();
     config.broker_name = "broker-rt";

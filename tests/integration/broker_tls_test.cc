@@ -173,6 +173,7 @@ TEST_F(BrokerTlsTest, UnreadableCaFileFailsStartNamingTheFile) {
 TEST_F(BrokerTlsTest, SecondBrokerRegistersWithTheFirstOverTls) {
   const auto dir = dir_.parent_path() / uniqueName("broker_tls_second");
   broker::BrokerConfig config;
+  testing::relaxDiskLimits(config);
   config.listen_port = 0;
   config.store_path_root_dir = dir.string();
   config.broker_name = "broker-tls-second";

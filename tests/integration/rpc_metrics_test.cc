@@ -57,6 +57,10 @@ struct JsonSink {
     std::lock_guard<std::mutex> lock(mu);
     return docs.empty() ? std::string() : docs.back();
   }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return docs.size();
+  }
 };
 
 void expectPromtoolClean(const std::string& text) {
@@ -195,13 +199,12 @@ TEST_F(RpcMetricsIT, StatsCallbacksFireWithValidJsonOfTheSameFigures) {
   EXPECT_EQ(c.at("timeouts").get<uint64_t>(), stats.timeouts);
   EXPECT_EQ(c.at("sessions_started").get<uint64_t>(), stats.sessions_started);
   // It keeps firing, and stops at close().
-  const size_t before = client_sink->docs.size();
-  ASSERT_TRUE(waitUntil([&] { return client_sink->docs.size() >= before + 2; }, 5s));
-  client_->close();
-  std::this_thread::sleep_for(50ms);  // a callback that was running when close() began has finished by now
-  const size_t at_close = client_sink->docs.size();
+  const size_t before = client_sink->size();
+  ASSERT_TRUE(waitUntil([&] { return client_sink->size() >= before + 2; }, 5s));
+  client_->close();  // joins the reporter: a callback that was running has returned
+  const size_t at_close = client_sink->size();
   std::this_thread::sleep_for(400ms);
-  EXPECT_EQ(client_sink->docs.size(), at_close);
+  EXPECT_EQ(client_sink->size(), at_close);
 }
 
 TEST_F(RpcMetricsIT, StatsIntervalIsValidated) {

@@ -88,9 +88,7 @@ class TestBroker {
       // Two I/O threads whatever the machine, so frames crossing between loops are exercised (the sanitizer
       // stages run in-process); the binary stage keeps the default.
       config.server_selector_threads = 2;
-      // The shared test broker must not depend on how full the machine's disk is (the disk-full behaviour has
-      // tests of its own on a fault-injection filesystem): refuse puts only at 99 % instead of 90 %.
-      config.disk_space_warning_level_ratio = 99;
+      relaxDiskLimits(config);
       server_ = std::make_unique<broker::BrokerServer>(config);
       if (Status s = server_->start(); !s.isOk()) {
         std::cerr << "test broker: in-process rocketrpc-broker failed to start: " << s.toString() << "\n";
@@ -103,7 +101,7 @@ class TestBroker {
     }
     if (mode == "binary") {
       process_ = startBrokerBinary(
-          {"--port", "0", "--store", store_dir_, "--set", "diskSpaceWarningLevelRatio=99"}, &namesrv_);
+          {"--port", "0", "--store", store_dir_}, &namesrv_);
       return;
     }
     std::cerr << "test broker: unknown ROCKETRPC_TEST_BROKER=" << mode << " (inprocess, binary or none)\n";
@@ -135,8 +133,15 @@ std::string brokerBinaryPath() {
   return ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
 }
 
+void relaxDiskLimits(broker::BrokerConfig& config) {
+  config.disk_space_warning_level_ratio = 99;
+  config.disk_max_used_space_ratio = 95;
+}
+
 std::unique_ptr<Subprocess> startBrokerBinary(const std::vector<std::string>& args, std::string* addr) {
-  std::vector<std::string> argv{brokerBinaryPath()};
+  // As relaxDiskLimits; a test's own --set of either key comes later and wins.
+  std::vector<std::string> argv{brokerBinaryPath(), "--set", "diskSpaceWarningLevelRatio=99", "--set",
+                                "diskMaxUsedSpaceRatio=95"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::unique_ptr<Subprocess> process;
   try {
@@ -181,6 +186,7 @@ void OwnBrokerTest::TearDown() {
 
 void OwnBrokerTest::startBroker() {
   broker::BrokerConfig config;
+  relaxDiskLimits(config);
   config.listen_port = 0;
   config.store_path_root_dir = dir_.string();
   configure(config);

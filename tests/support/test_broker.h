@@ -24,6 +24,11 @@
 
 namespace rocketrpc::testing {
 
+/// Makes a test broker independent of how full the machine's disk is: puts are refused only at 99 % used
+/// (diskSpaceWarningLevelRatio, 90 by default) and fresh commit-log segments are removed only at 95 % used
+/// (diskMaxUsedSpaceRatio, 75). The disk-full behaviour has tests of its own on a fault-injection filesystem.
+void relaxDiskLimits(broker::BrokerConfig& config);
+
 /// Name-server address of the broker under test, starting a rocketrpc-broker if the environment asks for one.
 /// Empty when none is configured or it failed to start (the reason is printed on stderr).
 std::string testBrokerNamesrv();

@@ -58,7 +58,12 @@ void RunMonitor::finish() {
 void RunMonitor::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+    // The line is made without mu_ held: it takes the caller's locks, and the caller may hold them while it
+    // calls finish(), which takes mu_ (a lock-order inversion, found by TSan).
+    lock.unlock();
     const std::string text = line_();
+    lock.lock();
+    if (stop_) break;
     // \r + erase to the end of the line: the line is rewritten in place, whatever its previous length.
     std::fprintf(stderr, "\r%s\x1b[K", text.c_str());
     std::fflush(stderr);

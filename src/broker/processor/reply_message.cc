@@ -130,6 +130,7 @@ remoting::RequestHandler makeReplyMessageHandler(std::shared_ptr<BrokerContext> 
       processReply(ctx, request, responder);
       return;
     }
+    if (ctx->refuseIfOverloaded(request, responder)) return;
     ctx->post([ctx, request = std::move(request), responder = std::move(responder)] {
       processReply(ctx, request, responder);
     });

@@ -98,6 +98,11 @@ remoting::RequestHandler makeSendMessageHandler(std::shared_ptr<BrokerContext> c
       processSend(ctx, request, responder);
       return;
     }
+    if (ctx->refuseIfOverloaded(request, responder)) {
+      ctx->metrics.send_requests.fetch_add(1, std::memory_order_relaxed);
+      ctx->metrics.send_failures.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     ctx->post([ctx, request = std::move(request), responder = std::move(responder),
                queued = std::chrono::steady_clock::now()] {
       const int64_t limit = ctx->config.wait_time_mills_in_send_queue;

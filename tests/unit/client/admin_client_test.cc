@@ -20,8 +20,9 @@ TEST(QuoteNonStringKeysTest, ObjectKeysOfAConsumeStatsBodyBecomeStrings) {
   Json j = Json::parse(quoteNonStringKeys(body), nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << quoteNonStringKeys(body);
   ASSERT_EQ(j["offsetTable"].size(), 2u);
-  const auto& [key, value] = *j["offsetTable"].items().begin();
-  Json mq = Json::parse(key);
+  const auto first = j["offsetTable"].begin();
+  Json mq = Json::parse(first.key());
+  const Json& value = first.value();
   EXPECT_EQ(mq["brokerName"], "b-a");
   EXPECT_EQ(mq["queueId"], 0);
   EXPECT_EQ(value["brokerOffset"], 9);

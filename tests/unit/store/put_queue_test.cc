@@ -35,10 +35,13 @@ class GatedFs final : public FileSystem {
     }
     cv_.notify_all();
   }
-  // Waits until a writer is held at the closed gate.
-  void awaitHeld() {
+  // Waits until a writer is held at the closed gate; false (the gate opened again) if none comes within a
+  // minute, as when the put was refused before writing, so that the test fails instead of hanging.
+  bool awaitHeld() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return held_ > 0; });
+    if (cv_.wait_for(lock, std::chrono::minutes(1), [&] { return held_ > 0; })) return true;
+    closed_ = false;
+    return false;
   }
   std::vector<std::thread::id> writers() {
     std::lock_guard lock(mu_);
@@ -108,6 +111,8 @@ class PutQueueTest : public ::testing::TestWithParam<FlushMode> {
     o.flush_mode = GetParam();
     o.max_queue_wait = max_wait;
     o.max_queued_bytes = max_bytes;
+    o.disk_full_ratio = 1.0;  // independent of how full the machine's disk is
+    o.disk_max_used_ratio = 1.0;
     auto store = MessageStore::open(std::move(o));
     EXPECT_TRUE(store.isOk()) << store.status().toString();
     return store ? std::move(*store) : nullptr;
@@ -144,7 +149,8 @@ TEST_P(PutQueueTest, APutThatWaitedTooLongIsAnsweredBusyAndNotStored) {
   ASSERT_TRUE(store);
   fs_->close();
   auto first = put(*store, 0, 100);
-  fs_->awaitHeld();  // the writer holds `first`; what comes next queues behind it
+  // The writer holds `first`; what comes next queues behind it.
+  ASSERT_TRUE(fs_->awaitHeld()) << "no put reached the commit log";
   auto late = put(*store, 1, 100);
   std::this_thread::sleep_for(std::chrono::milliseconds(120));  // only ever longer than max_queue_wait
   fs_->open();
@@ -168,7 +174,7 @@ TEST_P(PutQueueTest, APutPastTheByteBudgetIsRefusedAtOnce) {
   ASSERT_TRUE(store);
   fs_->close();
   auto first = put(*store, 0, 900);  // taken by the writer at once: the budget counts what waits
-  fs_->awaitHeld();
+  ASSERT_TRUE(fs_->awaitHeld()) << "no put reached the commit log";
   auto queued = put(*store, 1, 600);
   auto refused = put(*store, 2, 600);  // 600 + 600 > 1000
   ASSERT_EQ(refused.wait_for(std::chrono::seconds(0)), std::future_status::ready) << "refused inline";

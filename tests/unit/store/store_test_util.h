@@ -68,7 +68,9 @@ inline MessageStoreOptions smallOptions(const std::string& root) {
   o.commit_log_segment_size = 64 * 1024;
   o.consume_queue_entries_per_file = 64;
   o.flush_interval = std::chrono::milliseconds(0);
-  o.disk_full_ratio = 1.0;  // independent of how full the machine's disk is (store_faults_test covers the ratio)
+  // Independent of how full the machine's disk is (store_faults_test covers both ratios).
+  o.disk_full_ratio = 1.0;
+  o.disk_max_used_ratio = 1.0;
   return o;
 }
 
