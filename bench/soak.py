@@ -190,7 +190,9 @@ def main():
     broker_args = [args.broker, "--port", str(port), "--store", os.path.join(work, "store"),
                    "--set", f"maxReceivingBytes={max_receiving}",
                    "--set", f"maxWriteQueueBytesPerConnection={write_queue}",
-                   "--set", "frameReceiveTimeoutMillis=5000", "--set", "writeStallTimeoutMillis=3000"]
+                   "--set", "frameReceiveTimeoutMillis=5000", "--set", "writeStallTimeoutMillis=3000",
+                   # The soak measures load, not the machine's disk: puts are refused only at 99 % used.
+                   "--set", "diskSpaceWarningLevelRatio=99", "--set", "diskMaxUsedSpaceRatio=95"]
     max_rss = args.max_rss_mib * 1024 * 1024 if args.max_rss_mib > 0 else \
         max_receiving + args.never_read * 2 * write_queue + 64 * 1024 * 1024
     procs = []

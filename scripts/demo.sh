@@ -34,7 +34,8 @@ wait_for_line() {
 }
 
 echo "starting rocketrpc-broker on 127.0.0.1 ..."
-"$BROKER" --port 0 --store "$WORK/store" >"$WORK/broker.out" 2>"$WORK/broker.log" &
+# A throw-away store: the demo runs on a nearly full disk too (the default refuses sends at 90 % used).
+"$BROKER" --port 0 --store "$WORK/store" --set diskSpaceWarningLevelRatio=99 --set diskMaxUsedSpaceRatio=95 >"$WORK/broker.out" 2>"$WORK/broker.log" &
 BROKER_PID=$!
 wait_for_line "$WORK/broker.out" '^READY ' "$BROKER_PID" || { echo "broker did not start:"; tail -20 "$WORK/broker.log"; exit 1; }
 NAMESRV="$(grep '^READY ' "$WORK/broker.out" | head -1 | cut -d' ' -f2)"
