@@ -101,6 +101,16 @@ int main(int argc, char** argv) {
                           t);
       };
     } else {
+      // RpcClient does not create its request topic: one plain send does (the broker's autoCreateTopicEnable).
+      {
+        rocketrpc::ProducerOptions po;
+        po.namesrv_addr = namesrv;
+        po.group = "bench_rss_topic_creator";
+        rocketrpc::Producer creator(po);
+        creator.start();
+        creator.send(rocketrpc::Message(topic, "create"));
+        creator.shutdown();
+      }
       rocketrpc::RpcClientOptions o;
       o.broker_url = namesrv;
       o.request_topic = topic;
@@ -120,10 +130,22 @@ int main(int argc, char** argv) {
     std::printf("api=%s payload=%zu idle_rss_kib=%ld\n", api.c_str(), payload_bytes, idle / 1024);
     long issued = 0;
     for (long level : levels) {
+      // The heap's high-water mark while the level is issued and settles: what the send path holds at once.
+      std::atomic<bool> sampling{true};
+      std::atomic<long> peak_heap{heapInUse()};
+      std::thread sampler([&] {
+        while (sampling.load()) {
+          const long h = heapInUse();
+          if (h > peak_heap.load()) peak_heap.store(h);
+          std::this_thread::sleep_for(1ms);
+        }
+      });
       const auto start = std::chrono::steady_clock::now();
       for (; issued < level; ++issued) issue(timeout);
       const double issue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const long rss = settledRss();
+      sampling.store(false);
+      sampler.join();
       const long delta = rss - idle;
       // What the heap still holds from the sends once they completed (freed but not returned) vs. what the
       // requests in flight keep: RSS again after handing free heap pages back.
@@ -131,9 +153,11 @@ int main(int argc, char** argv) {
       const long trimmed = rssBytes() - idle;
       const long heap = heapInUse() - idle_heap;
       std::printf("in_flight=%ld rss_delta_kib=%ld bytes_per_request=%ld trimmed_delta_kib=%ld "
-                  "trimmed_bytes_per_request=%ld heap_bytes_per_request=%ld issue_seconds=%.2f ended_early=%ld\n",
+                  "trimmed_bytes_per_request=%ld heap_bytes_per_request=%ld peak_heap_bytes_per_request=%ld "
+                  "issue_seconds=%.2f ended_early=%ld\n",
                   level, delta / 1024, level > 0 ? delta / level : 0, trimmed / 1024,
-                  level > 0 ? trimmed / level : 0, level > 0 ? heap / level : 0, issue_s, ended.load() - 200);
+                  level > 0 ? trimmed / level : 0, level > 0 ? heap / level : 0,
+                  level > 0 ? (peak_heap.load() - idle_heap) / level : 0, issue_s, ended.load() - 200);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -246,7 +246,9 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
   void requestAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout,
                     std::function<void(Outcome<MessageExt>)> done, bool inline_done, bool caller_waits = false) {
     std::shared_ptr<MessageSender> s;
+    bool holds_permit = false;
     auto fail = [&](std::exception_ptr error) {
+      if (holds_permit) permits_->release();
       counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
       if (inline_done) {
         done(Outcome<MessageExt>(std::move(error)));
@@ -265,11 +267,10 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     st = permits_->acquire(options_.async_permit_wait);
     if (!st.isOk()) return fail(client::toException(st, true));
-    // From here on `done` gives the permit back first, whichever way the request ends.
-    done = [permits = permits_, done = std::move(done)](Outcome<MessageExt> out) {
-      permits->release();
-      done(std::move(out));
-    };
+    // From here on the permit is given back first, whichever way the request ends: by `fail`, `fail_later`
+    // and the refused post below, and once sendRequest has it, by the completion it registers (one wrapper
+    // less per request in flight).
+    holds_permit = true;
     auto inst = s->instanceShared();
     if (caller_waits || choice.selector || topicPrepared(msg.topic())) {
       st = prepareRequestTopic(inst, msg.topic());
@@ -284,6 +285,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     bool posted = inst->servicePool().post([self = shared_from_this(), s, inst, msg, fixed, deadline, shared_done,
                                             inline_done] {
       auto fail_later = [&](const Status& why) {
+        self->permits_->release();
         self->counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
         Outcome<MessageExt> out(client::toException(why, true));
         if (inline_done) {
@@ -303,6 +305,7 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       self->sendRequest(s, msg, c, deadline, std::move(*shared_done), inline_done);
     });
     if (!posted) {
+      permits_->release();
       counters_->requests_failed.fetch_add(1, std::memory_order_relaxed);
       Outcome<MessageExt> out(client::toException(Status::closed("producer is shut down"), true));
       if (inline_done) {
@@ -313,7 +316,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     }
   }
 
-  /// The route of the topic is known: registers the correlation id and sends.
+  /// The route of the topic is known: registers the correlation id and sends. The caller holds a permit, which
+  /// the completion gives back first.
   void sendRequest(const std::shared_ptr<MessageSender>& s, const Message& msg, const QueueChoice& choice,
                    std::chrono::steady_clock::time_point deadline, std::function<void(Outcome<MessageExt>)> done,
                    bool inline_done) {
@@ -329,7 +333,8 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
 
     std::weak_ptr<Impl> weak = weak_from_this();
     // Kept per request in flight: captures only what the completion needs (no copy of the correlation id).
-    auto on_done = [weak, counters = counters_, done = std::move(done)](Result<MessageExt> r) mutable {
+    auto on_done = [weak, counters = counters_, permits = permits_, done = std::move(done)](Result<MessageExt> r) {
+      permits->release();
       if (auto self = weak.lock()) self->pending_requests_.fetch_sub(1);
       if (r.isOk()) {
         MessageExt reply = std::move(r).value();
@@ -358,15 +363,16 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
       }
     };
     pending_requests_.fetch_add(1);
-    auto shared_done = std::make_shared<decltype(on_done)>(std::move(on_done));
-    Status st = inst->requestFutures().add(
-        correlation, timeout, msg.topic(), options_.max_pending_requests,
-        [shared_done](Result<MessageExt> r) { (*shared_done)(std::move(r)); }, inline_done, this);
+    client::RequestDone registered = std::move(on_done);  // the one allocation kept per request for completion
+    Status st = inst->requestFutures().add(correlation, timeout, msg.topic(), options_.max_pending_requests,
+                                           std::move(registered), inline_done, this);
     if (!st.isOk()) {
-      // Not registered (over the limit): report at once, never as a timeout.
+      // Not registered (over the limit, shutting down; `registered` is still ours): report at once, never as a
+      // timeout.
       if (inline_done) {
-        (*shared_done)(st);
+        registered(st);
       } else {
+        auto shared_done = std::make_shared<client::RequestDone>(std::move(registered));
         if (!inst->callbackPool().post([shared_done, st] { (*shared_done)(st); })) (*shared_done)(st);
       }
       return;

@@ -9,12 +9,11 @@ namespace rocketrpc::client {
 RequestFutureTable::RequestFutureTable(ThreadPool* pool, Scheduler* scheduler) : pool_(pool), scheduler_(scheduler) {}
 
 Status RequestFutureTable::add(const std::string& correlation_id, std::chrono::milliseconds timeout,
-                               std::string topic, size_t max_pending, RequestDone done, bool inline_done,
+                               std::string topic, size_t max_pending, RequestDone&& done, bool inline_done,
                                const void* owner) {
   auto entry = std::make_shared<Entry>();
   entry->inline_done = inline_done;
   entry->owner = owner;
-  entry->done = std::move(done);
   entry->topic = std::move(topic);
   entry->timeout = timeout;
   entry->start = Clock::now();
@@ -25,9 +24,10 @@ Status RequestFutureTable::add(const std::string& correlation_id, std::chrono::m
   }
   auto [it, inserted] = entries_.emplace(correlation_id, entry);
   if (!inserted) return Status::invalidArgument("duplicate correlation id " + correlation_id);
+  entry->done = std::move(done);
   entry->deadline = deadlines_.emplace(entry->start + timeout, &it->first).first;
   if (!armLocked(entry->start)) {  // the scheduler has stopped: the instance is shutting down
-    takeLocked(it);
+    done = std::move(takeLocked(it)->done);  // back to the caller, who reports the error
     return Status::closed("client is shutting down");
   }
   return Status::ok();

@@ -32,8 +32,9 @@ class RequestFutureTable {
   /// With `inline_done` the completion runs on the completing thread (I/O, scheduler or caller): only for
   /// completions that merely wake a waiting thread.
   /// `owner` tags the entry for failOwned() (the producer that made the request).
+  /// `done` is moved from only when the entry is registered: on an error the caller still holds it.
   Status add(const std::string& correlation_id, std::chrono::milliseconds timeout, std::string topic,
-             size_t max_pending, RequestDone done, bool inline_done = false, const void* owner = nullptr);
+             size_t max_pending, RequestDone&& done, bool inline_done = false, const void* owner = nullptr);
   /// The request was sent (a later timeout reports "sent, no reply"). Returns false if already completed.
   bool markSent(const std::string& correlation_id);
   /// Completes with the reply; false when the id is unknown (late or foreign reply).

@@ -64,7 +64,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     Clock::time_point start;
     Clock::time_point deadline;
     std::chrono::milliseconds timeout{0};
-    std::string what;
+    std::shared_ptr<const std::string> what;  // "request to topic T": one string shared by the calls to a topic
   };
 
   struct Session {
@@ -187,7 +187,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     for (auto& [id, call] : pending) {
       complete(call,
                RpcResult(std::make_exception_ptr(RpcException(
-                   RpcErrorCode::kClosed, call->what + ": the client was closed while it was pending"))));
+                   RpcErrorCode::kClosed, *call->what + ": the client was closed while it was pending"))));
     }
     std::lock_guard<std::mutex> lock(sessions_mu_);
     for (auto& [id, s] : sessions_) {
@@ -223,7 +223,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
   /// Accepts a call (or throws its precondition error) and starts it. `blocking` allows the responder check
   /// to run on the calling thread.
   void submit(Message msg, std::optional<MessageQueue> mq, std::chrono::milliseconds timeout,
-              std::function<void(RpcResult)> done, bool blocking, std::string what) {
+              std::function<void(RpcResult)> done, bool blocking, std::shared_ptr<const std::string> what) {
     checkTimeout(timeout);
     requireStarted();
     if (in_flight_.fetch_add(1) >= options_.max_concurrent_requests) {
@@ -231,7 +231,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
       rejected_.fetch_add(1);
       throw RpcException(
           RpcErrorCode::kOverLimit,
-          fmt::format("{} rejected: max-concurrent-requests ({}) requests are already awaiting replies", what,
+          fmt::format("{} rejected: max-concurrent-requests ({}) requests are already awaiting replies", *what,
                       options_.max_concurrent_requests));
     }
     auto call = std::make_shared<Call>();
@@ -271,7 +271,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
               std::optional<MessageQueue> mq) {
     if (v.answer == rpc::ResponderProbe::Answer::kNone) {
       complete(call, RpcResult(std::make_exception_ptr(RpcException(
-                         RpcErrorCode::kNoResponder, call->what + " not sent: no responder: " + v.detail))));
+                         RpcErrorCode::kNoResponder, *call->what + " not sent: no responder: " + v.detail))));
       return;
     }
     send(call, std::move(msg), std::move(mq));
@@ -283,13 +283,13 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     if (left.count() <= 0) {
       complete(call,
                RpcResult(std::make_exception_ptr(RpcTimeoutException(
-                   call->what + ": timed out before it could be sent (responder check took too long)"))));
+                   *call->what + ": timed out before it could be sent (responder check took too long)"))));
       return;
     }
     auto self = shared_from_this();
     auto cb = [self, call](Outcome<MessageExt> outcome) {
       auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start);
-      self->complete(call, rpc::mapRequestOutcome(outcome, call->what, call->timeout, latency));
+      self->complete(call, rpc::mapRequestOutcome(outcome, *call->what, call->timeout, latency));
     };
     try {
       if (mq) {
@@ -298,7 +298,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
         producer_->request(msg, cb, left);
       }
     } catch (const MQException& e) {
-      complete(call, RpcResult(rpc::mapSendException(e, call->what)));
+      complete(call, RpcResult(rpc::mapSendException(e, *call->what)));
     } catch (const std::exception& e) {
       complete(call, RpcResult(std::make_exception_ptr(RpcException(RpcErrorCode::kInternal, e.what()))));
     }
@@ -340,15 +340,15 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     try {
       done(std::move(result));
     } catch (const std::exception& e) {
-      RRPC_LOG(kWarn, kLog, "continuation of {} threw: {}", call->what, e.what());
+      RRPC_LOG(kWarn, kLog, "continuation of {} threw: {}", *call->what, e.what());
     } catch (...) {
-      RRPC_LOG(kWarn, kLog, "continuation of {} threw a non-std exception", call->what);
+      RRPC_LOG(kWarn, kLog, "continuation of {} threw a non-std exception", *call->what);
     }
     tl_in_continuation = was;
   }
 
   RpcResponse sendSync(Message msg, std::optional<MessageQueue> mq, std::chrono::milliseconds timeout,
-                       std::string what) {
+                       std::shared_ptr<const std::string> what) {
     auto promise = std::make_shared<std::promise<RpcResult>>();
     auto future = promise->get_future();
     submit(
@@ -357,7 +357,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     return future.get().value();
   }
 
-  std::string requestWhat() const { return "request to topic " + options_.request_topic; }
+  const std::shared_ptr<const std::string>& requestWhat() const { return request_what_; }
 
   // --- sessions ---
 
@@ -501,7 +501,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     end.putProperty(rpc::prop::kKind, rpc::kind::kEnd);
     end.putProperty(rpc::prop::kSession, id);
     end.putProperty(rpc::prop::kCount, std::to_string(count));
-    return sendSync(std::move(end), s->mq, timeout, "end of streaming session " + id);
+    return sendSync(std::move(end), s->mq, timeout,
+                    std::make_shared<const std::string>("end of streaming session " + id));
   }
 
   // --- housekeeping ---
@@ -597,6 +598,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
   }
 
   RpcClientOptions options_;
+  const std::shared_ptr<const std::string> request_what_ =
+      std::make_shared<const std::string>("request to topic " + options_.request_topic);
   StatsReporter stats_reporter_;  // options_.stats_callback (rocketrpc/metrics.h)
 
  private:
