@@ -2,12 +2,16 @@
 // 10 MB of client RSS above idle; 100,000 work).
 //
 //   bench_client_rss --namesrv 127.0.0.1:9876 [--levels 10000,100000] [--payload 100] [--api rpc|producer]
+//                    [--rate N]
 //
 // Against a running rocketrpc-broker (or any RocketMQ cluster with autoCreateTopicEnable). Nobody answers the
 // request topic, so every request stays in flight (sent, stored by the broker, awaiting its reply) until the
 // client closes. The client is warmed up (connections, routes, thread stacks touched), its RSS sampled as
 // "idle", then requests are added up to each level in turn (levels are cumulative) and the RSS is sampled
 // once it has settled. Prints one line per level: requests, RSS delta over idle, bytes per request.
+// --rate N issues N requests per second (default 0: as fast as the caller can, one burst). A burst issues far
+// faster than the broker acknowledges the sends, so the send path's short-lived blocks (frame, prepared
+// message, send closure) of most requests exist at once; glibc keeps that high-water mark as RSS.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
   const std::vector<long> levels = parseLevels(arg(argc, argv, "--levels", "10000,100000"));
   const size_t payload_bytes = std::stoul(arg(argc, argv, "--payload", "100"));
   const std::string api = arg(argc, argv, "--api", "rpc");
+  const double rate = std::stod(arg(argc, argv, "--rate", "0"));
   const std::string topic = "bench_rss_" + std::to_string(::getpid());
   const std::string payload(payload_bytes, 'p');
   const auto timeout = 300000ms;  // longer than the run: nothing times out while measured
@@ -127,7 +132,7 @@ int main(int argc, char** argv) {
     malloc_trim(0);
     const long idle = settledRss();
     const long idle_heap = heapInUse();
-    std::printf("api=%s payload=%zu idle_rss_kib=%ld\n", api.c_str(), payload_bytes, idle / 1024);
+    std::printf("api=%s payload=%zu rate=%.0f idle_rss_kib=%ld\n", api.c_str(), payload_bytes, rate, idle / 1024);
     long issued = 0;
     for (long level : levels) {
       // The heap's high-water mark while the level is issued and settles: what the send path holds at once.
@@ -141,7 +146,10 @@ int main(int argc, char** argv) {
         }
       });
       const auto start = std::chrono::steady_clock::now();
-      for (; issued < level; ++issued) issue(timeout);
+      for (long n = 0; issued < level; ++issued, ++n) {
+        if (rate > 0) std::this_thread::sleep_until(start + std::chrono::duration<double>(n / rate));
+        issue(timeout);
+      }
       const double issue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const long rss = settledRss();
       sampling.store(false);
