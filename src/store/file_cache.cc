@@ -178,8 +178,8 @@ class CachedFile final : public File {
 }  // namespace
 
 CachingFileSystem::CachingFileSystem(std::shared_ptr<FileSystem> base, size_t max_open)
-    : base_(std::move(base)), core_(std::make_shared<Core>()) {
-  core_->base = base_;
+    : ForwardingFileSystem(std::move(base)), core_(std::make_shared<Core>()) {
+  core_->base = this->base();
   core_->max_open = max_open < 1 ? 1 : max_open;
 }
 

@@ -18,7 +18,7 @@
 namespace rocketrpc::store {
 
 /// Thread-safe. Files it returns may outlive it.
-class CachingFileSystem final : public FileSystem {
+class CachingFileSystem final : public ForwardingFileSystem {
  public:
   /// `max_open` >= 1: descriptors kept open at most (more only while that many are in use at once or kept open).
   CachingFileSystem(std::shared_ptr<FileSystem> base, size_t max_open);
@@ -26,14 +26,6 @@ class CachingFileSystem final : public FileSystem {
 
   Result<std::unique_ptr<File>> open(const std::string& path) override;
   Result<std::unique_ptr<File>> openExisting(const std::string& path) override;
-  bool exists(const std::string& path) override { return base_->exists(path); }
-  Result<std::vector<std::string>> list(const std::string& dir) override { return base_->list(dir); }
-  Status createDirs(const std::string& dir) override { return base_->createDirs(dir); }
-  Status remove(const std::string& path) override { return base_->remove(path); }
-  Status rename(const std::string& from, const std::string& to) override { return base_->rename(from, to); }
-  Status syncDir(const std::string& dir) override { return base_->syncDir(dir); }
-  Result<int64_t> modifiedTimeMs(const std::string& path) override { return base_->modifiedTimeMs(path); }
-  Result<double> usedRatio(const std::string& path) override { return base_->usedRatio(path); }
 
   /// Descriptors open now.
   size_t openCount() const;
@@ -50,7 +42,6 @@ class CachingFileSystem final : public FileSystem {
  private:
   Result<std::unique_ptr<File>> openImpl(const std::string& path, bool create);
 
-  std::shared_ptr<FileSystem> base_;
   std::shared_ptr<Core> core_;
 };
 

@@ -62,6 +62,30 @@ class FileSystem {
   virtual Result<double> usedRatio(const std::string& path) = 0;
 };
 
+/// A FileSystem that passes every call to `base`: derive from it to change only some (a descriptor cache, a
+/// test's fault or gate). Thread-safe as its base.
+class ForwardingFileSystem : public FileSystem {
+ public:
+  explicit ForwardingFileSystem(std::shared_ptr<FileSystem> base) : base_(std::move(base)) {}
+
+  Result<std::unique_ptr<File>> open(const std::string& path) override { return base_->open(path); }
+  Result<std::unique_ptr<File>> openExisting(const std::string& path) override { return base_->openExisting(path); }
+  bool exists(const std::string& path) override { return base_->exists(path); }
+  Result<std::vector<std::string>> list(const std::string& dir) override { return base_->list(dir); }
+  Status createDirs(const std::string& dir) override { return base_->createDirs(dir); }
+  Status remove(const std::string& path) override { return base_->remove(path); }
+  Status rename(const std::string& from, const std::string& to) override { return base_->rename(from, to); }
+  Status syncDir(const std::string& dir) override { return base_->syncDir(dir); }
+  Result<int64_t> modifiedTimeMs(const std::string& path) override { return base_->modifiedTimeMs(path); }
+  Result<double> usedRatio(const std::string& path) override { return base_->usedRatio(path); }
+
+ protected:
+  const std::shared_ptr<FileSystem>& base() const { return base_; }
+
+ private:
+  std::shared_ptr<FileSystem> base_;
+};
+
 /// The Status of a failed file operation: statusFromErrno's, except that running out of descriptors (EMFILE,
 /// ENFILE) or space (ENOSPC, EDQUOT) gives kOverLimit with the errno in remoteCode(), so that the store can
 /// refuse one put and carry on (the helpers below tell them apart). Every FileSystem reports errno this way.

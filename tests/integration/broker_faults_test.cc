@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <any>
-#include <condition_variable>
 #include <functional>
 #include <cerrno>
 #include <chrono>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "../unit/store/fault_injection_fs.h"
+#include "../unit/store/gated_fs.h"
 #include "broker/broker_server.h"
 #include "common/status.h"
 #include "remoting/protocol/codes.h"
@@ -232,73 +232,6 @@ TEST(BrokerFaultsTest, ADiskFullDuringASendRunIsRefusedClearlyAndWritesResumeWit
   std::filesystem::remove_all(dir, ec);
 }
 
-// The POSIX file system, with commit-log reads that wait at a gate once it is closed: a request reading a
-// stored message (VIEW_MESSAGE_BY_ID) holds the broker's only worker until the gate opens.
-class ReadGateFs final : public store::FileSystem {
- public:
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void open() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = false;
-    }
-    cv_.notify_all();
-  }
-  bool awaitHeld() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 60s, [&] { return held_ > 0; });
-  }
-
-  Result<std::unique_ptr<store::File>> open(const std::string& path) override {
-    auto file = base_->open(path);
-    if (!file || path.find("/commitlog/") == std::string::npos) return file;
-    return std::unique_ptr<store::File>(std::make_unique<GatedFile>(this, std::move(*file)));
-  }
-  bool exists(const std::string& path) override { return base_->exists(path); }
-  Result<std::vector<std::string>> list(const std::string& dir) override { return base_->list(dir); }
-  Status createDirs(const std::string& dir) override { return base_->createDirs(dir); }
-  Status remove(const std::string& path) override { return base_->remove(path); }
-  Status rename(const std::string& from, const std::string& to) override { return base_->rename(from, to); }
-  Status syncDir(const std::string& dir) override { return base_->syncDir(dir); }
-  Result<int64_t> modifiedTimeMs(const std::string& path) override { return base_->modifiedTimeMs(path); }
-  Result<double> usedRatio(const std::string&) override { return 0.5; }
-
- private:
-  class GatedFile final : public store::File {
-   public:
-    GatedFile(ReadGateFs* fs, std::unique_ptr<store::File> base) : fs_(fs), base_(std::move(base)) {}
-    Status write(int64_t offset, std::string_view data) override { return base_->write(offset, data); }
-    Status read(int64_t offset, size_t n, std::string* out) const override {
-      fs_->pass();
-      return base_->read(offset, n, out);
-    }
-    Status sync() override { return base_->sync(); }
-    Status truncate(int64_t size) override { return base_->truncate(size); }
-    Result<int64_t> size() const override { return base_->size(); }
-
-   private:
-    ReadGateFs* fs_;
-    std::unique_ptr<store::File> base_;
-  };
-
-  void pass() {
-    std::unique_lock lock(mu_);
-    ++held_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return !closed_; });
-    --held_;
-  }
-
-  std::shared_ptr<store::FileSystem> base_ = store::posixFileSystem();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int held_ = 0;
-};
-
 // Issue 10 item 3 (the worker pool): with its one worker held, requests of pooled codes queue up to
 // workerQueueCapacity; the next ones are answered SYSTEM_BUSY [OVERLOAD] at once (never silence, never an unbounded
 // queue), codes the I/O thread answers are still served, and everything queued is answered once the worker is free.
@@ -306,7 +239,8 @@ TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillSer
   constexpr int kCapacity = 16;
   constexpr int kOver = 10;
   const auto dir = std::filesystem::temp_directory_path() / uniqueName("broker_overload");
-  auto fs = std::make_shared<ReadGateFs>();
+  // A commit-log read (VIEW_MESSAGE_BY_ID) holds the broker's only worker while the gate is closed.
+  auto fs = std::make_shared<store::testing::GatedFs>(store::testing::GatedFs::Gate::kReads);
   broker::BrokerConfig config;
   testing::relaxDiskLimits(config);
   config.listen_port = 0;
@@ -346,7 +280,7 @@ TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillSer
   };
   auto success = [](const RemotingCommand& c) { return c.code == remoting::response_code::kSuccess; };
 
-  fs->close();
+  fs->closeGate();
   RemotingCommand view = RemotingCommand::request(remoting::request_code::kViewMessageById);
   view.ext_fields["offset"] = "0";
   client.invokeAsync(addr, view, 60s, collect);
@@ -367,7 +301,7 @@ TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillSer
   EXPECT_EQ(got->code, remoting::response_code::kSuccess) << got->remark.value_or("");
   EXPECT_EQ(count(success), 0) << "answered while the worker was held";
 
-  fs->open();
+  fs->openGate();
   EXPECT_TRUE(waitUntil([&] { return count(success) == 1 + kCapacity; }, 30s)) << count(success);
   EXPECT_EQ(count(overload), kOver);
   EXPECT_EQ(count([](const RemotingCommand&) { return true; }), 1 + kCapacity + kOver);

@@ -4,101 +4,19 @@
 // file system, so what is queued at each step is known; no assertion depends on how fast anything runs.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <thread>
 
+#include "gated_fs.h"
 #include "store/message_store.h"
 #include "store_test_util.h"
 
 namespace rocketrpc::store {
 namespace {
 
+using testing::GatedFs;
 using testing::makeMessage;
 using testing::ScratchDir;
-
-// The POSIX file system, with commit-log writes that wait at a gate once it is closed, and a record of the
-// threads that wrote.
-class GatedFs final : public FileSystem {
- public:
-  GatedFs() : base_(posixFileSystem()) {}
-
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void open() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = false;
-    }
-    cv_.notify_all();
-  }
-  // Waits until a writer is held at the closed gate; false (the gate opened again) if none comes within a
-  // minute, as when the put was refused before writing, so that the test fails instead of hanging.
-  bool awaitHeld() {
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::minutes(1), [&] { return held_ > 0; })) return true;
-    closed_ = false;
-    return false;
-  }
-  std::vector<std::thread::id> writers() {
-    std::lock_guard lock(mu_);
-    return writers_;
-  }
-
-  Result<std::unique_ptr<File>> open(const std::string& path) override {
-    auto file = base_->open(path);
-    if (!file) return file.status();
-    if (path.find("/commitlog/") == std::string::npos) return file;
-    return std::unique_ptr<File>(std::make_unique<GatedFile>(this, std::move(*file)));
-  }
-  bool exists(const std::string& path) override { return base_->exists(path); }
-  Result<std::vector<std::string>> list(const std::string& dir) override { return base_->list(dir); }
-  Status createDirs(const std::string& dir) override { return base_->createDirs(dir); }
-  Status remove(const std::string& path) override { return base_->remove(path); }
-  Status rename(const std::string& from, const std::string& to) override { return base_->rename(from, to); }
-  Status syncDir(const std::string& dir) override { return base_->syncDir(dir); }
-  Result<int64_t> modifiedTimeMs(const std::string& path) override { return base_->modifiedTimeMs(path); }
-  Result<double> usedRatio(const std::string& path) override { return base_->usedRatio(path); }
-
- private:
-  class GatedFile final : public File {
-   public:
-    GatedFile(GatedFs* fs, std::unique_ptr<File> base) : fs_(fs), base_(std::move(base)) {}
-    Status write(int64_t offset, std::string_view data) override {
-      fs_->pass();
-      return base_->write(offset, data);
-    }
-    Status read(int64_t offset, size_t n, std::string* out) const override {
-      return base_->read(offset, n, out);
-    }
-    Status sync() override { return base_->sync(); }
-    Status truncate(int64_t size) override { return base_->truncate(size); }
-    Result<int64_t> size() const override { return base_->size(); }
-
-   private:
-    GatedFs* fs_;
-    std::unique_ptr<File> base_;
-  };
-
-  void pass() {
-    std::unique_lock lock(mu_);
-    writers_.push_back(std::this_thread::get_id());
-    ++held_;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return !closed_; });
-    --held_;
-  }
-
-  std::shared_ptr<FileSystem> base_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int held_ = 0;
-  std::vector<std::thread::id> writers_;
-};
 
 class PutQueueTest : public ::testing::TestWithParam<FlushMode> {
  protected:
@@ -130,7 +48,7 @@ class PutQueueTest : public ::testing::TestWithParam<FlushMode> {
   }
 
   ScratchDir dir_;
-  std::shared_ptr<GatedFs> fs_ = std::make_shared<GatedFs>();
+  std::shared_ptr<GatedFs> fs_ = std::make_shared<GatedFs>(GatedFs::Gate::kWrites);
 };
 
 TEST_P(PutQueueTest, TheCallerNeverWrites) {
@@ -138,7 +56,7 @@ TEST_P(PutQueueTest, TheCallerNeverWrites) {
   ASSERT_TRUE(store);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(put(*store, 0, 100).get().isOk());
   ASSERT_TRUE(store->putMessage(makeMessage("QueueTopic", 1, "sync form")).isOk());
-  auto writers = fs_->writers();
+  auto writers = fs_->passed();
   ASSERT_FALSE(writers.empty());
   for (const auto& id : writers)
     EXPECT_NE(id, std::this_thread::get_id()) << "a put wrote on its caller's thread";
@@ -147,13 +65,13 @@ TEST_P(PutQueueTest, TheCallerNeverWrites) {
 TEST_P(PutQueueTest, APutThatWaitedTooLongIsAnsweredBusyAndNotStored) {
   auto store = open(std::chrono::milliseconds(50), 0);
   ASSERT_TRUE(store);
-  fs_->close();
+  fs_->closeGate();
   auto first = put(*store, 0, 100);
   // The writer holds `first`; what comes next queues behind it.
   ASSERT_TRUE(fs_->awaitHeld()) << "no put reached the commit log";
   auto late = put(*store, 1, 100);
   std::this_thread::sleep_for(std::chrono::milliseconds(120));  // only ever longer than max_queue_wait
-  fs_->open();
+  fs_->openGate();
   ASSERT_TRUE(first.get().isOk());
   auto r = late.get();
   ASSERT_FALSE(r.isOk());
@@ -172,7 +90,7 @@ TEST_P(PutQueueTest, APutThatWaitedTooLongIsAnsweredBusyAndNotStored) {
 TEST_P(PutQueueTest, APutPastTheByteBudgetIsRefusedAtOnce) {
   auto store = open(std::chrono::milliseconds(0), 1000);
   ASSERT_TRUE(store);
-  fs_->close();
+  fs_->closeGate();
   auto first = put(*store, 0, 900);  // taken by the writer at once: the budget counts what waits
   ASSERT_TRUE(fs_->awaitHeld()) << "no put reached the commit log";
   auto queued = put(*store, 1, 600);
@@ -186,7 +104,7 @@ TEST_P(PutQueueTest, APutPastTheByteBudgetIsRefusedAtOnce) {
       << r.status().message();
   EXPECT_TRUE(r.status().message().ends_with("ms, size of queue: 1")) << r.status().message();
   auto fits = put(*store, 3, 400);  // 600 + 400 <= 1000
-  fs_->open();
+  fs_->openGate();
   EXPECT_TRUE(first.get().isOk());
   EXPECT_TRUE(queued.get().isOk());
   EXPECT_TRUE(fits.get().isOk());
