@@ -32,7 +32,6 @@ using remoting::RemotingCommand;
 
 namespace {
 
-constexpr int32_t kGetBrokerRuntimeInfo = 28;
 constexpr std::chrono::milliseconds kRegisterTimeout{24000};
 constexpr std::chrono::milliseconds kClientScanInterval{10000};
 
@@ -99,13 +98,13 @@ constexpr HandlerEntry kHandlers[] = {
     {rc::kUpdateAndCreateTopic, makeUpdateAndCreateTopicHandler, RunOn::kPooled},
     {rc::kGetAllTopicConfig, makeGetAllTopicConfigHandler},
     {rc::kDeleteTopicInBroker, makeDeleteTopicInBrokerHandler, RunOn::kPooled},
-    {kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler, RunOn::kWorker},
-    {kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
-    {kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
+    {rc::kGetBrokerRuntimeInfo, makeGetBrokerRuntimeInfoHandler, RunOn::kWorker},
+    {rc::kQueryTopicConsumeByWho, makeQueryTopicConsumeByWhoHandler},
+    {rc::kGetConsumerConnectionList, makeGetConsumerConnectionListHandler},
     {rc::kGetConsumeStats, makeGetConsumeStatsHandler, RunOn::kPooled},
-    {kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler, RunOn::kPooled},
-    {kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
-    {kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler, RunOn::kPooled},
+    {rc::kUpdateAndCreateSubscriptionGroup, makeUpdateAndCreateSubscriptionGroupHandler, RunOn::kPooled},
+    {rc::kGetAllSubscriptionGroupConfig, makeGetAllSubscriptionGroupConfigHandler},
+    {rc::kDeleteSubscriptionGroup, makeDeleteSubscriptionGroupHandler, RunOn::kPooled},
 };
 
 }  // namespace

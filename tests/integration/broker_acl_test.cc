@@ -39,8 +39,8 @@ namespace resp = remoting::response_code;
 using testing::uniqueName;
 using testing::waitUntil;
 
-constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
-constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
+using remoting::request_code::kUpdateAndCreateSubscriptionGroup;
+using remoting::request_code::kGetAllSubscriptionGroupConfig;
 
 const AclCredentials kAdmin{"adminKey1", "adminSecret1", ""};
 const AclCredentials kRequester{"requester1", "requesterSecret", ""};  // PUB on rpc_req, SUB on the reply topic

@@ -23,7 +23,7 @@ using remoting::RemotingCommand;
 using Dir = testing::FaultProxy::Direction;
 namespace resp = remoting::response_code;
 
-constexpr int32_t kGetBrokerRuntimeInfo = 28;
+using remoting::request_code::kGetBrokerRuntimeInfo;
 
 // Polls `cond` for up to `limit`.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit = 10s) {

@@ -287,7 +287,7 @@ TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillSer
   ASSERT_TRUE(fs->awaitHeld()) << "the view request never reached the commit log";
   // Runtime info runs on the worker pool: kCapacity wait, the next kOver are refused at once.
   for (int i = 0; i < kCapacity + kOver; ++i)
-    client.invokeAsync(addr, RemotingCommand::request(28), 60s, collect);
+    client.invokeAsync(addr, RemotingCommand::request(remoting::request_code::kGetBrokerRuntimeInfo), 60s, collect);
   EXPECT_TRUE(waitUntil([&] { return count(overload) == kOver; }, 30s)) << count(overload);
   // A pooled code (heartbeat) is refused too; one the I/O thread answers (GET_MAX_OFFSET) is served.
   auto hb = client.invokeSync(addr, RemotingCommand::request(remoting::request_code::kHeartBeat), 10s);

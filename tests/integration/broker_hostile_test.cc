@@ -41,7 +41,7 @@ namespace rc = remoting::request_code;
 namespace resp = remoting::response_code;
 using testing::uniqueName;
 
-constexpr int32_t kGetBrokerRuntimeInfo = 28;
+using remoting::request_code::kGetBrokerRuntimeInfo;
 
 // A fresh temporary directory, removed at the end of the test.
 class TempDir {
@@ -258,7 +258,7 @@ TEST_F(BrokerHostileTest, EveryHeaderNameIsCheckedAtTheDoor) {
       {rc::kSendMessage, "properties", "KEYS\x01k\xff\x02TAGS\x01t"},
       {rc::kConsumerSendMsgBack, "group", "g\xff"},
       {rc::kDeleteTopicInBroker, "topic", "t\xff"},
-      {broker::kDeleteSubscriptionGroup, "groupName", "g\xff"},
+      {rc::kDeleteSubscriptionGroup, "groupName", "g\xff"},
   };
   for (const Case& c : cases) {
     auto req = binary(c.code);

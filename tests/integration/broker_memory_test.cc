@@ -42,7 +42,7 @@ constexpr bool kRssIsMeaningful = true;
 #endif
 using remoting::RemotingCommand;
 
-constexpr int32_t kGetBrokerRuntimeInfo = 28;
+using remoting::request_code::kGetBrokerRuntimeInfo;
 constexpr int64_t kMiB = 1024 * 1024;
 
 class TempDir {

@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 using testing::uniqueName;
 using testing::waitUntil;
 
-constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
-constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
+using remoting::request_code::kUpdateAndCreateSubscriptionGroup;
+using remoting::request_code::kGetAllSubscriptionGroupConfig;
 constexpr int32_t kPullFlagSubscription = 4;
 
 class BrokerSubscriptionGroupTest : public testing::OwnBrokerTest {

@@ -157,7 +157,7 @@ TEST_F(BrokerTopicAdminTest, RuntimeInfoReportsRatesTotalsAndTimes) {
   ASSERT_NO_FATAL_FAILURE(send(topic, 20));
 
   auto info = [&] {
-    auto r = call(RemotingCommand::request(28));
+    auto r = call(RemotingCommand::request(remoting::request_code::kGetBrokerRuntimeInfo));
     EXPECT_EQ(r.code, resp::kSuccess);
     return nlohmann::json::parse(r.body)["table"];
   };

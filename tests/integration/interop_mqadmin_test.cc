@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "remoting/protocol/codes.h"
 #include "remoting/transport.h"
 #include "support/interop_tools.h"
 #include "support/subprocess.h"
@@ -65,7 +66,7 @@ class MqadminInterop : public ::testing::Test {
     const std::string& name = *info_.cluster_addr_table.at(cluster).begin();
     remoting::RemotingClient client;
     client.start();
-    auto r = client.invokeSync(info_.broker_addr_table.at(name).masterAddr(), remoting::RemotingCommand::request(28),
+    auto r = client.invokeSync(info_.broker_addr_table.at(name).masterAddr(), remoting::RemotingCommand::request(remoting::request_code::kGetBrokerRuntimeInfo),
                                5000ms);
     client.shutdown();
     if (!r.isOk() || r->code != 0) return "";

@@ -15,27 +15,21 @@ using remoting::RemotingCommand;
 
 namespace {
 
-// Codes outside remoting::request_code that the broker serves.
-constexpr int32_t kUpdateBrokerConfig = 25;
-constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
-constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
-constexpr int32_t kDeleteSubscriptionGroup = 207;
-
 // Apache's trace topic: Apache lets any signed account publish to it (PlainPermissionManager.validate).
 constexpr std::string_view kTraceTopic = "RMQ_SYS_TRACE_TOPIC";
 
 std::string codeName(int32_t code) {
   switch (code) {
     case rc::kUpdateAndCreateTopic: return "UPDATE_AND_CREATE_TOPIC (17)";
-    case kUpdateBrokerConfig: return "UPDATE_BROKER_CONFIG (25)";
+    case rc::kUpdateBrokerConfig: return "UPDATE_BROKER_CONFIG (25)";
     case rc::kDeleteTopicInBroker: return "DELETE_TOPIC_IN_BROKER (215)";
-    case kUpdateAndCreateSubscriptionGroup: return "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200)";
-    case kDeleteSubscriptionGroup: return "DELETE_SUBSCRIPTIONGROUP (207)";
+    case rc::kUpdateAndCreateSubscriptionGroup: return "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200)";
+    case rc::kDeleteSubscriptionGroup: return "DELETE_SUBSCRIPTIONGROUP (207)";
     case rc::kRegisterBroker: return "REGISTER_BROKER (103)";
     case rc::kUnregisterBroker: return "UNREGISTER_BROKER (104)";
     case rc::kDeleteTopicInNamesrv: return "DELETE_TOPIC_IN_NAMESRV (216)";
     case rc::kGetAllTopicConfig: return "GET_ALL_TOPIC_CONFIG (21)";
-    case kGetAllSubscriptionGroupConfig: return "GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201)";
+    case rc::kGetAllSubscriptionGroupConfig: return "GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201)";
     case rc::kUpdateConsumerOffset: return "UPDATE_CONSUMER_OFFSET (15)";
     case rc::kQueryConsumerOffset: return "QUERY_CONSUMER_OFFSET (14)";
     default: return "request code " + std::to_string(code);
@@ -105,17 +99,17 @@ bool isAdminCode(int32_t code) {
   switch (code) {
     // Apache 4.9 Permission.ADMIN_CODE.
     case rc::kUpdateAndCreateTopic:
-    case kUpdateBrokerConfig:
+    case rc::kUpdateBrokerConfig:
     case rc::kDeleteTopicInBroker:
-    case kUpdateAndCreateSubscriptionGroup:
-    case kDeleteSubscriptionGroup:
+    case rc::kUpdateAndCreateSubscriptionGroup:
+    case rc::kDeleteSubscriptionGroup:
     // rocketrpc: the embedded name server's writes (Apache's name server has no ACL at all) and the broker's
     // full configuration dumps.
     case rc::kRegisterBroker:
     case rc::kUnregisterBroker:
     case rc::kDeleteTopicInNamesrv:
     case rc::kGetAllTopicConfig:
-    case kGetAllSubscriptionGroupConfig:
+    case rc::kGetAllSubscriptionGroupConfig:
       return true;
     default:
       return false;

@@ -44,12 +44,6 @@ remoting::RequestHandler makeUpdateAndCreateSubscriptionGroupHandler(std::shared
 remoting::RequestHandler makeGetAllSubscriptionGroupConfigHandler(std::shared_ptr<BrokerContext> ctx);     // 201
 remoting::RequestHandler makeDeleteSubscriptionGroupHandler(std::shared_ptr<BrokerContext> ctx);           // 207
 
-inline constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
-inline constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
-inline constexpr int32_t kDeleteSubscriptionGroup = 207;
-inline constexpr int32_t kQueryTopicConsumeByWho = 300;
-inline constexpr int32_t kGetConsumerConnectionList = 203;
-
 /// GroupList body of QUERY_TOPIC_CONSUME_BY_WHO: online groups subscribed to `topic` plus groups with an
 /// offset committed on it.
 std::string encodeTopicConsumers(const ClientManager& clients, const store::ConsumerOffsetTable& offsets,
