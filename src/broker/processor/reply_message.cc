@@ -38,7 +38,10 @@ void storeReplyAndRespond(const std::shared_ptr<BrokerContext>& ctx, const SendH
           ctx->metrics.topics.addIn(topic, 1, bytes);
           fillSendResponse(response, *put, queue_id);
         } else {
-          RRPC_LOG(kWarn, "broker", "storing reply message failed: {}", put.status().toString());
+          // Under load every stored reply can be refused SYSTEM_BUSY: one line per 10 s, with the count.
+          static log::RateLimiter store_fail_log(std::chrono::seconds(10));
+          RRPC_LOG_LIMITED(store_fail_log, kWarn, "broker", "storing reply message failed: {}",
+                           put.status().toString());
         }
         responder.respond(std::move(response));
       });
