@@ -143,6 +143,20 @@ TEST_F(RpcCliIT, UnknownOrMissingCommandListsTheCommands) {
   EXPECT_NE(out2.find("a command is required (commands: request,"), std::string::npos) << out2;
 }
 
+TEST_F(RpcCliIT, UnknownSubcommandIsNamedAndTheSubcommandsListed) {
+  auto [rc, out] = runMerged({"admin", "-n", "127.0.0.1:1", "tpoic"});
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("unknown subcommand 'tpoic' of 'admin'"), std::string::npos) << out;
+  EXPECT_NE(out.find("subcommands of 'admin': topic, cluster,"), std::string::npos) << out;
+  auto [rc2, out2] = runMerged({"admin", "topic", "craete", "-n", "127.0.0.1:1"});
+  EXPECT_EQ(rc2, 2) << out2;
+  EXPECT_NE(out2.find("unknown subcommand 'craete' of 'topic'"), std::string::npos) << out2;
+  auto [rc3, out3] = runMerged({"admin", "-n", "127.0.0.1:1"});  // none given: nothing to name
+  EXPECT_EQ(rc3, 2) << out3;
+  EXPECT_EQ(out3.find("unknown subcommand"), std::string::npos) << out3;
+  EXPECT_NE(out3.find("subcommands of 'admin'"), std::string::npos) << out3;
+}
+
 // ---- credentials ------------------------------------------------------------------------------------------
 
 constexpr const char* kSecret = "s3cr3tNeverPrinted42";

@@ -86,8 +86,32 @@ int main(int argc, char** argv) {
       for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; }))
         subs += (subs.empty() ? "" : ", ") + sub->get_name();
     }
+    // A word where a subcommand belongs (`admin foo`) is named first: the parser's own complaint is about
+    // something else (a required option, a missing subcommand).
+    std::string unknown;
+    if (!subs.empty()) {
+      int at = argc;  // the command's own word, then what follows it
+      for (int i = argc - 1; i > 0 && at == argc; --i) {
+        if (deepest->get_name() == argv[i]) at = i;
+      }
+      for (int i = at + 1; i < argc && unknown.empty(); ++i) {
+        const std::string word = argv[i];
+        if (word.empty()) continue;
+        if (word[0] == '-') {
+          // An option of this command that takes a value, written without '=': its value is the next word.
+          const CLI::Option* opt = deepest->get_option_no_throw(word);
+          if (opt != nullptr && opt->get_type_size() != 0 && word.find('=') == std::string::npos) ++i;
+          continue;
+        }
+        bool is_sub = false;
+        for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; }))
+          is_sub = is_sub || sub->check_name(word);
+        if (!is_sub) unknown = "unknown subcommand '" + word + "' of '" + deepest->get_name() + "'; ";
+      }
+    }
     printError(rocketrpc::ErrorCode::kInvalidArgument,
-               std::string(e.what()) + (subs.empty() ? "" : " (subcommands of '" + deepest->get_name() + "': " + subs + ")") +
+               unknown + std::string(e.what()) +
+                   (subs.empty() ? "" : " (subcommands of '" + deepest->get_name() + "': " + subs + ")") +
                    " (see --help)");
     return kExitUsageError;
   }
