@@ -47,10 +47,10 @@ constexpr int kNoFile = 256;
 
 // rocketrpc-broker under prlimit --nofile=256:256 (soft and hard: it cannot raise it); sets *addr from READY.
 std::unique_ptr<Subprocess> startLimitedBroker(const std::string& store, std::string* addr) {
-  auto process = std::make_unique<Subprocess>(std::vector<std::string>{
-      "prlimit", "--nofile=" + std::to_string(kNoFile) + ":" + std::to_string(kNoFile), "--",
-      testing::brokerBinaryPath(), "--port", "0", "--store", store, "--set", "diskSpaceWarningLevelRatio=99", "--set",
-      "diskMaxUsedSpaceRatio=95"});
+  std::vector<std::string> argv{"prlimit", "--nofile=" + std::to_string(kNoFile) + ":" + std::to_string(kNoFile), "--",
+                                testing::brokerBinaryPath(), "--port", "0", "--store", store};
+  for (const std::string& arg : testing::relaxedDiskArgs()) argv.push_back(arg);
+  auto process = std::make_unique<Subprocess>(argv);
   while (auto line = process->readLine(60s)) {
     if (line->rfind("READY ", 0) == 0) {
       *addr = line->substr(6);
@@ -253,14 +253,9 @@ TEST(BrokerFaultsTest, AFullWorkerQueueAnswersOverloadAtOnceAndOthersAreStillSer
   const std::string addr = server->address();
   const std::string topic = uniqueName("overload");
   ASSERT_TRUE(testing::createTopicOnAllBrokers(addr, topic, 1).isOk());
-  ProducerOptions po;
-  po.namesrv_addr = addr;
-  po.group = uniqueName("overload_pg");
-  Producer producer(po);
-  producer.start();
   // The first record of an empty commit log: physical offset 0, which the view request below reads.
-  ASSERT_EQ(producer.send(Message(topic, "stored")).status, SendStatus::kSendOk);
-  producer.shutdown();
+  Status stored = testing::sendOneMessage(addr, topic, "stored");
+  ASSERT_TRUE(stored.isOk()) << stored.toString();
 
   remoting::RemotingClient client;
   ASSERT_TRUE(client.start().isOk());

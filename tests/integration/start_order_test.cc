@@ -22,6 +22,7 @@
 #include "rocketrpc/push_consumer.h"
 #include "rocketrpc/rpc.h"
 #include "support/subprocess.h"
+#include "support/admin.h"
 #include "support/test_broker.h"
 #include "support/test_support.h"
 
@@ -52,13 +53,8 @@ int32_t routeCode(const std::string& namesrv, const std::string& topic) {
 
 /// Sends one message with a plain Producer, which creates the topic from TBW102 (broker auto-create).
 void createBySending(const std::string& namesrv, const std::string& topic) {
-  ProducerOptions po;
-  po.namesrv_addr = namesrv;
-  po.group = uniqueName("start_order_pg");
-  Producer producer(po);
-  producer.start();
-  ASSERT_EQ(producer.send(Message(topic, "create")).status, SendStatus::kSendOk);
-  producer.shutdown();
+  Status sent = testing::sendOneMessage(namesrv, topic, "create");
+  ASSERT_TRUE(sent.isOk()) << sent.toString();
 }
 
 // Before: start() threw NoRoute after api_timeout. Now it starts, and consumes the topic once a producer

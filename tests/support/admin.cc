@@ -4,6 +4,9 @@
 #include <thread>
 
 #include "client/admin_client.h"
+#include "rocketrpc/errors.h"
+#include "rocketrpc/producer.h"
+#include "support/test_support.h"
 
 namespace rocketrpc::testing {
 
@@ -30,6 +33,21 @@ Result<int> createTopicOnAllBrokers(const std::string& namesrv, const std::strin
     auto route = (*admin)->topicRoute(topic);
     if (route.isOk() && static_cast<int>(route->queue_datas.size()) >= brokers) return brokers;
     if (std::chrono::steady_clock::now() > deadline) return Status::timeout("route of " + topic + " incomplete");
+  }
+}
+
+Status sendOneMessage(const std::string& namesrv, const std::string& topic, const std::string& body) {
+  ProducerOptions po;
+  po.namesrv_addr = namesrv;
+  po.group = uniqueName("send_one_pg");
+  try {
+    Producer producer(po);
+    producer.start();
+    const SendStatus sent = producer.send(Message(topic, body)).status;
+    producer.shutdown();
+    return sent == SendStatus::kSendOk ? Status::ok() : Status::internal("send status " + std::to_string(static_cast<int>(sent)));
+  } catch (const MQException& e) {
+    return Status::internal(std::string("send to ") + topic + " failed: " + e.what());
   }
 }
 

@@ -133,15 +133,25 @@ std::string brokerBinaryPath() {
   return ec ? "rocketrpc-broker" : (self.parent_path().parent_path() / "tools" / "rocketrpc-broker").string();
 }
 
+namespace {
+constexpr int64_t kRelaxedWarningRatio = 99;
+constexpr int64_t kRelaxedMaxUsedRatio = 95;
+}  // namespace
+
 void relaxDiskLimits(broker::BrokerConfig& config) {
-  config.disk_space_warning_level_ratio = 99;
-  config.disk_max_used_space_ratio = 95;
+  config.disk_space_warning_level_ratio = kRelaxedWarningRatio;
+  config.disk_max_used_space_ratio = kRelaxedMaxUsedRatio;
+}
+
+std::vector<std::string> relaxedDiskArgs() {
+  return {"--set", "diskSpaceWarningLevelRatio=" + std::to_string(kRelaxedWarningRatio), "--set",
+          "diskMaxUsedSpaceRatio=" + std::to_string(kRelaxedMaxUsedRatio)};
 }
 
 std::unique_ptr<Subprocess> startBrokerBinary(const std::vector<std::string>& args, std::string* addr) {
   // As relaxDiskLimits; a test's own --set of either key comes later and wins.
-  std::vector<std::string> argv{brokerBinaryPath(), "--set", "diskSpaceWarningLevelRatio=99", "--set",
-                                "diskMaxUsedSpaceRatio=95"};
+  std::vector<std::string> argv{brokerBinaryPath()};
+  for (const std::string& arg : relaxedDiskArgs()) argv.push_back(arg);
   argv.insert(argv.end(), args.begin(), args.end());
   std::unique_ptr<Subprocess> process;
   try {

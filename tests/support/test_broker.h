@@ -28,6 +28,8 @@ namespace rocketrpc::testing {
 /// (diskSpaceWarningLevelRatio, 90 by default) and fresh commit-log segments are removed only at 95 % used
 /// (diskMaxUsedSpaceRatio, 75). The disk-full behaviour has tests of its own on a fault-injection filesystem.
 void relaxDiskLimits(broker::BrokerConfig& config);
+/// The same as rocketrpc-broker arguments (`--set key=value` pairs), for a broker binary started by hand.
+std::vector<std::string> relaxedDiskArgs();
 
 /// Name-server address of the broker under test, starting a rocketrpc-broker if the environment asks for one.
 /// Empty when none is configured or it failed to start (the reason is printed on stderr).

@@ -1,4 +1,5 @@
 // rocketrpc: command-line client of the rocketrpc library (request-reply over RocketMQ).
+#include <algorithm>
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
@@ -81,11 +82,10 @@ int main(int argc, char** argv) {
         if (sub->parsed()) deepest = sub, descended = true;
       }
     }
+    std::vector<CLI::App*> subcommands;
+    if (deepest != nullptr) subcommands = deepest->get_subcommands([](CLI::App*) { return true; });
     std::string subs;
-    if (deepest != nullptr) {
-      for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; }))
-        subs += (subs.empty() ? "" : ", ") + sub->get_name();
-    }
+    for (CLI::App* sub : subcommands) subs += (subs.empty() ? "" : ", ") + sub->get_name();
     // A word where a subcommand belongs (`admin foo`) is named first: the parser's own complaint is about
     // something else (a required option, a missing subcommand).
     std::string unknown;
@@ -103,9 +103,8 @@ int main(int argc, char** argv) {
           if (opt != nullptr && opt->get_type_size() != 0 && word.find('=') == std::string::npos) ++i;
           continue;
         }
-        bool is_sub = false;
-        for (CLI::App* sub : deepest->get_subcommands([](CLI::App*) { return true; }))
-          is_sub = is_sub || sub->check_name(word);
+        const bool is_sub = std::any_of(subcommands.begin(), subcommands.end(),
+                                        [&](CLI::App* sub) { return sub->check_name(word); });
         if (!is_sub) unknown = "unknown subcommand '" + word + "' of '" + deepest->get_name() + "'; ";
       }
     }
