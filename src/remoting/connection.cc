@@ -1,12 +1,16 @@
 #include "remoting/connection.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <optional>
 
+#include "common/batch_scope.h"
 #include "common/big_endian.h"
 #include "common/log.h"
 #include "remoting/frame_codec.h"
@@ -413,7 +417,7 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
     invokeCallback(cb, failure);
     return;
   }
-  if (need_write) postWrite();
+  if (need_write) scheduleWrite();
 }
 
 Status Connection::send(std::string frame) {
@@ -430,7 +434,7 @@ Status Connection::send(std::string frame) {
     closeForWriteCap(hard_cap);
     return hard_cap;
   }
-  if (need_write) postWrite();
+  if (need_write) scheduleWrite();
   return Status::ok();
 }
 
@@ -477,6 +481,107 @@ bool Connection::queueLocked(std::string frame, int32_t opaque, bool call) {
   return true;
 }
 
+size_t Connection::takeQueuedLocked(std::vector<QueuedFrame>* out) {
+  size_t taken = 0;
+  while (!write_queue_.empty() &&
+         (out->empty() || taken + write_queue_.front().frame.size() <= kMaxWriteBatchBytes)) {
+    QueuedFrame& f = write_queue_.front();
+    if (!f.frame.empty()) {  // empty: dropped by its call's timeout
+      taken += f.frame.size();
+      out->push_back(std::move(f));
+    }
+    write_queue_.pop_front();
+    ++queue_base_seq_;
+  }
+  write_queue_bytes_ -= taken;
+  return taken;
+}
+
+void Connection::scheduleWrite() {
+  // This thread is now the connection's writer (queueLocked handed it write_scheduled_). Off the I/O threads,
+  // inside a batch (the store completing a group of puts), it writes itself when the batch ends: the frames of
+  // the whole batch in one gathered write, and the I/O thread needs no wake-up.
+  if (options_.write_on_caller_thread && !IoPool::onIoThread() &&
+      BatchScope::defer(&Connection::writeFromCallerThunk, this)) {
+    caller_write_hold_ = shared_from_this();
+    return;
+  }
+  postWrite();
+}
+
+void Connection::writeFromCallerThunk(void* connection) {
+  static_cast<Connection*>(connection)->writeFromCaller();
+}
+
+void Connection::writeFromCaller() {
+  const std::shared_ptr<Connection> self = std::move(caller_write_hold_);
+  std::vector<QueuedFrame> batch;
+  {
+    // mu_ is held across the write: close() takes it before the loop may close the socket, so the descriptor
+    // stays this connection's while it is written here.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kOpen && !stream_.isTls() && !write_queue_.empty()) {
+      queued_bytes_.fetch_sub(takeQueuedLocked(&batch), std::memory_order_relaxed);
+      size_t written = 0;
+      if (!batch.empty()) {
+        iovec iov[64];
+        size_t first = 0;   // first frame not wholly written
+        size_t offset = 0;  // bytes of batch[first] written
+        while (first < batch.size()) {
+          int n_iov = 0;
+          for (size_t i = first; i < batch.size() && n_iov < 64; ++i, ++n_iov) {
+            const std::string& f = batch[i].frame;
+            const size_t skip = i == first ? offset : 0;
+            iov[n_iov].iov_base = const_cast<char*>(f.data() + skip);
+            iov[n_iov].iov_len = f.size() - skip;
+          }
+          msghdr msg{};
+          msg.msg_iov = iov;
+          msg.msg_iovlen = static_cast<size_t>(n_iov);
+          const ssize_t n = ::sendmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;  // would block: the loop writes the rest; an error: the loop's write reports it
+          written += static_cast<size_t>(n);
+          size_t left = static_cast<size_t>(n);
+          while (left > 0) {
+            const size_t rest = batch[first].frame.size() - offset;
+            if (left >= rest) {
+              left -= rest;
+              ++first;
+              offset = 0;
+            } else {
+              offset += left;
+              left = 0;
+            }
+          }
+        }
+        if (written > 0) {
+          last_direct_write_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                                   std::memory_order_relaxed);
+        }
+        // What the socket did not take goes back to the front, in order, for the loop. A frame written in part
+        // can no longer be taken back at its call's timeout.
+        for (size_t i = batch.size(); i-- > first;) {
+          QueuedFrame& f = batch[i];
+          if (i == first && offset > 0) {
+            f.frame.erase(0, offset);
+            f.call = false;
+          }
+          write_queue_bytes_ += f.frame.size();
+          queued_bytes_.fetch_add(f.frame.size(), std::memory_order_relaxed);
+          write_queue_.push_front(std::move(f));
+          --queue_base_seq_;
+        }
+      }
+    }
+    if (state_ != State::kClosed && write_queue_.empty()) {
+      write_scheduled_ = false;  // all written: the next sender becomes the writer
+      return;
+    }
+  }
+  postWrite();  // closed (the loop resets the flag), TLS, or bytes the socket did not take yet
+}
+
 void Connection::postWrite() {
   asio::post(*ctx_, [self = shared_from_this()] { self->doWrite(); });
 }
@@ -490,19 +595,7 @@ void Connection::doWrite() {
     }
     // The frames queued so far go out in one gathered write, up to kMaxWriteBatchBytes: the rest stays queued,
     // where a call that times out can still take its frame back.
-    size_t taken = 0;
-    while (!write_queue_.empty() &&
-           (write_batch_.empty() || taken + write_queue_.front().frame.size() <= kMaxWriteBatchBytes)) {
-      QueuedFrame& f = write_queue_.front();
-      if (!f.frame.empty()) {  // empty: dropped by its call's timeout
-        taken += f.frame.size();
-        write_batch_.push_back(std::move(f.frame));
-      }
-      write_queue_.pop_front();
-      ++queue_base_seq_;
-    }
-    write_queue_bytes_ -= taken;
-    write_batch_bytes_ = taken;
+    write_batch_bytes_ = takeQueuedLocked(&write_batch_);
     if (write_batch_.empty()) {  // every queued frame had been dropped
       write_scheduled_ = false;
       return;
@@ -511,16 +604,16 @@ void Connection::doWrite() {
   write_buffers_.clear();
   if (stream_.isTls() && write_batch_.size() > 1) {
     size_t total = 0;
-    for (const auto& frame : write_batch_) total += frame.size();
+    for (const auto& f : write_batch_) total += f.frame.size();
     if (total <= kTlsCoalesceBytes) {
       tls_write_buf_.clear();
-      for (const auto& frame : write_batch_) tls_write_buf_.append(frame);
+      for (const auto& f : write_batch_) tls_write_buf_.append(f.frame);
       write_buffers_.push_back(asio::buffer(tls_write_buf_));
     }
   }
   if (write_buffers_.empty()) {
     write_buffers_.reserve(write_batch_.size());
-    for (const auto& frame : write_batch_) write_buffers_.push_back(asio::buffer(frame));
+    for (const auto& f : write_batch_) write_buffers_.push_back(asio::buffer(f.frame));
   }
   stream_.asyncWrite(write_buffers_,
                      [self = shared_from_this()](const std::error_code& ec, size_t) { self->onWrite(ec); });
@@ -603,6 +696,8 @@ void Connection::onRead(const std::error_code& ec, size_t n) {
 }
 
 void Connection::processFrames() {
+  // Handlers that hand work to another thread wake it once, after the last frame of this read (batch_scope.h).
+  BatchScope batch;
   bool completed = false;
   const size_t write_cap = client_ ? 0 : options_.max_write_queue_bytes;
   while (read_begin_ < read_end_) {
@@ -881,6 +976,9 @@ void Connection::armIdleTimer(std::chrono::steady_clock::time_point at) {
 void Connection::onIdleTimer() {
   if (isClosed()) return;
   auto now = std::chrono::steady_clock::now();
+  const std::chrono::steady_clock::time_point direct{
+      std::chrono::steady_clock::duration(last_direct_write_.load(std::memory_order_relaxed))};
+  last_activity_ = std::max(last_activity_, direct);  // frames written by other threads are traffic too
   if (now - last_activity_ < options_.idle_timeout) {
     armIdleTimer(last_activity_ + options_.idle_timeout);
     return;

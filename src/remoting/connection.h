@@ -153,6 +153,8 @@ struct ConnectionOptions {
   std::chrono::milliseconds write_stall_timeout{0};
   /// Client: with calls pending and nothing read for this long, the connection is closed (0 disables).
   std::chrono::milliseconds read_stall_timeout{0};
+  /// TransportOptions::write_on_caller_thread.
+  bool write_on_caller_thread = true;
 };
 
 /// One TCP connection (plain or TLS), pinned to one io_context: its stream, timers and read buffer are touched
@@ -257,6 +259,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void closeSocket();
   /// Under mu_: queues a frame (of call `opaque` when `call`); true if the caller must post doWrite().
   bool queueLocked(std::string frame, int32_t opaque = 0, bool call = false);
+  /// For the thread queueLocked made the writer: writeFromCaller() at the end of its BatchScope (a thread off
+  /// the I/O threads, with write_on_caller_thread), else postWrite().
+  void scheduleWrite();
+  /// Under mu_: moves the frames at the front of the write queue (at least one, up to kMaxWriteBatchBytes, those
+  /// dropped at their timeout skipped) to `out`; returns their bytes.
+  size_t takeQueuedLocked(std::vector<QueuedFrame>* out);
+  static void writeFromCallerThunk(void* connection);
+  /// Writes the queued frames on the calling thread (one gathered non-blocking write, under mu_); what the
+  /// socket does not take stays queued for the loop.
+  void writeFromCaller();
   void postWrite();
 
   std::shared_ptr<asio::io_context> ctx_;  // declared first: outlives the socket and timers below
@@ -289,7 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool stall_timer_armed_ = false;
   std::chrono::steady_clock::time_point last_write_done_;
   size_t write_batch_bytes_ = 0;
-  std::vector<std::string> write_batch_;
+  std::vector<QueuedFrame> write_batch_;
   std::vector<asio::const_buffer> write_buffers_;
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point last_read_;  // bytes last arrived (or the connection opened)
@@ -308,6 +320,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point pending_since_;  // guarded by mu_: pending_ last became non-empty
   size_t write_queue_bytes_ = 0;                                 // guarded by mu_: bytes in write_queue_
   bool write_scheduled_ = false;                                 // guarded by mu_: doWrite posted or running
+  /// Set by the thread that deferred a write to the end of its batch (scheduleWrite), moved out when it writes.
+  std::shared_ptr<Connection> caller_write_hold_;
+  /// Steady-clock ticks of the last write made by writeFromCaller (the idle timer counts it as traffic).
+  std::atomic<std::chrono::steady_clock::rep> last_direct_write_{0};
   std::vector<std::function<void(const Status&)>> open_waiters_;  // guarded by mu_
 };
 

@@ -51,6 +51,7 @@ ConnectionOptions connectionOptions(const TransportOptions& options, std::shared
   c.max_write_queue_bytes = options.max_write_queue_bytes;
   c.write_stall_timeout = options.write_stall_timeout;
   c.read_stall_timeout = options.read_stall_timeout;
+  c.write_on_caller_thread = options.write_on_caller_thread;
   return c;
 }
 

@@ -79,6 +79,11 @@ struct TransportOptions {
   std::chrono::milliseconds idle_timeout{120000};
   /// Name used in log lines.
   std::string name = "remoting";
+  /// Frames queued by a thread other than the I/O threads inside a BatchScope (common/batch_scope.h; the
+  /// broker's store opens one while it completes a group of puts) are written by that thread when the scope
+  /// ends, in one gathered non-blocking write per connection, instead of waking the connection's I/O thread;
+  /// what the socket does not take at once is left to the I/O thread. Plain TCP only. Default true.
+  bool write_on_caller_thread = true;
   /// RemotingClient only: header encoding of the requests it sends. kRocketMq (binary) also upgrades commands
   /// built with the default kJson; a command the binary header cannot represent (code or version beyond
   /// int16) then goes out as JSON. kJson sends every command as its serialize_type says. Default kJson.

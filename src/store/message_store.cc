@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "common/batch_scope.h"
 #include "common/log.h"
 #include "common/thread_guard.h"
 #include "remoting/protocol/message_codec.h"
@@ -320,8 +321,11 @@ void MessageStore::putMessagesAsync(std::vector<MessageExt> msgs,
     callUser("put callback", [&] { done(bad); });
     return;
   }
-  queue_cv_.notify_one();
+  // Inside an I/O loop's batch of frames, the appender is woken once at its end and takes the batch as one group.
+  if (!BatchScope::defer(&MessageStore::wakeAppender, this)) queue_cv_.notify_one();
 }
+
+void MessageStore::wakeAppender(void* store) { static_cast<MessageStore*>(store)->queue_cv_.notify_one(); }
 
 bool MessageStore::takeGroup(std::vector<PutRequest>* group, std::vector<PutRequest>* expired,
                              Status* expired_status) {
@@ -436,6 +440,9 @@ void MessageStore::processGroupGuarded(std::vector<PutRequest>& group) {
 }
 
 void MessageStore::processGroup(std::vector<PutRequest>& group) {
+  // The answers to the group (callbacks, woken pulls) are written by this thread when the group is done, one
+  // gathered write per connection (remoting's write_on_caller_thread), and puts they start wake the appender once.
+  BatchScope batch;
   Status status;
   {
     std::lock_guard lock(queue_mu_);

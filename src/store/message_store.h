@@ -191,7 +191,9 @@ class MessageStore {
   Result<PutResult> putMessages(std::vector<MessageExt> msgs);
   /// Non-blocking form: `done` runs once, on the appender thread, or inline for an early error (a refused
   /// put included: see isStoreBusy). It must not wait for another put; it may start one (that put is queued
-  /// and written after the current group).
+  /// and written after the current group). Called inside a BatchScope (an I/O loop dispatching the frames of
+  /// one read), the appender is woken when the scope closes, so it takes the batch's puts as one group; the
+  /// store must outlive that scope.
   void putMessagesAsync(std::vector<MessageExt> msgs, std::function<void(Result<PutResult>)> done);
 
   /// Reads up to `max_msgs` messages (and about `max_bytes`, at least one message) from queue offset
@@ -268,6 +270,7 @@ class MessageStore {
   explicit MessageStore(MessageStoreOptions options);
   Status recover();
   void appenderLoop();
+  static void wakeAppender(void* store);  // BatchScope's deferred queue_cv_.notify_one()
   // Moves queued requests (up to about kMaxGroupBytes of bodies) to *group, and those that waited longer than
   // max_queue_wait to *expired (their busy status in *expired_status); false when none. queue_mu_ held.
   bool takeGroup(std::vector<PutRequest>* group, std::vector<PutRequest>* expired, Status* expired_status);

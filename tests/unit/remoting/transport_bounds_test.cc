@@ -233,6 +233,88 @@ TEST_F(TransportBoundsTest, CallTimingOutWithItsFrameStillQueuedDropsTheFrame) {
   accepter.join();
 }
 
+// Calls from 4 threads at once to a peer that does not read (the socket soon takes only part of a gathered
+// write, and the rest stays queued), half of them timing out meanwhile: once the peer reads, it decodes an
+// unbroken stream of whole frames, each thread's in the order sent. A frame taken back at its call's timeout is
+// taken back whole (never after part of it went out: the peer would see half a frame).
+TEST_F(TransportBoundsTest, FramesFromManyThreadsToASlowReaderArriveWholeAndInOrder) {
+  tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string addr = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  tcp::socket peer(io_);
+  std::thread accepter([&] { acceptor.accept(peer); });
+  TransportOptions options;
+  options.name = "order-client";
+  options.max_write_queue_bytes = 0;
+  RemotingClient client(options);
+  ASSERT_TRUE(client.start().isOk());
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 64;
+  std::atomic<int> done{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        RemotingCommand req = RemotingCommand::request(kEchoCode);
+        req.set("thread", std::to_string(t));
+        req.set("seq", std::to_string(i));
+        req.body.assign(static_cast<size_t>(48 * 1024 + 977 * i), static_cast<char>('a' + t));  // odd sizes
+        client.invokeAsync(addr, std::move(req), i % 2 == 0 ? 300ms : 60s,
+                           [&](Result<RemotingCommand>) { done++; });
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  accepter.join();
+  // The short calls time out while the peer still reads nothing (the long ones never complete: no answers).
+  constexpr int kShort = kThreads * kPerThread / 2;
+  ASSERT_TRUE(testing::waitUntil([&] { return done.load() == kShort; }, 30s)) << done.load();
+  const int expected = kThreads * kPerThread - static_cast<int>(client.counters().unsent_dropped);
+  std::string stream;
+  std::vector<int> next_seq(kThreads, 0);
+  int frames = 0;
+  int corrupt = 0;
+  peer.non_blocking(true);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (frames < expected && corrupt == 0 && std::chrono::steady_clock::now() < deadline) {
+    char buf[65536];
+    std::error_code ec;
+    const size_t n = peer.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) {
+      std::this_thread::sleep_for(2ms);
+      continue;
+    }
+    ASSERT_FALSE(ec) << ec.message();
+    stream.append(buf, n);
+    for (;;) {
+      RemotingCommand cmd;
+      auto r = decodeFrame(stream, 64 * 1024 * 1024, &cmd);
+      if (r.state == DecodeState::kNeedMore) break;
+      if (r.state == DecodeState::kCorrupt) {
+        corrupt++;
+        break;
+      }
+      stream.erase(0, r.consumed);
+      const std::string* thread = cmd.get("thread");
+      const std::string* seq_text = cmd.get("seq");
+      ASSERT_TRUE(thread != nullptr && seq_text != nullptr);
+      const int t = std::stoi(*thread);
+      const int seq = std::stoi(*seq_text);
+      ASSERT_GE(t, 0);
+      ASSERT_LT(t, kThreads);
+      EXPECT_GE(seq, next_seq[t]) << "thread " << t << " out of order";
+      next_seq[t] = seq + 1;
+      EXPECT_EQ(cmd.body, std::string(static_cast<size_t>(48 * 1024 + 977 * seq), static_cast<char>('a' + t)));
+      frames++;
+    }
+  }
+  EXPECT_EQ(corrupt, 0);
+  // Every frame not taken back arrived, the long calls' all of them (they are never taken back).
+  EXPECT_EQ(frames, expected);
+  EXPECT_GE(frames, kThreads * kPerThread - kShort);
+  EXPECT_TRUE(stream.empty());
+  client.shutdown();
+}
+
 // A connection with a call pending and nothing read for read_stall_timeout is closed; the call fails with
 // Network naming the bound, long before its own (1 h) timeout.
 TEST_F(TransportBoundsTest, SilentConnectionWithPendingCallsIsClosedAndItsCallsFailAsNetwork) {

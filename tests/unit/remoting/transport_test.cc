@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/batch_scope.h"
 #include "common/log.h"
 #include "remoting/frame_codec.h"
 #include "remoting/protocol/codes.h"
@@ -770,6 +771,100 @@ TEST(RemotingServerTest, StartFailsOnPortInUse) {
   second.shutdown();
   first.shutdown();
 }
+
+// Responses answered off the I/O threads inside a BatchScope (as the broker's store answers a group of puts) are
+// written by the answering thread at the scope's end (TransportOptions::write_on_caller_thread), while other
+// requests on the same connection are answered inline by the I/O thread: 4 answering threads and the loop write
+// to one connection at once, with bodies large enough that the socket sometimes takes a batch only in part.
+// Every reply arrives whole, to its own call, with or without the option.
+class CallerThreadWriteTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CallerThreadWriteTest, RepliesWrittenByAnsweringThreadsInBatchesAllArriveWhole) {
+  TransportOptions server_options;
+  server_options.name = "batch-server";
+  server_options.write_on_caller_thread = GetParam();
+  RemotingServer server(server_options);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<RemotingCommand, Responder>> queued;
+  bool stop = false;
+  server.registerHandler(kEchoCode, [&](RemotingCommand req, Responder responder) {
+    const std::string* inline_flag = req.get("inline");
+    if (inline_flag != nullptr && *inline_flag == "1") {
+      auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+      resp.body = req.body;
+      responder.respond(std::move(resp));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    queued.emplace_back(std::move(req), std::move(responder));
+    cv.notify_one();
+  });
+  std::vector<std::thread> answerers;
+  for (int t = 0; t < 4; ++t) {
+    answerers.emplace_back([&] {
+      for (;;) {
+        std::vector<std::pair<RemotingCommand, Responder>> batch;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return stop || !queued.empty(); });
+          if (queued.empty()) return;
+          const size_t n = std::min<size_t>(queued.size(), 16);
+          batch.assign(std::make_move_iterator(queued.begin()), std::make_move_iterator(queued.begin() + n));
+          queued.erase(queued.begin(), queued.begin() + n);
+        }
+        BatchScope scope;
+        for (auto& [req, responder] : batch) {
+          auto resp = RemotingCommand::responseTo(req, response_code::kSuccess);
+          resp.body = req.body;
+          responder.respond(std::move(resp));
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(server.start("127.0.0.1", 0).isOk());
+  const std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  TransportOptions client_options;
+  client_options.max_write_queue_bytes = 0;  // ~100 MB of requests are queued at once
+  RemotingClient client(client_options);
+  ASSERT_TRUE(client.start().isOk());
+  constexpr int kCalls = 2000;
+  std::atomic<int> ok{0};
+  std::atomic<int> bad{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < kCalls; ++i) {
+    RemotingCommand req = RemotingCommand::request(kEchoCode);
+    if (i % 3 == 0) req.set("inline", "1");
+    std::string body = "call-" + std::to_string(i) + ":";
+    body.resize(body.size() + static_cast<size_t>((i * 7919) % 100000), static_cast<char>('a' + i % 26));
+    req.body = body;
+    client.invokeAsync(addr, std::move(req), 60s, [&, body](Result<RemotingCommand> r) {
+      const bool good = r.isOk() && r->code == response_code::kSuccess && r->body == body;
+      if (!good && bad.fetch_add(1) == 0) {
+        ADD_FAILURE() << "first bad reply: "
+                      << (r.isOk() ? "code " + std::to_string(r->code) + ", body of " + std::to_string(r->body.size()) +
+                                         " bytes (sent " + std::to_string(body.size()) + ")"
+                                   : r.status().toString());
+      }
+      if (good) ok++;
+      done++;
+    });
+  }
+  EXPECT_TRUE(testing::waitUntil([&] { return done.load() == kCalls; }, 60s)) << done.load();
+  EXPECT_EQ(ok.load(), kCalls);
+  EXPECT_EQ(bad.load(), 0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  for (auto& t : answerers) t.join();
+  client.shutdown();
+  server.shutdown();
+}
+
+INSTANTIATE_TEST_SUITE_P(WriteOnCallerThread, CallerThreadWriteTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "On" : "Off"; });
 
 }  // namespace
 }  // namespace rocketrpc::remoting
