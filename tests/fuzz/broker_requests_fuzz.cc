@@ -15,22 +15,29 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "broker/broker_config.h"
 #include "broker/broker_context.h"
 #include "broker/broker_server.h"
-#include "fuzz_support.h"
+#include "rocketrpc/logging.h"
 #include "namesrv/topic_config.h"
 #include "remoting/frame_codec.h"
 #include "remoting/remoting_command.h"
@@ -44,8 +51,52 @@ constexpr int32_t kSentinelCode = 28;  // GET_BROKER_RUNTIME_INFO
 constexpr int32_t kSentinelOpaque = 0x7ffffff0;
 constexpr int kReplyTimeoutMs = 8000;  // below the smoke run's per-input -timeout=10
 
+// How many descriptors this process holds (the broker runs in it): names exhaustion when a connect fails.
+std::string openDescriptors() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec))
+    ++n;
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  return std::to_string(n) + " open descriptors, soft limit " + std::to_string(lim.rlim_cur);
+}
+
+// The broker's last log lines (warnings and above), printed with a failure: an input that breaks the broker for
+// later inputs is rarely reproducible on its own, so the failure must say what the broker saw.
+class RecentLogs {
+ public:
+  void add(LogLevel level, std::string_view module, std::string_view message) {
+    if (level < LogLevel::kInfo) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.push_back(std::string(module) + ": " + std::string(message.substr(0, 400)));
+    if (lines_.size() > 40) lines_.pop_front();
+  }
+  std::string dump() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out;
+    for (const auto& l : lines_) out += "  " + l + "\n";
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::string> lines_;
+};
+
+RecentLogs& recentLogs() {
+  static RecentLogs logs;
+  return logs;
+}
+
+// Set by the broker once it runs: its non-zero counters and gauges (no histogram buckets).
+std::function<std::string()> g_broker_state;
+
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "broker_requests_fuzz: %s\n", what.c_str());
+  if (g_broker_state) std::fprintf(stderr, "broker metrics (non-zero):\n%s", g_broker_state().c_str());
+  std::fprintf(stderr, "broker's last log lines:\n%s", recentLogs().dump().c_str());
   __builtin_trap();
 }
 
@@ -66,8 +117,19 @@ class Broker {
     if (Status s = server_->start(); !s.isOk()) fail("broker did not start: " + s.toString());
     const std::string addr = server_->address();
     port_ = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+    g_broker_state = [this] {
+      std::string out;
+      std::istringstream text(server_->metricsText());
+      for (std::string line; std::getline(text, line);) {
+        if (line.empty() || line[0] == '#' || line.find("_bucket") != std::string::npos) continue;
+        const std::string value = line.substr(line.rfind(' ') + 1);
+        if (value != "0" && value != "0.0") out += "  " + line + "\n";
+      }
+      return out;
+    };
   }
   ~Broker() {
+    g_broker_state = nullptr;
     server_->shutdown();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -114,7 +176,8 @@ class Socket {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) fail("connect to the broker failed");
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+      fail(std::string("connect to the broker failed: ") + std::strerror(errno) + "; " + openDescriptors());
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
@@ -243,7 +306,15 @@ std::string requestFrame(FuzzedDataProvider& in, int32_t opaque) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  fuzz::quietLogs();
+  static const bool logs_routed = [] {
+    if (std::getenv("ROCKETRPC_LOG_LEVEL") == nullptr) {  // else: logs go to stderr, as asked
+      setLogSink([](LogLevel level, std::string_view module, std::string_view message) {
+        recentLogs().add(level, module, message);
+      });
+    }
+    return true;
+  }();
+  (void)logs_routed;
   const uint16_t port = theBroker().port();
   FuzzedDataProvider in(data, size);
   std::string wire;
