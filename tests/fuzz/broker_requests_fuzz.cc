@@ -176,7 +176,9 @@ class Socket {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    // libFuzzer's SIGALRM (its -timeout watchdog, every second) interrupts blocking calls: an interrupted
+    // connect goes on in the background, so wait for it instead of failing.
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && !(errno == EINTR && awaitConnected()))
       fail(std::string("connect to the broker failed: ") + std::strerror(errno) + "; " + openDescriptors());
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -189,6 +191,7 @@ class Socket {
   bool writeAll(std::string_view data) {
     while (!data.empty()) {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -217,12 +220,31 @@ class Socket {
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       char chunk[65536];
       ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return Outcome::kClosed;
       buf.append(chunk, static_cast<size_t>(n));
     }
   }
 
  private:
+  /// After an interrupted connect: true once it completed (errno set to its error otherwise).
+  bool awaitConnected() {
+    pollfd p{fd_, POLLOUT, 0};
+    int ready;
+    do {
+      ready = ::poll(&p, 1, kReplyTimeoutMs);
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0) {
+      errno = ready == 0 ? ETIMEDOUT : errno;
+      return false;
+    }
+    int error = 0;
+    socklen_t len = sizeof error;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) return false;
+    errno = error;
+    return error == 0;
+  }
+
   int fd_;
 };
 
