@@ -173,6 +173,11 @@ size_t SubscriptionGroupManager::size() const {
   return table_.size();
 }
 
+namesrv::DataVersion SubscriptionGroupManager::dataVersion() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return data_version_;
+}
+
 Status SubscriptionGroupManager::persistLocked() const {
   if (path_.empty()) return Status::ok();
   std::error_code ec;

@@ -57,6 +57,8 @@ class SubscriptionGroupManager {
   /// {"dataVersion":..., "subscriptionGroupTable":{...}}: the GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
   std::string encodeAll() const;
   size_t size() const;
+  /// Bumped by every change (the dataVersion of encodeAll()).
+  namesrv::DataVersion dataVersion() const;
   /// Writes the table now (it is written on every change anyway): the fuzz target's persist check.
   Status persist() const;
 

@@ -5,8 +5,11 @@
 // oneway) or raw bytes, written on one connection, followed by a sentinel request (GET_BROKER_RUNTIME_INFO) and,
 // after raw bytes, the end of the stream. Checked on every input: the broker answers the sentinel on that
 // connection, or closes it (a malformed frame, or a frame cut short by the end of the stream) and answers on a
-// fresh one; i.e. no request crashes it, hangs its I/O, or stops it serving everyone else. Broker state (topics, messages, groups) carries over between inputs, as on a real
-// broker; long-polling pulls may stay held until their connection closes.
+// fresh one; i.e. no request crashes it, hangs its I/O, or stops it serving everyone else. Broker state (topics,
+// messages, groups) carries over between inputs, as on a real broker; long-polling pulls may stay held until their
+// connection closes. Once the state outgrows kMaxTopics topics or kMaxGroups groups the broker is shut down and a
+// fresh one started (in a fresh directory): every input pays for encoding the whole state, so an ever-growing
+// state would slow a long run down to a fraction of its speed, and the shutdown is exercised too.
 // Names get special care (issue 10: a group "g\xff" once aborted the broker at the next offset persist): values
 // are often a name with arbitrary bytes spliced in, binary headers carry them as they are, and before the
 // sentinel check every persist path (consumer offsets, topics, subscription groups) runs and must succeed.
@@ -50,6 +53,8 @@ using remoting::RemotingCommand;
 constexpr int32_t kSentinelCode = 28;  // GET_BROKER_RUNTIME_INFO
 constexpr int32_t kSentinelOpaque = 0x7ffffff0;
 constexpr int kReplyTimeoutMs = 8000;  // below the smoke run's per-input -timeout=10
+constexpr size_t kMaxTopics = 64;       // past these, the next input runs against a fresh broker
+constexpr size_t kMaxGroups = 64;
 
 // How many descriptors this process holds (the broker runs in it): names exhaustion when a connect fails.
 std::string openDescriptors() {
@@ -100,11 +105,12 @@ std::function<std::string()> g_broker_state;
   __builtin_trap();
 }
 
-/// The broker under test, started once per process; its store is removed at exit.
+/// The broker under test; its store is removed when it is destroyed.
 class Broker {
  public:
-  Broker() {
-    dir_ = std::filesystem::temp_directory_path() / ("broker_requests_fuzz_" + std::to_string(::getpid()));
+  explicit Broker(int generation) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("broker_requests_fuzz_" + std::to_string(::getpid()) + "_" + std::to_string(generation));
     std::filesystem::create_directories(dir_);
     broker::BrokerConfig config;
     config.listen_host = "127.0.0.1";
@@ -135,22 +141,28 @@ class Broker {
     std::filesystem::remove_all(dir_, ec);
   }
   uint16_t port() const { return port_; }
+  /// True once the broker holds more topics or groups than a run should carry (known at the last persistAll).
+  bool outgrown() const { return outgrown_; }
   /// Runs what the broker's timers and admin paths write: none may throw, and on a healthy disk none fails.
-  /// Every call encodes the three documents (the step that once threw on invalid UTF-8); the files are written
-  /// (with their fsyncs) when something changed, and every 64th call regardless.
+  /// The consumer offsets are written every call; the topic and subscription group documents are encoded and
+  /// written (with their fsyncs) when their data version moved, and every 64th call regardless (encoding the
+  /// whole table on every input would cost more than the input).
   void persistAll() {
     broker::BrokerContext& ctx = server_->context();
     if (Status s = ctx.store->persistConsumerOffsets(); !s.isOk()) fail("consumer offset persist: " + s.toString());
-    const std::string topics = namesrv::encodeTopicConfigWrapper(ctx.topics->snapshot());
-    const std::string groups = ctx.groups->encodeAll();
     const bool write_all = ++calls_ % 64 == 0;
-    if (write_all || topics != last_topics_) {
+    if (const namesrv::DataVersion v = ctx.topics->dataVersion(); write_all || !(v == topics_version_)) {
+      const namesrv::TopicConfigWrapper topics = ctx.topics->snapshot();
+      (void)namesrv::encodeTopicConfigWrapper(topics);  // the step that once threw on invalid UTF-8
       if (Status s = ctx.topics->persist(); !s.isOk()) fail("topic persist: " + s.toString());
-      last_topics_ = topics;
+      topics_version_ = v;
+      outgrown_ = outgrown_ || topics.topic_config_table.size() > kMaxTopics;
     }
-    if (write_all || groups != last_groups_) {
+    if (const namesrv::DataVersion v = ctx.groups->dataVersion(); write_all || !(v == groups_version_)) {
+      (void)ctx.groups->encodeAll();
       if (Status s = ctx.groups->persist(); !s.isOk()) fail("subscription group persist: " + s.toString());
-      last_groups_ = groups;
+      groups_version_ = v;
+      outgrown_ = outgrown_ || ctx.groups->size() > kMaxGroups;
     }
   }
 
@@ -159,14 +171,27 @@ class Broker {
   std::unique_ptr<broker::BrokerServer> server_;
   uint16_t port_ = 0;
   uint64_t calls_ = 0;
-  std::string last_topics_;
-  std::string last_groups_;
+  namesrv::DataVersion topics_version_{-1, -1, -1};
+  namesrv::DataVersion groups_version_{-1, -1, -1};
+  bool outgrown_ = false;
 };
 
-Broker& theBroker() {
-  static Broker b;
+std::unique_ptr<Broker>& brokerSlot() {
+  static std::unique_ptr<Broker> b;  // the last one is shut down at exit
   return b;
 }
+
+Broker& theBroker() {
+  static int generation = 0;
+  std::unique_ptr<Broker>& b = brokerSlot();
+  if (b != nullptr && b->outgrown()) b.reset();  // shut down (must not hang or crash), store removed
+  if (b == nullptr) {
+    b = std::make_unique<Broker>(generation++);
+    if (std::getenv("BROKER_REQUESTS_FUZZ_VERBOSE") != nullptr) std::fprintf(stderr, "broker %d started\n", generation);
+  }
+  return *b;
+}
+
 
 class Socket {
  public:
@@ -337,7 +362,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return true;
   }();
   (void)logs_routed;
-  const uint16_t port = theBroker().port();
+  Broker& broker = theBroker();
+  const uint16_t port = broker.port();
   FuzzedDataProvider in(data, size);
   std::string wire;
   bool raw = false;
@@ -362,7 +388,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // the end of the stream must then make it close the connection (or answer, if the framing held).
     if (raw) s.finishWriting();
     if (written && s.awaitSentinel() == Socket::Outcome::kAnswered) {
-      theBroker().persistAll();  // the requests before the sentinel have all been processed
+      broker.persistAll();  // the requests before the sentinel have all been processed
       return 0;
     }
   }
@@ -370,6 +396,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Socket fresh(port);
   if (!fresh.writeAll(sentinelFrame()) || fresh.awaitSentinel() != Socket::Outcome::kAnswered)
     fail("the broker stopped serving after an input closed its connection");
-  theBroker().persistAll();
+  broker.persistAll();
   return 0;
 }
