@@ -90,7 +90,7 @@ std::string aclSignedContent(const RemotingCommand& cmd, bool server_side) {
   for (const auto& [key, value] : cmd.ext_fields) size += value.size();
   std::string content;
   content.reserve(size);
-  // ext_fields is ordered by key (std::less on bytes), which for the ASCII names RocketMQ uses is the order
+  // ext_fields is ordered by key (bytewise), which for the ASCII names RocketMQ uses is the order
   // of Java's TreeMap<String, String>.
   for (const auto& [key, value] : cmd.ext_fields) {
     if (key == kAclSignature) continue;

@@ -184,7 +184,7 @@ class JsonHeaderReader {
       if (v.kind == Kind::kNull) return true;  // Java maps may hold nulls; they mean "absent"
       std::string text;
       toText(v, &text);
-      cmd_->ext_fields.insert_or_assign(ext_key_, std::move(text));
+      cmd_->ext_fields.append(ext_key_, std::move(text));  // normalize()d once the header is parsed
       return true;
     }
     if (depth_ != 1) return true;  // inside an unknown key's value
@@ -320,13 +320,14 @@ Status decodeJsonHeader(std::string_view header, RemotingCommand* out) {
   }
   if (!parsed) return Status::corrupt(reader.error().empty() ? "JSON header does not parse" : reader.error());
   if (!reader.haveCode()) return Status::corrupt("JSON header has no code");
+  cmd.ext_fields.normalize();
   cmd.body = std::move(out->body);
   *out = std::move(cmd);
   return Status::ok();
 }
 
 void encodeJsonHeader(const RemotingCommand& cmd, std::string* out) {
-  // Keys in fastjson's (alphabetical) order; extFields are already sorted by the map.
+  // Keys in fastjson's (alphabetical) order; extFields are kept sorted by key.
   out->append(R"({"code":)");
   appendInt(out, cmd.code);
   out->append(R"(,"extFields":{)");
@@ -402,8 +403,9 @@ Status decodeBinaryHeader(std::string_view header, RemotingCommand* out) {
     if (!ext.i32(&value_len) || value_len < 0 || !ext.bytes(static_cast<size_t>(value_len), &value)) {
       return Status::corrupt("binary header: bad extFields value length");
     }
-    cmd.ext_fields.insert_or_assign(std::string(key), std::string(value));
+    cmd.ext_fields.append(std::string(key), std::string(value));
   }
+  cmd.ext_fields.normalize();
   // Bytes after the extFields section are ignored, as Java does.
   cmd.body = std::move(out->body);
   *out = std::move(cmd);

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "remoting/header_fields.h"
 
 namespace rocketrpc::remoting {
 
@@ -36,7 +36,7 @@ struct RemotingCommand {
   int32_t flag = 0;
   std::optional<std::string> remark;
   /// The custom header: every value is a string on the wire.
-  std::map<std::string, std::string, std::less<>> ext_fields;
+  HeaderFields ext_fields;
   std::string body;
   /// Header encoding used when this command is written.
   SerializeType serialize_type = SerializeType::kJson;
