@@ -269,7 +269,10 @@ std::shared_ptr<CommitLog::Segment> CommitLog::findSegment(int64_t offset) const
 }
 
 Status CommitLog::read(int64_t offset, int32_t size, std::string* out) const {
-  if (size <= 0 || offset < minOffset() || offset + size > writtenOffset()) {
+  // `size > written - offset`, not `offset + size > written`: an offset near INT64_MAX (a client's message id
+  // or pull offset) would overflow the sum.
+  const int64_t written = writtenOffset();
+  if (size <= 0 || offset < minOffset() || offset > written || size > written - offset) {
     return Status::notFound("commit log range " + std::to_string(offset) + "+" + std::to_string(size) +
                             " is not stored");
   }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "fault_injection_fs.h"
 #include "store/endian.h"
 #include "store_test_util.h"
@@ -66,6 +68,26 @@ TEST_F(CommitLogTest, AppendReadAcrossSegmentRolls) {
     EXPECT_EQ(getBig32(data->data() + pos + 4), remoting::kBlankMagic);
   }
   EXPECT_EQ(log.readRecord(log.writtenOffset()).status().code(), StatusCode::kNotFound);
+}
+
+// Found by broker_requests_fuzz (UBSan: signed overflow in the range check): an offset a client chose, near
+// INT64_MAX, is a range that is not stored, not an overflow.
+TEST_F(CommitLogTest, ReadAtOffsetsNearTheLimitIsNotFound) {
+  CommitLog log(fs_, "/cl", kSegment);
+  ASSERT_TRUE(log.open().isOk());
+  ASSERT_TRUE(log.recover(0, [](const RecordInfo&) {}).isOk());
+  std::string rec = encode(1);
+  ASSERT_TRUE(log.append(rec).isOk());
+  ASSERT_TRUE(log.commitPending().isOk());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  for (int64_t offset : {kMax, kMax - 7, kMax - 8, kMax / 2}) {
+    std::string out;
+    EXPECT_EQ(log.read(offset, 8, &out).code(), StatusCode::kNotFound) << offset;
+    EXPECT_EQ(log.read(offset, std::numeric_limits<int32_t>::max(), &out).code(), StatusCode::kNotFound) << offset;
+    EXPECT_EQ(log.readRecord(offset).status().code(), StatusCode::kNotFound) << offset;
+  }
+  std::string out;
+  EXPECT_EQ(log.read(0, std::numeric_limits<int32_t>::max(), &out).code(), StatusCode::kNotFound);
 }
 
 TEST_F(CommitLogTest, RecordLargerThanSegmentIsRejected) {
