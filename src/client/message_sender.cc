@@ -104,37 +104,47 @@ Status MessageSender::validate(const Message& msg) const {
   return Status::ok();
 }
 
-Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Message& msg,
-                                                                      bool keep_original) const {
+Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Message& msg, bool keep_original,
+                                                                      PropertyOverrides overrides) const {
   Status st = validate(msg);
   if (!st.isOk()) return st;
   auto p = std::make_shared<Prepared>();
   p->topic = msg.topic();
   p->flag = msg.flag();
-  if (keep_original) p->original = msg;
-  remoting::Properties props(msg.properties().begin(), msg.properties().end());
-  auto uniq = props.find(property::kUniqClientMessageId);
-  if (uniq == props.end() || uniq->second.empty()) {
-    p->uniq_id = remoting::createUniqId();
-    props[std::string(property::kUniqClientMessageId)] = p->uniq_id;
-  } else {
-    p->uniq_id = uniq->second;
+  if (keep_original) {
+    p->original = msg;
+    for (const auto& [name, value] : overrides) p->original.putProperty(name, value);
   }
-  if (auto it = props.find(property::kTransactionPrepared); it != props.end() && it->second == "true") {
+  // The message's properties as sent: its own, the overrides winning, and UNIQ_KEY when it has none. Read in
+  // place; only the encoded text is built.
+  const auto& own = msg.properties();
+  auto effective = [&](std::string_view name) -> std::string_view {
+    for (auto o = overrides.rbegin(); o != overrides.rend(); ++o) {  // the last of equal names wins
+      if (o->first == name) return o->second;
+    }
+    auto it = own.find(name);
+    return it == own.end() ? std::string_view() : std::string_view(it->second);
+  };
+  std::vector<std::pair<std::string_view, std::string_view>> added(overrides.begin(), overrides.end());
+  if (std::string_view uniq = effective(property::kUniqClientMessageId); uniq.empty()) {
+    p->uniq_id = remoting::createUniqId();
+    added.emplace_back(property::kUniqClientMessageId, p->uniq_id);
+  } else {
+    p->uniq_id = uniq;
+  }
+  if (effective(property::kTransactionPrepared) == "true") {
     p->sys_flag |= remoting::sys_flag::kTransactionPrepared;
   }
-  if (auto it = props.find(property::kMessageType); it != props.end() && it->second == property::kReplyMessageFlag) {
-    p->code = rc::kSendReplyMessageV2;
-  }
+  if (effective(property::kMessageType) == property::kReplyMessageFlag) p->code = rc::kSendReplyMessageV2;
   if (p->topic.rfind("%RETRY%", 0) == 0) {
-    if (auto it = props.find(property::kReconsumeTime); it != props.end()) {
-      p->reconsume_times = std::atoi(it->second.c_str());
+    if (std::string_view v = effective(property::kReconsumeTime); !v.empty()) {
+      p->reconsume_times = std::atoi(std::string(v).c_str());
     }
-    if (auto it = props.find(property::kMaxReconsumeTimes); it != props.end()) {
-      p->max_reconsume_times = std::atoi(it->second.c_str());
+    if (std::string_view v = effective(property::kMaxReconsumeTimes); !v.empty()) {
+      p->max_reconsume_times = std::atoi(std::string(v).c_str());
     }
   }
-  p->properties = remoting::encodeProperties(props);
+  p->properties = remoting::encodeProperties(own, added);
   if (p->properties.size() > remoting::kMaxPropertiesBytes) {
     return Status::invalidArgument("message properties take " + std::to_string(p->properties.size()) +
                                    " bytes, more than 32767");
@@ -309,8 +319,8 @@ void MessageSender::attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice
 }
 
 void MessageSender::sendAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout,
-                              SendDone done) {
-  auto p = prepare(msg, choice.selector != nullptr);
+                              SendDone done, PropertyOverrides overrides) {
+  auto p = prepare(msg, choice.selector != nullptr, overrides);
   if (!p.isOk()) {
     done(p.status());
     return;

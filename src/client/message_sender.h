@@ -12,7 +12,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "client/client_instance.h"
@@ -41,6 +44,12 @@ struct QueueChoice {
 
 using SendDone = std::function<void(Result<SendResult>)>;
 
+/// Properties one send sets on top of the message's own (a request's correlation id, reply-to client and TTL),
+/// so that the caller's message is encoded as it is instead of copied to add them. A name given here wins over
+/// the message's property of that name; an empty value removes it, as Message::putProperty does. Only read
+/// during the call that takes them.
+using PropertyOverrides = std::span<const std::pair<std::string_view, std::string_view>>;
+
 class MessageSender : public std::enable_shared_from_this<MessageSender> {
  public:
   /// Always held by shared_ptr: in-flight sends keep it alive.
@@ -53,7 +62,8 @@ class MessageSender : public std::enable_shared_from_this<MessageSender> {
   /// `done` runs exactly once, on an I/O thread, the service pool or (immediate failures) the caller's thread.
   /// Never fetches a route on the caller's thread: with the topic's route not cached (and no selector, which
   /// must run before this returns), the first attempt runs on the instance's service thread.
-  void sendAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout, SendDone done);
+  void sendAsync(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout, SendDone done,
+                 PropertyOverrides overrides = {});
   Status sendOneway(const Message& msg, const QueueChoice& choice, std::chrono::milliseconds timeout);
   Result<SendResult> sendBatch(const std::vector<Message>& msgs, const MessageQueue* mq,
                                std::chrono::milliseconds timeout);
@@ -65,8 +75,9 @@ class MessageSender : public std::enable_shared_from_this<MessageSender> {
 
  private:
   struct Prepared;
-  /// `keep_original`: keep a copy of `msg` for a queue selector.
-  Result<std::shared_ptr<Prepared>> prepare(const Message& msg, bool keep_original) const;
+  /// `keep_original`: keep a copy of `msg` (with the overrides) for a queue selector.
+  Result<std::shared_ptr<Prepared>> prepare(const Message& msg, bool keep_original,
+                                            PropertyOverrides overrides = {}) const;
   Result<MessageQueue> pickQueue(const TopicPublishInfo& info, const std::string& topic, const Message& msg,
                                  const QueueChoice& choice, const std::string& last_failed_broker);
   void attemptAsync(std::shared_ptr<Prepared> p, QueueChoice choice, std::chrono::steady_clock::time_point deadline,

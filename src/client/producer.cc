@@ -326,10 +326,6 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (timeout.count() <= 0) timeout = std::chrono::milliseconds(1);
     std::string correlation = newCorrelationId();
-    Message req = msg;
-    req.putProperty(property::kCorrelationId, correlation);
-    req.putProperty(property::kReplyToClient, inst->clientId());
-    req.putProperty(property::kTtl, std::to_string(timeout.count()));
 
     std::weak_ptr<Impl> weak = weak_from_this();
     // Kept per request in flight: captures only what the completion needs (no copy of the correlation id).
@@ -392,7 +388,14 @@ class Producer::Impl : public std::enable_shared_from_this<Producer::Impl> {
         table->fail(correlation, r.status().withContext("send request message failed"));
       }
     };
-    s->sendAsync(req, choice, timeout, std::move(on_sent));
+    // The request's own properties go with the caller's message as it is: no copy of it, its body or its map.
+    const std::string ttl = std::to_string(timeout.count());
+    const std::pair<std::string_view, std::string_view> request_properties[] = {
+        {property::kCorrelationId, correlation},
+        {property::kReplyToClient, inst->clientId()},
+        {property::kTtl, ttl},
+    };
+    s->sendAsync(msg, choice, timeout, std::move(on_sent), request_properties);
   }
 
   ProducerOptions options_;

@@ -326,6 +326,34 @@ std::string encodeProperties(const Properties& props) {
   return out;
 }
 
+std::string encodeProperties(const Properties& props,
+                             std::span<const std::pair<std::string_view, std::string_view>> overrides) {
+  // A handful of overrides at most: sorted by name (stably, so the last of equal names is last) and merged with
+  // the sorted map.
+  std::vector<std::pair<std::string_view, std::string_view>> sorted(overrides.begin(), overrides.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  auto append = [&out](std::string_view name, std::string_view value) {
+    if (name.empty() || value.empty()) return;
+    if (!out.empty()) out.push_back(kPropertySeparator);
+    out.append(name);
+    out.push_back(kNameValueSeparator);
+    out.append(value);
+  };
+  auto it = props.begin();
+  for (size_t i = 0; i < sorted.size();) {
+    const std::string_view name = sorted[i].first;
+    for (; it != props.end() && std::string_view(it->first) < name; ++it) append(it->first, it->second);
+    if (it != props.end() && it->first == name) ++it;  // overridden
+    size_t last = i;
+    while (last + 1 < sorted.size() && sorted[last + 1].first == name) ++last;
+    append(name, sorted[last].second);
+    i = last + 1;
+  }
+  for (; it != props.end(); ++it) append(it->first, it->second);
+  return out;
+}
+
 Properties decodeProperties(std::string_view text) {
   Properties props;
   size_t index = 0;

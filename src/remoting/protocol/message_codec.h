@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -44,6 +46,10 @@ inline constexpr int32_t kCompressionZlib = 0x300;
 
 /// "k\1v\2k\1v" (no trailing separator, as 4.9.8 writes). Empty names/values are skipped.
 std::string encodeProperties(const Properties& props);
+/// The text encodeProperties would give for `props` after Message::putProperty(name, value) of each override in
+/// order (the last of equal names wins; an empty value removes the name), without copying `props`.
+std::string encodeProperties(const Properties& props,
+                             std::span<const std::pair<std::string_view, std::string_view>> overrides);
 /// Accepts a trailing separator or not; segments without a separator, with an empty name or empty value are
 /// ignored; duplicate names: last wins. Never fails on content (any bytes decode to some map).
 Properties decodeProperties(std::string_view text);

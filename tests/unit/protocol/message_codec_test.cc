@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <unordered_set>
@@ -27,6 +28,44 @@ TEST(PropertiesTest, EncodeSkipsEmptyNamesAndValues) {
             "b\x01"
             "1");
   EXPECT_EQ(encodeProperties({}), "");
+}
+
+TEST(PropertiesTest, OverridesReplaceAddAndRemoveWithoutTouchingTheMap) {
+  const Properties props{{"a", "1"}, {"c", "3"}, {"e", "5"}};
+  const std::pair<std::string_view, std::string_view> overrides[] = {
+      {"d", "4"}, {"c", "x"}, {"a", ""}, {"c", "y"}, {"f", "6"}, {"0", "z"}};
+  EXPECT_EQ(encodeProperties(props, overrides), "0\x01z\x02"
+                                                "c\x01y\x02"
+                                                "d\x01"
+                                                "4\x02"
+                                                "e\x01"
+                                                "5\x02"
+                                                "f\x01"
+                                                "6");
+  EXPECT_EQ(props.at("c"), "3");
+  EXPECT_EQ(encodeProperties(props, {}), encodeProperties(props));
+}
+
+// Against the definition: a copy of the message with putProperty of each override, then encoded.
+TEST(PropertiesTest, OverridesEncodeAsPutPropertyOnACopyWould) {
+  std::mt19937 rng(20261207);
+  const std::string names[] = {"", "A", "B", "TTL", "UNIQ_KEY", "a", "b", "zz"};
+  const std::string values[] = {"", "1", "two", "\xe4\xb8\x80"};
+  for (int round = 0; round < 2000; ++round) {
+    Message reference("T", "x");
+    const size_t own = rng() % 6;
+    for (size_t i = 0; i < own; ++i) {
+      reference.mutableProperties()[names[rng() % std::size(names)]] = values[rng() % std::size(values)];
+    }
+    const Properties props = reference.properties();
+    std::vector<std::pair<std::string_view, std::string_view>> overrides;
+    const size_t n = rng() % 5;
+    for (size_t i = 0; i < n; ++i) {
+      overrides.emplace_back(names[rng() % std::size(names)], values[rng() % std::size(values)]);
+      reference.putProperty(overrides.back().first, overrides.back().second);
+    }
+    ASSERT_EQ(encodeProperties(props, overrides), encodeProperties(reference.properties())) << "round " << round;
+  }
 }
 
 TEST(PropertiesTest, DecodeAcceptsTrailingSeparatorOrNot) {
