@@ -43,11 +43,19 @@ log() {
 }
 has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 
-# Deletes the object files of a build whose stages are over (its binaries stay): the sanitizer builds are several
-# GiB each, and a CI disk that fills up fails every test that writes (the broker refuses puts at 99 % used).
-free_objects() {
-  [ -d "$1" ] && find "$1" -name '*.o' -delete
+# Frees the disk a build whose stages are over holds: its object files, or with ROCKETRPC_DISCARD_BUILDS=1 (.ci/run
+# sets it: nothing runs after CI) the whole build. A CI disk that fills up fails the build's link or every test
+# that writes (the broker refuses puts at 99 % used); the debug build is ~3 GiB with its objects.
+free_build() {
+  if [ -d "$1" ]; then
+    if [ "${ROCKETRPC_DISCARD_BUILDS:-0}" = 1 ]; then rm -rf "$1"; else find "$1" -name '*.o' -delete; fi
+  fi
   echo "disk after freeing $1: $(df -h --output=pcent,avail . | tail -1)"
+}
+
+# Prints what a build just took of the disk and what is left.
+built() {
+  echo "$1: $(du -sh "$1" | cut -f1); disk: $(df -h --output=pcent,avail . | tail -1)"
 }
 
 # Runs ctest with the given arguments and adds its counts to the totals.
@@ -111,6 +119,7 @@ export ROCKETRPC_REQUIRE_PROMTOOL=1
 log "build (debug)"
 cmake --preset debug >/dev/null
 cmake --build --preset debug -j "$JOBS"
+built build/debug
 export ROCKETRPC_CLI="$ROOT/build/debug/tools/rocketrpc"
 
 if has_stage unit; then
@@ -238,9 +247,10 @@ fi
 # code are checked together.
 if has_stage asan; then
   log "unit + integration tests under ASan+UBSan (in-process rocketrpc-broker)"
-  free_objects build/debug
+  free_build build/debug
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$JOBS" --target all
+  built build/asan
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_CLI="$ROOT/build/asan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/asan/tools/rocketrpc-broker" \
     ROCKETRPC_TEST_BROKER=inprocess run_ctest asan --test-dir build/asan -L 'unit|integration|interop' \
@@ -249,9 +259,10 @@ fi
 
 if has_stage tsan; then
   log "unit + integration tests under TSan (in-process rocketrpc-broker)"
-  free_objects build/asan
+  free_build build/asan
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan -j "$JOBS" --target all
+  built build/tsan
   unset ROCKETRPC_TEST_NAMESRV
   ROCKETRPC_CLI="$ROOT/build/tsan/tools/rocketrpc" ROCKETRPC_BROKER_BIN="$ROOT/build/tsan/tools/rocketrpc-broker" \
     ROCKETRPC_TEST_BROKER=inprocess TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
@@ -260,9 +271,10 @@ fi
 
 if has_stage fuzz; then
   log "fuzz smoke runs"
-  free_objects build/tsan
+  free_build build/tsan
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$JOBS"
+  built build/fuzz
   run_ctest fuzz --test-dir build/fuzz -L fuzz
 fi
 
