@@ -331,7 +331,9 @@ void MessageSender::sendAsync(const Message& msg, const QueueChoice& choice, std
   c.fixed = fixed.get();
   int attempts = 1 + ((choice.fixed || choice.selector) ? 0 : config_.retry_times_async);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  SendDone wrapped = [fixed, done = std::move(done)](Result<SendResult> r) { done(std::move(r)); };
+  // Only a fixed queue needs keeping alive with the send (one closure less per send without one).
+  SendDone wrapped = fixed ? SendDone([fixed, done = std::move(done)](Result<SendResult> r) { done(std::move(r)); })
+                           : std::move(done);
   if (!choice.selector && !instance_->cachedPublishInfo((*p)->topic)) {
     // The first send to a topic fetches its route (and maybe the default topic's) from the name servers: do it
     // on the service thread, not on the caller's, which an asynchronous send must not block. The deadline
