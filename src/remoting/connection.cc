@@ -159,7 +159,8 @@ Connection::Connection(std::shared_ptr<asio::io_context> ctx, asio::ip::tcp::soc
       read_stall_timer_(*ctx_),
       meters_(options_.meters ? options_.meters : std::make_shared<TransportMeters>()),
       state_(connected && options_.tls_server_mode == TlsServerMode::kDisabled ? State::kOpen
-                                                                              : State::kConnecting) {}
+                                                                              : State::kConnecting),
+      call_timer_(*ctx_) {}
 
 Connection::~Connection() = default;
 
@@ -324,6 +325,9 @@ void Connection::close(Status reason) {
     closed_.store(true, std::memory_order_release);
     close_status_ = reason;
     pending.swap(pending_);
+    call_deadlines_.clear();
+    call_timer_.cancel();
+    call_timer_armed_ = false;
     waiters.swap(open_waiters_);
     queue_base_seq_ += write_queue_.size();
     write_queue_.clear();
@@ -334,10 +338,7 @@ void Connection::close(Status reason) {
   RRPC_LOG(kInfo, kModule, "{}: closing connection {}: {}", logName(), peer(), reason.toString());
   asio::dispatch(*ctx_, [self] { self->closeSocket(); });
   for (auto& waiter : waiters) waiter(reason);
-  for (auto& [opaque, call] : pending) {
-    call.timer->cancel();
-    invokeCallback(call.callback, reason);
-  }
+  for (auto& [opaque, call] : pending) invokeCallback(call.callback, reason);
   if (on_close_) on_close_(self, reason);
 }
 
@@ -399,16 +400,13 @@ void Connection::call(int32_t opaque, int32_t code, std::string frame, std::chro
     } else if (!client_ && !(hard_cap = hardWriteCapLocked(frame.size())).isOk()) {
       failure = hard_cap;
     } else {
-      // Armed under mu_, before the frame can be written: the response or close that cancels this timer comes
+      // Registered under mu_, before the frame can be written: the response or close that ends the call comes
       // later and also goes through mu_.
-      auto timer = std::make_unique<asio::steady_timer>(*ctx_, deadline);
-      timer->async_wait([weak = weak_from_this(), opaque](const std::error_code& ec) {
-        if (ec) return;
-        if (auto self = weak.lock()) self->onCallTimeout(opaque);
-      });
+      auto deadline_entry = call_deadlines_.emplace(deadline, opaque).first;
+      armCallTimerLocked();
       if (pending_.empty()) pending_since_ = std::chrono::steady_clock::now();
       const uint64_t seq = queue_base_seq_ + write_queue_.size();
-      pending_.emplace(opaque, Pending{std::move(cb), std::move(timer), code, timeout, seq});
+      pending_.emplace(opaque, Pending{std::move(cb), deadline_entry, code, timeout, seq});
       need_write = queueLocked(std::move(frame), opaque, /*call=*/true);
     }
   }
@@ -847,15 +845,18 @@ void Connection::handleFrame(RemotingCommand cmd) {
 
 void Connection::onResponse(RemotingCommand cmd) {
   Pending call;
+  bool found = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(cmd.opaque);
     if (it != pending_.end()) {
+      call_deadlines_.erase(it->second.deadline);
       call = std::move(it->second);
       pending_.erase(it);
+      found = true;
     }
   }
-  if (!call.timer) {
+  if (!found) {
     static log::RateLimiter limiter(std::chrono::seconds(1));
     if (limiter.allow()) {
       RRPC_LOG(kWarn, kModule, "{}: response from {} with unknown opaque {} (code {}) dropped", logName(), peer(),
@@ -863,36 +864,62 @@ void Connection::onResponse(RemotingCommand cmd) {
     }
     return;
   }
-  call.timer->cancel();
   invokeCallback(call.callback, std::move(cmd));
 }
 
-void Connection::onCallTimeout(int32_t opaque) {
-  Pending call;
-  bool unsent = false;
+void Connection::armCallTimerLocked() {
+  if (call_deadlines_.empty()) return;
+  const auto earliest = call_deadlines_.begin()->first;
+  if (call_timer_armed_ && call_timer_at_ <= earliest) return;
+  // Re-arming cancels the wait in progress (its handler sees operation_aborted and does nothing).
+  call_timer_armed_ = true;
+  call_timer_at_ = earliest;
+  call_timer_.expires_at(earliest);
+  call_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->onCallTimer();
+  });
+}
+
+void Connection::onCallTimer() {
+  struct TimedOut {
+    Pending call;
+    bool unsent = false;
+  };
+  std::vector<TimedOut> timed_out;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pending_.find(opaque);
-    if (it == pending_.end()) return;  // already completed
-    call = std::move(it->second);
-    pending_.erase(it);
-    // Its frame still queued (the peer reads slowly, or we are still connecting): take it back, so that it
-    // never goes out and its memory is freed now.
-    if (call.queue_seq >= queue_base_seq_ && call.queue_seq - queue_base_seq_ < write_queue_.size()) {
-      QueuedFrame& f = write_queue_[call.queue_seq - queue_base_seq_];
-      if (f.call && f.opaque == opaque && !f.frame.empty()) {
-        write_queue_bytes_ -= f.frame.size();
-        queued_bytes_.fetch_sub(f.frame.size(), std::memory_order_relaxed);
-        std::string().swap(f.frame);
-        unsent = true;
+    call_timer_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (!call_deadlines_.empty() && call_deadlines_.begin()->first <= now) {
+      const int32_t opaque = call_deadlines_.begin()->second;
+      call_deadlines_.erase(call_deadlines_.begin());
+      auto it = pending_.find(opaque);
+      if (it == pending_.end()) continue;
+      TimedOut t{std::move(it->second), false};
+      pending_.erase(it);
+      // Its frame still queued (the peer reads slowly, or we are still connecting): take it back, so that it
+      // never goes out and its memory is freed now.
+      if (t.call.queue_seq >= queue_base_seq_ && t.call.queue_seq - queue_base_seq_ < write_queue_.size()) {
+        QueuedFrame& f = write_queue_[t.call.queue_seq - queue_base_seq_];
+        if (f.call && f.opaque == opaque && !f.frame.empty()) {
+          write_queue_bytes_ -= f.frame.size();
+          queued_bytes_.fetch_sub(f.frame.size(), std::memory_order_relaxed);
+          std::string().swap(f.frame);
+          t.unsent = true;
+        }
       }
+      timed_out.push_back(std::move(t));
     }
+    if (state_ != State::kClosed) armCallTimerLocked();
   }
-  if (unsent) meters_->unsent_dropped.fetch_add(1, std::memory_order_relaxed);
-  invokeCallback(call.callback,
-                 Status::timeout(fmt::format("wait response from {} timeout after {} ms, code {}{}", peer(),
-                                             call.timeout.count(), call.code,
-                                             unsent ? " (never sent: still queued behind earlier frames)" : "")));
+  for (auto& t : timed_out) {
+    if (t.unsent) meters_->unsent_dropped.fetch_add(1, std::memory_order_relaxed);
+    invokeCallback(t.call.callback,
+                   Status::timeout(fmt::format("wait response from {} timeout after {} ms, code {}{}", peer(),
+                                               t.call.timeout.count(), t.call.code,
+                                               t.unsent ? " (never sent: still queued behind earlier frames)" : "")));
+  }
 }
 
 void Connection::armReadStallTimer(std::chrono::steady_clock::time_point at) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -203,9 +204,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   enum class State { kConnecting, kOpen, kClosed };
+  /// The deadlines of the pending calls, earliest first; one timer per connection is armed at the earliest.
+  using CallDeadlines = std::set<std::pair<std::chrono::steady_clock::time_point, int32_t>>;
   struct Pending {
     ResponseCallback callback;
-    std::unique_ptr<asio::steady_timer> timer;
+    CallDeadlines::iterator deadline;  // its entry in call_deadlines_
     int32_t code = 0;
     std::chrono::milliseconds timeout{0};
     uint64_t queue_seq = 0;  // position of its frame in the write queue (see queue_base_seq_)
@@ -248,7 +251,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handleFrame(RemotingCommand cmd);
   void onResponse(RemotingCommand cmd);
   void onRequest(RemotingCommand cmd);
-  void onCallTimeout(int32_t opaque);
+  /// Arms call_timer_ at the earliest call deadline unless it is armed at or before it. Under mu_.
+  void armCallTimerLocked();
+  /// call_timer_ fired: fails every call past its deadline, then re-arms.
+  void onCallTimer();
   /// Client: closes the connection when calls are pending and nothing was read for read_stall_timeout.
   void armReadStallTimer(std::chrono::steady_clock::time_point at);
   void onReadStallTimer();
@@ -315,6 +321,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_;                                                  // guarded by mu_
   Status close_status_;                                          // guarded by mu_
   std::unordered_map<int32_t, Pending> pending_;                 // guarded by mu_
+  /// Calls time out through one timer armed at the earliest deadline (a timer per call cost an allocation, and
+  /// cancelling it on the response a handler run on the loop). A response removes its entry and leaves the timer
+  /// as it is: firing early, it re-arms at the earliest deadline left, so it fires about once per call timeout
+  /// when calls are answered, not once per call.
+  CallDeadlines call_deadlines_;                                 // guarded by mu_
+  asio::steady_timer call_timer_;                                // its methods are called under mu_ only
+  bool call_timer_armed_ = false;                                // guarded by mu_
+  std::chrono::steady_clock::time_point call_timer_at_;          // guarded by mu_: when the armed timer fires
   std::deque<QueuedFrame> write_queue_;                          // guarded by mu_
   uint64_t queue_base_seq_ = 0;  // guarded by mu_: sequence number of write_queue_.front() (frames ever dequeued)
   std::chrono::steady_clock::time_point pending_since_;  // guarded by mu_: pending_ last became non-empty

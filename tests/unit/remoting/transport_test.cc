@@ -386,6 +386,34 @@ TEST_F(TransportTest, TimeoutFiresCloseToItsDeadline) {
   EXPECT_EQ(client.pendingCount(), 0u);
 }
 
+// One timer per connection serves every call's deadline: a call made after a longer one must still time out at
+// its own deadline, and an answered call's deadline left armed must neither fail nor delay the calls after it.
+TEST_F(TransportTest, EachCallTimesOutAtItsOwnDeadlineWhateverTheOrderTheyWereMadeIn) {
+  RemotingClient client(clientOptions());
+  Results long_call;
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 120s, long_call.callback());  // connects
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 60s).isOk());  // answered; its deadline stays armed
+  Results short_call;
+  auto start = Clock::now();
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 800ms, short_call.callback());
+  ASSERT_TRUE(short_call.waitFor(1)) << "an 800 ms call made after 60 s and 120 s ones did not time out";
+  EXPECT_GE(Clock::now() - start, 800ms);
+  EXPECT_EQ(short_call.take()[0].status().code(), StatusCode::kTimeout);
+
+  // The timer armed at an answered call's deadline fires with nothing due, and must re-arm for the next call.
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 1s).isOk());
+  Results later_call;
+  start = Clock::now();
+  client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 1500ms, later_call.callback());
+  ASSERT_TRUE(later_call.waitFor(1)) << "a call due after an answered call's deadline did not time out";
+  EXPECT_GE(Clock::now() - start, 1500ms);
+  EXPECT_EQ(later_call.take()[0].status().code(), StatusCode::kTimeout);
+
+  EXPECT_EQ(long_call.size(), 0u);
+  EXPECT_EQ(client.pendingCount(), 1u);
+  ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 3s).isOk());
+}
+
 TEST_F(TransportTest, LateResponseAfterTimeoutIsDropped) {
   RemotingClient client(clientOptions());
   Results results;
