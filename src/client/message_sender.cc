@@ -27,6 +27,12 @@ int64_t nowMs() {
 
 bool validName(const std::string& s) { return remoting::hasOnlyNameCharacters(s); }
 
+/// The two bytes that delimit properties on the wire.
+bool hasPropertySeparator(std::string_view s) {
+  return s.find(remoting::kNameValueSeparator) != std::string_view::npos ||
+         s.find(remoting::kPropertySeparator) != std::string_view::npos;
+}
+
 bool retriableResponse(int code) {
   switch (code) {
     case rs::kTopicNotExist:
@@ -95,11 +101,9 @@ Status MessageSender::validate(const Message& msg) const {
                                    " bytes exceeds max_message_size " + std::to_string(config_.max_message_size));
   }
   for (const auto& [k, v] : msg.properties()) {
-    auto bad = [](const std::string& s) {
-      return s.find(remoting::kNameValueSeparator) != std::string::npos ||
-             s.find(remoting::kPropertySeparator) != std::string::npos;
-    };
-    if (bad(k) || bad(v)) return Status::invalidArgument("property '" + k + "' contains a \\x01 or \\x02 byte");
+    if (hasPropertySeparator(k) || hasPropertySeparator(v)) {
+      return Status::invalidArgument("property '" + k + "' contains a \\x01 or \\x02 byte");
+    }
   }
   return Status::ok();
 }
@@ -108,6 +112,11 @@ Result<std::shared_ptr<MessageSender::Prepared>> MessageSender::prepare(const Me
                                                                       PropertyOverrides overrides) const {
   Status st = validate(msg);
   if (!st.isOk()) return st;
+  for (const auto& [name, value] : overrides) {  // as validate() checks the message's own (the client id is one)
+    if (hasPropertySeparator(name) || hasPropertySeparator(value)) {
+      return Status::invalidArgument("property '" + std::string(name) + "' contains a \\x01 or \\x02 byte");
+    }
+  }
   auto p = std::make_shared<Prepared>();
   p->topic = msg.topic();
   p->flag = msg.flag();

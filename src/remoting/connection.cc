@@ -871,14 +871,17 @@ void Connection::armCallTimerLocked() {
   if (call_deadlines_.empty()) return;
   const auto earliest = call_deadlines_.begin()->first;
   if (call_timer_armed_ && call_timer_at_ <= earliest) return;
-  // Re-arming cancels the wait in progress (its handler sees operation_aborted and does nothing).
-  call_timer_armed_ = true;
-  call_timer_at_ = earliest;
+  // Re-arming cancels the wait in progress (its handler sees operation_aborted and does nothing), unless that
+  // wait has expired and its handler is queued already: then that handler runs onCallTimer too, which handles
+  // what is due and re-arms (one extra wait, no lost or early timeout).
   call_timer_.expires_at(earliest);
   call_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->onCallTimer();
   });
+  // Set once the wait is queued: had async_wait thrown, the next call arms again.
+  call_timer_armed_ = true;
+  call_timer_at_ = earliest;
 }
 
 void Connection::onCallTimer() {

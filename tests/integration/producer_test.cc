@@ -71,6 +71,24 @@ TEST_F(ProducerTest, SelectorAndOnewayAndBatch) {
   EXPECT_EQ(after.queue_offset, br.queue_offset + 10);
 }
 
+// A request's reply-to property is the client id ("<ip>@<instance_name>"): a separator byte in it would split the
+// property on the wire and the reply could never come back. Refused at once, as in the message's own properties.
+TEST_F(ProducerTest, ARequestWhoseClientIdHasAPropertySeparatorIsRefusedBeforeSending) {
+  ProducerOptions o;
+  o.namesrv_addr = testing::testNamesrv();
+  o.group = testing::uniqueName("producer_test");
+  o.instance_name = "split\x02here";
+  Producer producer(o);
+  producer.start();
+  try {
+    producer.request(Message(topic_, "x"), 60s);
+    FAIL() << "sent";
+  } catch (const MQException& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+    EXPECT_NE(std::string(e.what()).find("contains a \\x01 or \\x02 byte"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ProducerTest, InvalidArgumentsAreRejectedBeforeSending) {
   try {
     producer_->send(Message("bad topic!", "x"));
