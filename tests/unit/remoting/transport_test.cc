@@ -389,8 +389,8 @@ TEST_F(TransportTest, TimeoutFiresCloseToItsDeadline) {
 // One timer per connection serves every call's deadline: a call made after a longer one must still time out at
 // its own deadline, and an answered call's deadline left armed must neither fail nor delay the calls after it.
 TEST_F(TransportTest, EachCallTimesOutAtItsOwnDeadlineWhateverTheOrderTheyWereMadeIn) {
+  Results long_call;  // declared before the client: its shutdown fails the long call into it
   RemotingClient client(clientOptions());
-  Results long_call;
   client.invokeAsync(addr_, RemotingCommand::request(kSilentCode), 120s, long_call.callback());  // connects
   ASSERT_TRUE(client.invokeSync(addr_, echoRequest(), 60s).isOk());  // answered; its deadline stays armed
   Results short_call;
